@@ -1,0 +1,83 @@
+/**
+ * The only file that names the I/O backends. `--io auto|iocp|uring|libuv`:
+ *  - auto: iocp on win32; uring on Linux when io_uring_setup succeeds; libuv otherwise;
+ *  - an explicit native backend that cannot start falls back to libuv, with the reason.
+ * Backends are loaded lazily (dynamic import), so a platform never loads another's FFI.
+ */
+import type { BackendName, CompletionPort, PortOptions, PostTo } from './completion-port.ts';
+import { PortTransport, type PortTransportOptions } from './port-transport.ts';
+
+export type IoChoice = 'auto' | BackendName;
+export const IO_CHOICES: readonly IoChoice[] = ['auto', 'iocp', 'uring', 'libuv'];
+
+export interface SelectedBackend {
+  backend: BackendName;
+  /** One log line: which backend runs and why. */
+  reason: string;
+  /** Create a port of the chosen backend (on the calling thread, which becomes its owner). */
+  createPort(opts?: PortOptions): CompletionPort;
+  /** PostQueuedCompletionStatus to a port of this backend owned by any thread. */
+  postTo: PostTo;
+}
+
+interface BackendModule {
+  create(opts?: PortOptions): CompletionPort;
+  postTo: PostTo;
+  /** Throws (with the reason) if the backend cannot run here. */
+  probe(): void;
+}
+
+async function load(name: BackendName): Promise<BackendModule> {
+  switch (name) {
+    case 'libuv': {
+      const m = await import('./backends/libuv/port.ts');
+      return { create: (o) => new m.LibuvPort(o), postTo: m.postTo, probe: () => {} };
+    }
+    case 'uring': {
+      if (process.platform !== 'linux') throw new Error(`io_uring is Linux-only (platform ${process.platform})`);
+      const spec = './backends/uring/port.ts';
+      const m = (await import(spec)) as { UringPort: new (o?: PortOptions) => CompletionPort; postTo: PostTo; probeUring: () => void };
+      return { create: (o) => new m.UringPort(o), postTo: m.postTo, probe: m.probeUring };
+    }
+    case 'iocp': {
+      if (process.platform !== 'win32') throw new Error(`IOCP is Windows-only (platform ${process.platform})`);
+      const m = (await import('./backends/iocp/port.ts')) as Record<string, unknown>;
+      const Port = m.IocpPort as new (o?: PortOptions) => CompletionPort;
+      const postTo = m.postTo as PostTo | undefined;
+      if (typeof Port !== 'function') throw new Error('backends/iocp/port.ts does not export IocpPort');
+      if (typeof postTo !== 'function') throw new Error('backends/iocp/port.ts does not export postTo');
+      const probe = typeof m.probeIocp === 'function' ? (m.probeIocp as () => void) : () => {};
+      return { create: (o) => new Port(o), postTo, probe };
+    }
+  }
+}
+
+function select(mod: BackendModule, backend: BackendName, reason: string): SelectedBackend {
+  return { backend, reason, createPort: mod.create, postTo: mod.postTo };
+}
+
+/** Pick and load a backend; never throws for a native backend that cannot start (falls back to libuv). */
+export async function selectBackend(choice: IoChoice = 'auto'): Promise<SelectedBackend> {
+  if (!IO_CHOICES.includes(choice)) throw new Error(`--io must be one of ${IO_CHOICES.join('|')}, got ${JSON.stringify(choice)}`);
+  const native: BackendName | null =
+    choice === 'iocp' || choice === 'uring' ? choice : choice === 'libuv' ? null : process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+  if (native !== null) {
+    try {
+      const mod = await load(native);
+      mod.probe();
+      const why = choice === 'auto' ? `auto on ${process.platform}: ${native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available'}` : `--io ${choice}`;
+      return select(mod, native, `io backend ${native} (${why})`);
+    } catch (err) {
+      const libuv = await load('libuv');
+      return select(libuv, 'libuv', `io backend libuv (fallback: ${native} cannot start: ${(err as Error).message})`);
+    }
+  }
+  const libuv = await load('libuv');
+  const why = choice === 'libuv' ? '--io libuv' : `auto on ${process.platform}: no native completion backend for this platform`;
+  return select(libuv, 'libuv', `io backend libuv (${why})`);
+}
+
+/** Convenience: a PortTransport over a fresh port of the selected backend. */
+export function createTransport(sel: SelectedBackend, portOpts?: PortOptions, transportOpts?: PortTransportOptions): PortTransport {
+  return new PortTransport(sel.createPort(portOpts), sel.postTo, transportOpts);
+}
