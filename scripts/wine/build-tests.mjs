@@ -1,0 +1,44 @@
+// Bundle the iocp test entry (and the modules its worker threads import) for Windows node.
+// usage: node scripts/wine/build-tests.mjs <outdir>
+// 'vitest' → test/wine/vitest-shim.ts; game-server/io/ts-worker.ts → test/wine/ts-worker-shim.ts;
+// koffi stays external (the stage dir holds koffi's loader + its win32 binary).
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const out = path.resolve(process.argv[2] ?? path.join(root, '.cache/wine/stage/tests'));
+
+const redirect = {
+  name: 'wine-shims',
+  setup(b) {
+    b.onResolve({ filter: /^vitest$/ }, () => ({ path: path.join(root, 'test/wine/vitest-shim.ts') }));
+    b.onResolve({ filter: /ts-worker\.ts$/ }, () => ({ path: path.join(root, 'test/wine/ts-worker-shim.ts') }));
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['koffi'],
+  sourcemap: 'inline',
+  logLevel: 'warning',
+  plugins: [redirect],
+  // CJS deps bundled into ESM need a require.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+
+const entries = {
+  'iocp.wine': 'test/wine/iocp.wine.ts',
+  'post-worker': 'test/io/post-worker.ts',
+  'iocp-port': 'game-server/io/backends/iocp/port.ts',
+  'iocp-bench': 'scripts/wine/bench-server.ts',
+};
+const only = process.argv.slice(3);
+for (const [name, src] of Object.entries(entries)) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });
+}
+console.log(`[wine-build] bundles in ${out}`);

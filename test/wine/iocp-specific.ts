@@ -1,0 +1,173 @@
+/**
+ * IOCP-specific cases on top of the shared contracts: native memory ownership, the wait strategy
+ * (bounded async wait off the JS thread when idle, batched GetQueuedCompletionStatusEx under load),
+ * immediate-failure paths, and shutdown through a posted packet. Windows node only (see iocp.wine.ts).
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Op, Status, type Completion } from '../../game-server/io/completion-port.ts';
+import { IocpPort } from '../../game-server/io/backends/iocp/port.ts';
+
+const HOST = '127.0.0.1';
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await sleep(5);
+  }
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: HOST });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+export function describeIocpSpecific(): void {
+  describe('IOCP backend specifics', () => {
+    const ports: IocpPort[] = [];
+    const socks: net.Socket[] = [];
+    afterEach(async () => {
+      for (const s of socks.splice(0)) s.destroy();
+      for (const p of ports.splice(0)) await p.shutdown();
+    });
+
+    function open(opts = {}): { port: IocpPort; seen: Completion[]; batches: number[]; react: { fn: (c: Completion) => void } } {
+      const port = new IocpPort(opts);
+      ports.push(port);
+      const seen: Completion[] = [];
+      const batches: number[] = [];
+      const react = { fn: (_c: Completion) => {} };
+      port.start((batch) => {
+        batches.push(batch.length);
+        for (const c of batch) {
+          seen.push({ ...c, data: c.data ? Uint8Array.from(c.data) : undefined });
+          react.fn(c);
+        }
+      });
+      return { port, seen, batches, react };
+    }
+
+    async function acceptOne(h: ReturnType<typeof open>) {
+      const { device: listener, port } = await h.port.listen({ host: HOST, port: 0 }, 1);
+      h.port.accept(listener);
+      const s = await connect(port);
+      s.on('error', () => {});
+      socks.push(s);
+      await until(() => h.seen.some((c) => c.op === Op.Accept), 'accept');
+      const acc = h.seen.find((c) => c.op === Op.Accept)!;
+      expect(acc.status).toBe(Status.Ok);
+      h.port.associate(acc.accepted!, 77);
+      return { listener, dev: acc.accepted!, s };
+    }
+
+    it('frees every native OVERLAPPED/buffer block exactly once after a close with pending ops', async () => {
+      const h = open();
+      const { listener, dev, s } = await acceptOne(h);
+      s.pause();
+      h.port.recv(dev);
+      for (let i = 0; i < 3; i++) h.port.send(dev, Buffer.alloc(4 * 1024 * 1024, i));
+      h.port.accept(listener); // one more AcceptEx pending on the listener
+      await sleep(30);
+      expect(h.port.nativeBlocksInUse()).toBeGreaterThanOrEqual(3);
+      h.port.close(dev);
+      h.port.close(listener);
+      await until(() => h.seen.filter((c) => c.op === Op.Close).length === 2, 'two Close completions');
+      const mine = h.seen.filter((c) => c.device === dev);
+      expect(mine.filter((c) => c.op === Op.Recv).length).toBe(1);
+      expect(mine.filter((c) => c.op === Op.Send).length).toBe(3);
+      expect(mine[mine.length - 1].op).toBe(Op.Close);
+      expect(h.seen.filter((c) => c.device === listener && c.op === Op.Accept && c.status === Status.Cancelled).length).toBe(1);
+      expect(h.port.metrics().inFlight).toBe(0);
+      expect(h.port.nativeBlocksInUse()).toBe(0);
+    });
+
+    it('an idle port waits off the JS thread: timers stay on time and waits are bounded', async () => {
+      const h = open();
+      await h.port.listen({ host: HOST, port: 0 }, 1);
+      await sleep(100);
+      const w0 = h.port.metrics().waits;
+      const lateness: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t0 = performance.now();
+        await sleep(20);
+        lateness.push(performance.now() - t0 - 20);
+      }
+      const waits = h.port.metrics().waits - w0;
+      expect(Math.max(...lateness)).toBeLessThan(100);
+      // ~200 ms idle with a 250 ms bounded wait: a handful of waits, not a spin
+      expect(waits).toBeLessThanOrEqual(5);
+    });
+
+    it('dequeues in batches of up to maxBatch (GetQueuedCompletionStatusEx)', async () => {
+      const port = new IocpPort({ maxBatch: 128 });
+      ports.push(port);
+      for (let i = 0; i < 1000; i++) port.post(5, i); // queued before the loop starts
+      const sizes: number[] = [];
+      let got = 0;
+      port.start((b) => {
+        sizes.push(b.length);
+        got += b.length;
+      });
+      await until(() => got === 1000, '1000 posts');
+      expect(Math.max(...sizes)).toBe(128);
+      const m = port.metrics();
+      expect(m.maxBatch).toBe(128);
+      expect(m.batchHistogram[8]).toBeGreaterThanOrEqual(7); // bucket 128..255
+      expect(m.completions).toBe(1000);
+    });
+
+    it('a send to a reset peer completes once with an error status', async () => {
+      const h = open();
+      const { dev, s } = await acceptOne(h);
+      h.port.recv(dev);
+      s.resetAndDestroy();
+      await until(() => h.seen.some((c) => c.op === Op.Recv && c.device === dev), 'recv after reset');
+      const r = h.seen.find((c) => c.op === Op.Recv && c.device === dev)!;
+      expect(r.status === Status.Reset || (r.status === Status.Ok && r.bytes === 0)).toBe(true);
+      for (let i = 0; i < 5; i++) h.port.send(dev, Buffer.alloc(64 * 1024, 1));
+      await until(() => h.seen.filter((c) => c.op === Op.Send).length === 5, 'five send completions');
+      await sleep(50);
+      const sends = h.seen.filter((c) => c.op === Op.Send);
+      expect(sends.length).toBe(5);
+      expect(sends.some((c) => c.status === Status.Reset || c.status === Status.BrokenPipe)).toBe(true);
+      for (const c of sends) if (c.status !== Status.Ok) expect(typeof c.error).toBe('string');
+      h.port.close(dev);
+      await until(() => h.seen.some((c) => c.op === Op.Close && c.device === dev), 'close');
+      expect(h.port.nativeBlocksInUse()).toBeGreaterThanOrEqual(0);
+      expect(h.seen.filter((c) => c.device === dev && c.op === Op.Close).length).toBe(1);
+    });
+
+    it('operations issued on a closing device complete as cancelled, before the Close', async () => {
+      const h = open();
+      const { dev } = await acceptOne(h);
+      h.port.recv(dev);
+      h.port.close(dev);
+      h.port.send(dev, Buffer.from('late'));
+      await until(() => h.seen.some((c) => c.op === Op.Close && c.device === dev), 'close');
+      await sleep(50);
+      const mine = h.seen.filter((c) => c.device === dev);
+      expect(mine.map((c) => [c.op, c.status])).toEqual([
+        [Op.Recv, Status.Cancelled],
+        [Op.Send, Status.Cancelled],
+        [Op.Close, Status.Ok],
+      ]);
+    });
+
+    it('shutdown wakes the blocked wait with a posted packet and returns promptly', async () => {
+      const h = open();
+      await h.port.listen({ host: HOST, port: 0 }, 1);
+      await sleep(60); // now inside the bounded async GetQueuedCompletionStatusEx
+      const t0 = performance.now();
+      ports.splice(ports.indexOf(h.port), 1);
+      await h.port.shutdown();
+      expect(performance.now() - t0).toBeLessThan(200);
+      expect(h.port.nativeBlocksInUse()).toBe(0);
+      expect(() => h.port.post(1, 1)).toThrow(/after shutdown/);
+    });
+  });
+}

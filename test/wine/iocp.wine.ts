@@ -1,0 +1,21 @@
+/**
+ * The I/O-core conformance suites against the real IOCP backend, for Windows node (under Wine here).
+ * Bundled by scripts/wine/build-tests.mjs (vitest → ./vitest-shim.ts) and run by scripts/wine/run-tests.sh.
+ * Not a vitest file (it cannot run on Linux): it is named *.wine.ts so vitest's include skips it.
+ */
+import { IocpPort, MAX_CONCURRENCY, postTo } from '../../game-server/io/backends/iocp/port.ts';
+import { describeCompletionPort } from '../io/completion-port.contract.ts';
+import { describePortTransport } from '../io/port-transport.contract.ts';
+import { describeIocpSpecific } from './iocp-specific.ts';
+
+if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.sh)');
+
+describeCompletionPort('iocp', (opts) => new IocpPort(opts), {
+  // The backend bundled on its own next to this bundle (a worker thread imports it to post).
+  postToModule: new URL('./iocp-port.mjs', import.meta.url).href,
+  maxConcurrency: MAX_CONCURRENCY,
+});
+
+describePortTransport('iocp', () => new IocpPort(), postTo);
+
+describeIocpSpecific();
