@@ -35,8 +35,10 @@ export class TokenSigner {
     const body = token.slice(0, last);
     const parts = body.split('.');
     if (parts.length !== 3 || parts[0] !== 'v1') return null;
-    const sig = Buffer.from(token.slice(last + 1), 'base64url');
-    const want = Buffer.from(this.sign(body), 'base64url');
+    // Compare the encoded strings, not decoded bytes: base64url's padding bits would otherwise let
+    // several spellings of one signature pass.
+    const sig = Buffer.from(token.slice(last + 1), 'utf8');
+    const want = Buffer.from(this.sign(body), 'utf8');
     if (sig.length !== want.length || !timingSafeEqual(sig, want)) return null;
     const playerId = Number(parts[1]);
     const expiresAt = Number(parts[2]);

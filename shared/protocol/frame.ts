@@ -3,7 +3,7 @@
  * MessagePack value. The decoder is incremental (a frame may arrive in many TCP segments, many
  * frames in one) and checks the length prefix before buffering, so a hostile prefix costs nothing.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { C1, Packr, Unpackr } from 'msgpackr';
 
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
@@ -71,9 +71,27 @@ export class FrameDecoder {
         this.failed = { code: 'BAD_FRAME', message: `undecodable MessagePack: ${(e as Error).message}` };
         break;
       }
+      // msgpackr decodes the never-used byte 0xc1 to a marker object instead of failing; a stock
+      // decoder would reject it, and so do we.
+      if (value === C1 || containsC1(value, 0)) {
+        this.failed = { code: 'BAD_FRAME', message: 'undecodable MessagePack: reserved byte 0xc1' };
+        break;
+      }
       out.push(value);
     }
     this.buf = this.failed ? Buffer.alloc(0) : off === b.length ? Buffer.alloc(0) : b.subarray(off);
     return out;
   }
+}
+
+function containsC1(v: unknown, depth: number): boolean {
+  if (v === C1) return true;
+  if (v === null || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (containsC1(x, depth + 1)) return true;
+    return false;
+  }
+  if (v instanceof Uint8Array) return false;
+  for (const k in v as Record<string, unknown>) if (containsC1((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
 }

@@ -133,12 +133,12 @@ export class SqliteStore implements Store {
       appendEvent: db.prepare<[number | null, string | null, string, string, number], { id: number }>(
         'INSERT INTO events(player_id, channel, name, body, at) VALUES (?, ?, ?, ?, ?) RETURNING id',
       ),
-      readEventsChannel: db.prepare<[number, number, string, number], EventRow>(
+      readEventsChannel: db.prepare<[number, number, number, string, number], EventRow>(
         `SELECT * FROM (
-           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ?1 AND player_id = ?2
+           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND player_id = ?
            UNION ALL
-           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ?1 AND channel = ?3
-         ) ORDER BY id LIMIT ?4`,
+           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND channel = ?
+         ) ORDER BY id LIMIT ?`,
       ),
       readEventsPlayer: db.prepare<[number, number, number], EventRow>(
         'SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND player_id = ? ORDER BY id LIMIT ?',
@@ -233,7 +233,7 @@ export class SqliteStore implements Store {
     });
   }
   readEvents(playerId: number, channel: string | null, after: number, limit: number): StoredEvent[] {
-    const rows = channel === null ? this.s.readEventsPlayer.all(after, playerId, limit) : this.s.readEventsChannel.all(after, playerId, channel, limit);
+    const rows = channel === null ? this.s.readEventsPlayer.all(after, playerId, limit) : this.s.readEventsChannel.all(after, playerId, after, channel, limit);
     return rows.map((r) => ({ id: r.id, playerId: r.player_id, channel: r.channel, name: r.name, body: JSON.parse(r.body), at: r.at }));
   }
   lastEventId(): number {

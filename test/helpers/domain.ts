@@ -20,7 +20,7 @@ export function openTestStore(kind: 'memory' | 'sqlite', dir?: string): Store {
   return kind === 'memory' ? new MemoryStore() : new SqliteStore({ path: join(dir ?? tempDir().dir, 'test.sqlite') });
 }
 
-export function makeRunner(store: Store, over: Partial<RunnerOptions> & { rules?: Partial<Rules> } = {}): CommandRunner {
+export function makeRunner(store: Store, over: Partial<Omit<RunnerOptions, 'rules'>> & { rules?: Partial<Rules> } = {}): CommandRunner {
   return new CommandRunner({
     store,
     tokens: new TokenSigner(TEST_SECRET, 3600_000),
@@ -58,4 +58,14 @@ export class CountingChannels implements ChannelDirectory {
   release(c: string) {
     this.counts.set(c, (this.counts.get(c) ?? 1) - 1);
   }
+}
+
+/** An admin grant for test setups: gold with its ledger row, so the audit stays exact. */
+export function grantGold(store: Store, playerId: number, amount: number): void {
+  store.transaction(() => {
+    const p = store.loadPlayer(playerId)!;
+    p.gold += amount;
+    store.savePlayer(p, Date.now());
+    store.appendLedger([{ opId: `grant-${playerId}-${Date.now()}`, playerId, kind: 'gold', item: null, delta: amount, reason: 'grant', counterparty: null, at: Date.now() }]);
+  });
 }
