@@ -35,8 +35,7 @@ async function load(name: BackendName): Promise<BackendModule> {
     }
     case 'uring': {
       if (process.platform !== 'linux') throw new Error(`io_uring is Linux-only (platform ${process.platform})`);
-      const spec = './backends/uring/port.ts';
-      const m = (await import(spec)) as { UringPort: new (o?: PortOptions) => CompletionPort; postTo: PostTo; probeUring: () => void };
+      const m = await import('./backends/uring/port.ts');
       return { create: (o) => new m.UringPort(o), postTo: m.postTo, probe: m.probeUring };
     }
     case 'iocp': {

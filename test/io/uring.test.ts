@@ -1,0 +1,19 @@
+import { describe } from 'vitest';
+import { UringPort, postTo, probeUring } from '../../game-server/io/backends/uring/port.ts';
+import { describeCompletionPort } from './completion-port.contract.ts';
+import { describePortTransport } from './port-transport.contract.ts';
+
+// io_uring runs in CI directly (Linux). Where the kernel forbids it, the skip says why.
+let reason = '';
+try {
+  probeUring();
+} catch (err) {
+  reason = (err as Error).message;
+}
+
+describe.skipIf(reason !== '')(`uring${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  describeCompletionPort('uring', (opts) => new UringPort(opts), {
+    postToModule: new URL('../../game-server/io/backends/uring/port.ts', import.meta.url).href,
+  });
+  describePortTransport('uring', () => new UringPort(), postTo);
+});
