@@ -1,0 +1,218 @@
+/**
+ * The event feed: HTTP cannot push, so a client asks `GET /v1/me/events?after=<cursor>&waitMs=<n>`.
+ * Everything the feed returns comes from the store (the events table, the caller's current channel),
+ * so any instance on the same store can answer any poll. The only in-memory state is the list of
+ * long-polls pending on this instance right now, which is request-scoped, never about a client
+ * between requests.
+ *
+ * A pending long-poll is woken
+ *  - at once, when a command on this instance commits an event addressed to its player or channel
+ *    (the runner's onEvents), and
+ *  - by a periodic check of the store's last event id (`pollMs`), which is how events written by
+ *    ANOTHER instance on the same SQLite file are seen.
+ */
+import type { DeliveredEvent } from '../shared/runner.ts';
+import { fail } from '../shared/errors.ts';
+import type { Store } from '../shared/store/store.ts';
+
+export interface FeedEvent {
+  id: number;
+  name: string;
+  body: unknown;
+  at: number;
+}
+
+export interface FeedPage {
+  events: FeedEvent[];
+  cursor: number;
+}
+
+interface Waiter {
+  playerId: number;
+  channel: string | null;
+  cursor: number;
+  wake(): void;
+}
+
+export interface EventFeedOptions {
+  store: Store;
+  /** Re-check the store for other instances' events this often while polls are pending (0 = never). */
+  pollMs: number;
+  /** Delete events older than this (ms); pruned every pruneMs (0 = never). */
+  retentionMs: number;
+  pruneMs: number;
+  now?: () => number;
+  onPruneError?: (e: unknown) => void;
+}
+
+export class EventFeed {
+  private readonly store: Store;
+  private readonly opts: EventFeedOptions;
+  private readonly byPlayer = new Map<number, Set<Waiter>>();
+  private readonly byChannel = new Map<string, Set<Waiter>>();
+  private readonly all = new Set<Waiter>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Counters for /metrics. */
+  readonly stats = { wakeLocal: 0, wakeStore: 0, pruned: 0 };
+
+  constructor(opts: EventFeedOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    if (opts.pruneMs > 0) {
+      this.pruneTimer = setInterval(() => this.prune(), opts.pruneMs);
+      this.pruneTimer.unref();
+    }
+  }
+
+  get pending(): number {
+    return this.all.size;
+  }
+
+  /** Delete events past retention; returns how many. */
+  prune(): number {
+    try {
+      const n = this.store.pruneEvents((this.opts.now ?? Date.now)() - this.opts.retentionMs);
+      this.stats.pruned += n;
+      return n;
+    } catch (e) {
+      this.opts.onPruneError?.(e);
+      return 0;
+    }
+  }
+
+  /** The runner's onEvents: wake this instance's polls the committed events are addressed to. */
+  readonly onEvents = (events: DeliveredEvent[]): void => {
+    for (const ev of events) {
+      const set = 'player' in ev.target ? this.byPlayer.get(ev.target.player) : this.byChannel.get(ev.target.channel);
+      if (!set) continue;
+      for (const w of [...set]) {
+        this.stats.wakeLocal++;
+        w.wake();
+      }
+    }
+  };
+
+  /**
+   * One read of the caller's feed after `after`: its own events plus its current channel's, minus the
+   * channel events it caused itself. The returned cursor also moves past events that were not for the
+   * caller, so the next read starts later (safe: every id up to the store's last id at the start of
+   * the read was already committed and visible to it).
+   */
+  read(playerId: number, after: number, limit: number): FeedPage & { channel: string | null } {
+    const top = this.store.lastEventId();
+    const p = this.store.loadPlayer(playerId);
+    if (!p) fail('NOT_FOUND', `player ${playerId} not found`);
+    const raw = this.store.readEvents(playerId, p.channel, after, limit);
+    let cursor = raw.length ? raw[raw.length - 1].id : after;
+    if (raw.length < limit) cursor = Math.max(cursor, top);
+    const events: FeedEvent[] = [];
+    for (const e of raw) {
+      if (e.channel !== null && (e.body as { playerId?: unknown } | null)?.playerId === playerId) continue;
+      events.push({ id: e.id, name: e.name, body: e.body, at: e.at });
+    }
+    return { events, cursor, channel: p.channel };
+  }
+
+  /**
+   * Read; if nothing is there, wait (up to waitMs) for something to be committed and read again.
+   * `after` undefined: start at the store's current last event (no history).
+   * `signal` aborts the wait (client gone); closing the feed ends every wait with what is there.
+   */
+  async poll(playerId: number, after: number | undefined, waitMs: number, limit: number, signal?: AbortSignal): Promise<FeedPage> {
+    let cursor = after ?? this.store.lastEventId();
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const page = this.read(playerId, cursor, limit);
+      cursor = page.cursor;
+      const left = deadline - Date.now();
+      if (page.events.length || left <= 0 || this.closed || signal?.aborted) return { events: page.events, cursor };
+      await this.wait(playerId, page.channel, cursor, left, signal);
+    }
+  }
+
+  private wait(playerId: number, channel: string | null, cursor: number, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const w: Waiter = {
+        playerId,
+        channel,
+        cursor,
+        wake: () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', w.wake);
+          this.remove(w);
+          resolve();
+        },
+      };
+      const timer = setTimeout(w.wake, ms);
+      signal?.addEventListener('abort', w.wake, { once: true });
+      this.add(w);
+    });
+  }
+
+  private add(w: Waiter): void {
+    this.all.add(w);
+    let s = this.byPlayer.get(w.playerId);
+    if (!s) this.byPlayer.set(w.playerId, (s = new Set()));
+    s.add(w);
+    if (w.channel !== null) {
+      let c = this.byChannel.get(w.channel);
+      if (!c) this.byChannel.set(w.channel, (c = new Set()));
+      c.add(w);
+    }
+    if (!this.pollTimer && this.opts.pollMs > 0) {
+      this.pollTimer = setInterval(() => this.checkStore(), this.opts.pollMs);
+      this.pollTimer.unref();
+    }
+  }
+
+  private remove(w: Waiter): void {
+    this.all.delete(w);
+    const s = this.byPlayer.get(w.playerId);
+    if (s) {
+      s.delete(w);
+      if (!s.size) this.byPlayer.delete(w.playerId);
+    }
+    if (w.channel !== null) {
+      const c = this.byChannel.get(w.channel);
+      if (c) {
+        c.delete(w);
+        if (!c.size) this.byChannel.delete(w.channel);
+      }
+    }
+    if (!this.all.size && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  /** Other instances: one cheap MAX(id) per tick; polls whose cursor is behind it read again. */
+  private checkStore(): void {
+    if (!this.all.size) return;
+    let top: number;
+    try {
+      top = this.store.lastEventId();
+    } catch {
+      return;
+    }
+    for (const w of [...this.all]) {
+      if (w.cursor < top) {
+        this.stats.wakeStore++;
+        w.wake();
+      }
+    }
+  }
+
+  /** End every pending poll now (they answer with what they have) and stop the timers. */
+  close(): void {
+    this.closed = true;
+    for (const w of [...this.all]) w.wake();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pollTimer = this.pruneTimer = undefined;
+  }
+}
