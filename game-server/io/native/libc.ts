@@ -37,6 +37,8 @@ export interface Libc {
   syscall(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint, a4: number | bigint, a5: number | bigint, a6: number | bigint): number;
   errno(): number;
   strerror(errno: number): string;
+  /** getrusage(who, struct rusage *) into a 144-byte buffer. */
+  getrusage(who: number, buf: Uint8Array): number;
 }
 
 let cached: Libc | undefined;
@@ -60,6 +62,7 @@ export function libc(): Libc {
     munmap: lib.func('int munmap(uintptr_t, unsigned long)'),
     syscall: lib.func('long syscall(long, long, long, long, long, long, long)'),
     strerror: lib.func('const char *strerror(int)'),
+    getrusage: lib.func('int getrusage(int, void *)'),
   };
   cached = {
     socket: f.socket,
@@ -77,6 +80,7 @@ export function libc(): Libc {
     syscall: f.syscall,
     errno: () => koffi.errno(),
     strerror: f.strerror,
+    getrusage: f.getrusage,
   };
   return cached;
 }
@@ -130,4 +134,15 @@ export function nativeListen(host: string, port: number, backlog: number, reuseP
     c.close(fd);
     throw e;
   }
+}
+
+const RUSAGE_THREAD = 1;
+const ru = new Uint8Array(144);
+
+/** CPU time of the calling thread (getrusage RUSAGE_THREAD), in microseconds. */
+export function threadCpuUsage(): { user: number; system: number } {
+  if (libc().getrusage(RUSAGE_THREAD, ru) !== 0) throw errnoError('getrusage');
+  const dv = new DataView(ru.buffer);
+  const tv = (o: number): number => Number(dv.getBigInt64(o, true)) * 1e6 + Number(dv.getBigInt64(o + 8, true));
+  return { user: tv(0), system: tv(16) };
 }
