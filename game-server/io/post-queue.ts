@@ -3,7 +3,7 @@
  * packets across threads (PostQueuedCompletionStatus). Producers serialise (structured clone via
  * v8.serialize) and append under a spin lock; the owner thread drains without locking.
  *
- * Layout: Int32 header [lock, signalled, head, tail, used, capacity, 0, 0] then `capacity` bytes of
+ * Layout: Int32 header [lock, signalled, head, tail, used, capacity, closed, 0] then `capacity` bytes of
  * records: [u32 length][i32 key][u32 bytes][payload, padded to 4]. A record that does not fit
  * before the end is preceded by a wrap marker (length 0xffffffff).
  */
@@ -15,6 +15,7 @@ const HEAD = 2;
 const TAIL = 3;
 const USED = 4;
 const CAP = 5;
+const CLOSED = 6;
 const HDR_BYTES = 32;
 const REC_HDR = 12;
 const WRAP = 0xffffffff;
@@ -49,6 +50,7 @@ function view(sab: SharedArrayBuffer): { h: Int32Array; u8: Uint8Array; dv: Data
  */
 export function pushPost(sab: SharedArrayBuffer, key: number, bytes: number, payload: unknown): boolean {
   const { h, u8, dv } = view(sab);
+  if (Atomics.load(h, CLOSED) !== 0) throw new Error('post: the target port has shut down');
   const body = payload === undefined ? null : serialize(payload);
   const len = body === null ? 0 : body.length;
   const need = REC_HDR + Math.ceil(len / 4) * 4;
@@ -111,4 +113,11 @@ export function drainPosts(sab: SharedArrayBuffer, out: (r: PostRecord) => void)
 /** Is anything queued (cheap check for the owner's loop)? */
 export function hasPosts(sab: SharedArrayBuffer): boolean {
   return Atomics.load(view(sab).h, USED) > 0;
+}
+
+/** Owner shutdown: later posts throw, and no poster rings the doorbell again. */
+export function closePostQueue(sab: SharedArrayBuffer): void {
+  const { h } = view(sab);
+  Atomics.store(h, CLOSED, 1);
+  Atomics.store(h, SIGNALLED, 1);
 }

@@ -29,6 +29,8 @@ export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
 export const SOMAXCONN = 0x7fffffff;
 export const SD_SEND = 1;
+export const FILE_SKIP_COMPLETION_PORT_ON_SUCCESS = 0x1;
+export const FILE_SKIP_SET_EVENT_ON_HANDLE = 0x2;
 
 // Win32 / WSA error codes (GetLastError / WSAGetLastError).
 export const ERROR_IO_PENDING = 997;
@@ -87,6 +89,7 @@ export interface Win32 {
   CancelIoEx(handle: number, overlapped: number): number;
   CloseHandle(handle: number): number;
   GetLastError(): number;
+  SetFileCompletionNotificationModes(handle: number, flags: number): number;
   RtlNtStatusToDosError(status: number): number;
   // ws2_32
   WSAStartup(version: number, wsaData: number): number;
@@ -154,6 +157,7 @@ export function win32(): Win32 {
     CancelIoEx: f(k32, 'CancelIoEx', 'int', [H, P]),
     CloseHandle: f(k32, 'CloseHandle', 'int', [H]),
     GetLastError: f(k32, 'GetLastError', 'uint32_t', []),
+    SetFileCompletionNotificationModes: f(k32, 'SetFileCompletionNotificationModes', 'int', [H, 'uint8_t']),
     RtlNtStatusToDosError: f(ntdll, 'RtlNtStatusToDosError', 'uint32_t', ['uint32_t']),
     WSAStartup: f(ws2, 'WSAStartup', 'int', ['uint16_t', P]),
     WSACleanup: f(ws2, 'WSACleanup', 'int', []),

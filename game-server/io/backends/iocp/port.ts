@@ -33,7 +33,7 @@ import { Op, Status, type BatchHandler, type Completion, type CompletionPort, ty
 import { PortStats } from '../../port-stats.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import {
-  ACCEPT_ADDR_SLOT, AF_INET, AF_INET6, ERROR_IO_PENDING, INVALID_HANDLE_VALUE, INVALID_SOCKET, IPPROTO_TCP, OVERLAPPED_ENTRY_SIZE,
+  ACCEPT_ADDR_SLOT, AF_INET, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, FILE_SKIP_SET_EVENT_ON_HANDLE, AF_INET6, ERROR_IO_PENDING, INVALID_HANDLE_VALUE, INVALID_SOCKET, IPPROTO_TCP, OVERLAPPED_ENTRY_SIZE,
   SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_UPDATE_ACCEPT_CONTEXT, STATUS_CANCELLED, STATUS_CONNECTION_ABORTED, STATUS_CONNECTION_DISCONNECTED,
   STATUS_CONNECTION_RESET, STATUS_LOCAL_DISCONNECT, STATUS_PIPE_BROKEN, STATUS_REMOTE_DISCONNECT, TCP_NODELAY, WAIT_TIMEOUT, WSAECONNABORTED,
   WSAECONNRESET, WSAENOTCONN, WSAESHUTDOWN, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, allocBlock, freeBlock, win32,
@@ -73,6 +73,8 @@ interface Dev {
   key: number;
   associated: boolean;
   closing: boolean;
+  /** FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set: an operation that succeeds at once queues no packet. */
+  skip: boolean;
   /** Operations issued on this device whose packets have not been dequeued. */
   pending: number;
 }
@@ -141,6 +143,15 @@ function statusOf(nt: number, op: OpCode, closing: boolean): { status: number; e
   return { status: Status.Failed, error: `NTSTATUS ${hex(nt)}` };
 }
 
+export interface IocpPortOptions extends PortOptions {
+  /**
+   * SetFileCompletionNotificationModes(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) on every socket, as
+   * libuv does: an operation that completes at once is reported without a round trip through the
+   * port's queue. Default true; env IOCP_SKIP_ON_SUCCESS=0 turns it off.
+   */
+  skipOnSuccess?: boolean;
+}
+
 export interface IocpAddress extends PortAddress {
   backend: 'iocp';
   /** The completion port HANDLE (process-wide; PostQueuedCompletionStatus is thread-safe). */
@@ -188,8 +199,12 @@ export class IocpPort implements CompletionPort {
   private emptyPolls = 0;
   /** Recv blocks to release once the current batch callback has returned. */
   private afterBatch: OpRec[] = [];
+  /** Operations that completed at once (skip-on-success): delivered before the next dequeue's packets. */
+  private inline: { r: OpRec; bytes: number }[] = [];
+  private readonly skipOnSuccess: boolean;
+  private wakePosted = false;
 
-  constructor(opts: PortOptions = {}) {
+  constructor(opts: IocpPortOptions = {}) {
     this.w = win32();
     const concurrency = opts.concurrency ?? 1;
     // One owner thread dequeues this port (the interface's threading rule), so a NumberOfConcurrentThreads
@@ -201,6 +216,7 @@ export class IocpPort implements CompletionPort {
     this.recvBytes = Math.max(256, opts.recvBufferBytes ?? 64 * 1024);
     this.stats = new PortStats('iocp', opts.trace);
     this.brk = breakage();
+    this.skipOnSuccess = opts.skipOnSuccess ?? process.env.IOCP_SKIP_ON_SUCCESS !== '0';
     // CreateIoCompletionPort, use 1: a new port with NumberOfConcurrentThreads = concurrency.
     const h = this.w.CreateIoCompletionPort(INVALID_HANDLE_VALUE, 0, 0, concurrency);
     if (h === 0) throw new Error(`CreateIoCompletionPort failed: error ${this.w.GetLastError()}`);
@@ -299,7 +315,7 @@ export class IocpPort implements CompletionPort {
       sa.dv.setInt32(128, 128, true);
       if (this.w.getsockname(s, sa.addr, sa.addr + 128) !== 0) throw new Error(`getsockname failed: WSA error ${this.w.WSAGetLastError()}`);
       const port = sa.dv.getUint16(2, false);
-      const device = this.devs.add({ sock: s, kind: 'listener', family, key, associated: false, closing: false, pending: 0 });
+      const device = this.devs.add({ sock: s, kind: 'listener', family, key, associated: false, closing: false, skip: false, pending: 0 });
       this.stats.m.devices = this.devs.count;
       this.associate(device, key);
       return { device, port };
@@ -318,6 +334,24 @@ export class IocpPort implements CompletionPort {
     if (r === 0) throw new Error(`CreateIoCompletionPort(associate) failed: error ${this.w.GetLastError()}`);
     d.key = key;
     d.associated = true;
+    if (this.skipOnSuccess) {
+      d.skip = this.w.SetFileCompletionNotificationModes(d.sock, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) !== 0;
+    }
+  }
+
+  /** The call succeeded at once on a skip-on-success socket: no packet will come, deliver it ourselves. */
+  private completedInline(r: OpRec, bytes: number): void {
+    r.blk.dv.setUint32(0, 0, true); // OVERLAPPED.Internal = STATUS_SUCCESS
+    this.inline.push({ r, bytes });
+    if (this.asyncWaiting) {
+      // The owner is parked in the blocking wait: wake it so the inline completion is not delayed.
+      if (!this.wakePosted) {
+        this.wakePosted = true;
+        this.w.PostQueuedCompletionStatus(this.handle, 0, 0, TAG_WAKE);
+      }
+    } else {
+      this.schedulePoll();
+    }
   }
 
   accept(listener: DeviceId): void {
@@ -339,6 +373,8 @@ export class IocpPort implements CompletionPort {
     if (!ok) {
       const err = this.w.WSAGetLastError();
       if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
+    } else if (d.skip) {
+      this.completedInline(r, 0);
     }
   }
 
@@ -353,10 +389,12 @@ export class IocpPort implements CompletionPort {
     b.dv.setUint32(OFF_WSABUF, this.recvBytes, true);
     b.dv.setBigUint64(OFF_WSABUF + 8, BigInt(b.addr + OFF_DATA), true);
     b.dv.setUint32(OFF_FLAGS, 0, true);
-    const rc = this.w.WSARecv(d.sock, b.addr + OFF_WSABUF, 1, 0, b.addr + OFF_FLAGS, b.addr, 0);
+    const rc = this.w.WSARecv(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, b.addr + OFF_FLAGS, b.addr, 0);
     if (rc !== 0) {
       const err = this.w.WSAGetLastError();
       if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
+    } else if (d.skip) {
+      this.completedInline(r, b.dv.getUint32(OFF_BYTES, true));
     }
   }
 
@@ -384,10 +422,12 @@ export class IocpPort implements CompletionPort {
     const b = r.blk;
     b.dv.setUint32(OFF_WSABUF, r.len - r.done, true);
     b.dv.setBigUint64(OFF_WSABUF + 8, BigInt(b.addr + OFF_DATA + r.done), true);
-    const rc = this.w.WSASend(d.sock, b.addr + OFF_WSABUF, 1, 0, 0, b.addr, 0);
+    const rc = this.w.WSASend(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, 0, b.addr, 0);
     if (rc !== 0) {
       const err = this.w.WSAGetLastError();
       if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
+    } else if (d.skip) {
+      this.completedInline(r, b.dv.getUint32(OFF_BYTES, true));
     }
   }
 
@@ -446,15 +486,16 @@ export class IocpPort implements CompletionPort {
     if (!this.running || this.asyncWaiting) return;
     if (this.stats.tracing) this.stats.event('wait');
     const e = this.entries;
-    const ok = this.w.GetQueuedCompletionStatusEx(this.handle, e.addr, this.maxBatch, e.addr + this.maxBatch * OVERLAPPED_ENTRY_SIZE, 0, 0);
-    if (ok) {
+    const room = Math.max(1, this.maxBatch - this.inline.length);
+    const ok = this.w.GetQueuedCompletionStatusEx(this.handle, e.addr, room, e.addr + this.maxBatch * OVERLAPPED_ENTRY_SIZE, 0, 0);
+    const err = ok ? 0 : this.w.GetLastError();
+    if (!ok && err !== WAIT_TIMEOUT) throw new Error(`GetQueuedCompletionStatusEx failed: error ${err}`);
+    if (ok || this.inline.length > 0) {
       this.emptyPolls = 0;
-      this.deliver(e.dv.getUint32(this.maxBatch * OVERLAPPED_ENTRY_SIZE, true));
+      this.deliver(ok ? e.dv.getUint32(this.maxBatch * OVERLAPPED_ENTRY_SIZE, true) : 0);
       this.schedulePoll();
       return;
     }
-    const err = this.w.GetLastError();
-    if (err !== WAIT_TIMEOUT) throw new Error(`GetQueuedCompletionStatusEx failed: error ${err}`);
     this.stats.batch(0);
     if (++this.emptyPolls < EMPTY_POLLS_BEFORE_BLOCKING) this.schedulePoll();
     else this.waitAsync();
@@ -469,6 +510,7 @@ export class IocpPort implements CompletionPort {
     e.dv.setUint32(countAt, 0, true);
     this.w.GetQueuedCompletionStatusExAsync(this.handle, e.addr, this.maxBatch, e.addr + countAt, IDLE_WAIT_MS, 0, (err, ok) => {
       this.asyncWaiting = false;
+      this.wakePosted = false;
       if (err) throw err instanceof Error ? err : new Error(String(err));
       const n = ok ? e.dv.getUint32(countAt, true) : 0;
       if (this.asyncDone) {
@@ -480,7 +522,7 @@ export class IocpPort implements CompletionPort {
         return;
       }
       if (!this.running) return;
-      if (n > 0) {
+      if (n > 0 || this.inline.length > 0) {
         this.emptyPolls = 0;
         this.deliver(n);
         this.schedulePoll();
@@ -496,6 +538,11 @@ export class IocpPort implements CompletionPort {
   private deliver(n: number): void {
     const dv = this.entries.dv;
     const batch: Completion[] = [];
+    if (this.inline.length > 0) {
+      const inl = this.inline;
+      this.inline = [];
+      for (const x of inl) this.complete(x.r, x.bytes, batch);
+    }
     for (let i = 0; i < n; i++) {
       const o = i * OVERLAPPED_ENTRY_SIZE;
       const key = dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 0x100000000;
@@ -607,7 +654,7 @@ export class IocpPort implements CompletionPort {
           this.scratch.dv.setBigUint64(0, BigInt(d.sock), true);
           this.w.setsockopt(as, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, this.scratch.addr, 8);
           this.setInt(as, IPPROTO_TCP, TCP_NODELAY, 1);
-          c.accepted = this.devs.add({ sock: as, kind: 'conn', family: d.family, key: -1, associated: false, closing: false, pending: 0 });
+          c.accepted = this.devs.add({ sock: as, kind: 'conn', family: d.family, key: -1, associated: false, closing: false, skip: false, pending: 0 });
           this.stats.m.devices = this.devs.count;
         } else if (as !== INVALID_SOCKET) {
           this.w.closesocket(as);
@@ -644,6 +691,9 @@ export class IocpPort implements CompletionPort {
       }
       d.closing = true;
     }
+    // Completed inline but not delivered: dropped like every other completion at shutdown.
+    for (const { r } of this.inline) this.dropOp(r);
+    this.inline = [];
     // The kernel owns the blocks of in-flight operations until their packets are dequeued:
     // drain them (dropping the completions) before freeing any memory.
     if (this.asyncWaiting) {
@@ -702,11 +752,14 @@ export class IocpPort implements CompletionPort {
       const ov = dv.getUint32(o + 8, true) + dv.getUint32(o + 12, true) * 0x100000000;
       if (ov === TAG_XPOST) this.ring.pop();
       const r = this.ops.get(ov);
-      if (!r) continue;
-      this.ops.delete(ov);
-      if (r.op === Op.Accept && r.acceptSock !== INVALID_SOCKET) this.w.closesocket(r.acceptSock);
-      this.releaseBlock(r);
+      if (r) this.dropOp(r);
     }
+  }
+
+  private dropOp(r: OpRec): void {
+    this.ops.delete(r.blk.addr);
+    if (r.op === Op.Accept && r.acceptSock !== INVALID_SOCKET) this.w.closesocket(r.acceptSock);
+    this.releaseBlock(r);
   }
 
   // ---------------------------------------------------------------- introspection

@@ -101,6 +101,13 @@ export class LibuvPort implements CompletionPort {
     }
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
     this.stats = new PortStats('libuv', opts.trace);
+    // Listening from construction, so posts sent before start() queue up instead of vanishing.
+    this.channel = new BroadcastChannel(this.channelName);
+    this.channel.onmessage = (ev: unknown): void => {
+      const m = (ev as { data: [number, number, unknown] }).data;
+      this.post(m[0], m[1], m[2]);
+    };
+    (this.channel as unknown as { unref(): void }).unref();
   }
 
   // ---------------------------------------------------------------- queue
@@ -385,11 +392,7 @@ export class LibuvPort implements CompletionPort {
     if (this.onBatch !== null) throw new Error('libuv port: already started');
     if (this.stopped) throw new Error('libuv port: shut down');
     this.onBatch = onBatch;
-    this.channel = new BroadcastChannel(this.channelName);
-    this.channel.onmessage = (ev: unknown): void => {
-      const m = (ev as { data: [number, number, unknown] }).data;
-      this.post(m[0], m[1], m[2]);
-    };
+    (this.channel as unknown as { ref(): void }).ref(); // a started port keeps its thread alive, like a listening server
     this.schedule();
   }
 

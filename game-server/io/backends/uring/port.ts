@@ -38,7 +38,7 @@ import {
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import { EFD_CLOEXEC, EFD_NONBLOCK, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, TCP_NODELAY, errnoError, libc, nativeListen, type Libc } from '../../native/libc.ts';
 import { PortStats } from '../../port-stats.ts';
-import { createPostQueue, drainPosts, hasPosts, pushPost } from '../../post-queue.ts';
+import { closePostQueue, createPostQueue, drainPosts, hasPosts, pushPost } from '../../post-queue.ts';
 import {
   ECANCELED,
   ECONNRESET,
@@ -182,6 +182,7 @@ export class UringPort implements CompletionPort {
   private stopped = false;
   private wakeArmed = false;
   private freed = false;
+  private ringGone = false;
 
   constructor(opts: UringPortOptions = {}) {
     if (opts.concurrency !== undefined && opts.concurrency !== 1) {
@@ -215,6 +216,7 @@ export class UringPort implements CompletionPort {
   // ---------------------------------------------------------------- SQ / CQ
 
   private sqe(op: number, fd: number, addr: number, len: number, opFlags: number, kind: number, id: number, gen: number): void {
+    if (this.ringGone) throw new Error('uring port: shut down');
     const r = this.ring;
     if (((this.sqTail - Atomics.load(r.sqHead, 0)) >>> 0) >= r.sqEntries) this.submitNow();
     const i = (this.sqTail & r.sqMask) * 16;
@@ -413,6 +415,7 @@ export class UringPort implements CompletionPort {
   }
 
   accept(listener: DeviceId): void {
+    if (this.stopped) throw new Error('uring port: shut down');
     const d = this.dev(listener, 'accept');
     if (d.kind !== 'listener') throw noDevice('uring', 'accept (not a listener)', listener);
     this.issued(Op.Accept, d.key);
@@ -427,6 +430,7 @@ export class UringPort implements CompletionPort {
   }
 
   recv(device: DeviceId): void {
+    if (this.stopped) throw new Error('uring port: shut down');
     const d = this.dev(device, 'recv');
     if (d.kind !== 'socket') throw noDevice('uring', 'recv (not a socket)', device);
     this.issued(Op.Recv, d.key);
@@ -444,6 +448,7 @@ export class UringPort implements CompletionPort {
   }
 
   send(device: DeviceId, data: Uint8Array): void {
+    if (this.stopped) throw new Error('uring port: shut down');
     const d = this.dev(device, 'send');
     if (d.kind !== 'socket') throw noDevice('uring', 'send (not a socket)', device);
     this.issued(Op.Send, d.key);
@@ -538,18 +543,22 @@ export class UringPort implements CompletionPort {
 
   private readonly slice = (): void => {
     if (this.stopped) return;
-    if (hasPosts(this.queue)) this.takePosts();
-    const idle = this.q.length - this.qHead === 0;
-    if (this.stats.tracing) this.stats.event('wait');
-    this.enter(idle ? this.maxWaitNs : 0);
-    if (this.q.length - this.qHead === 0) {
-      this.stats.batch(0);
-    } else {
-      // Hand out what this wait returned, maxBatch at a time (GetQueuedCompletionStatusEx calls).
-      let rounds = 0;
-      while (this.q.length - this.qHead > 0 && rounds++ < 64 && !this.stopped) this.deliver();
+    try {
+      if (hasPosts(this.queue)) this.takePosts();
+      const idle = this.q.length - this.qHead === 0;
+      if (this.stats.tracing) this.stats.event('wait');
+      this.enter(idle ? this.maxWaitNs : 0);
+      if (this.q.length - this.qHead === 0) {
+        this.stats.batch(0);
+      } else {
+        // Hand out what this wait returned, maxBatch at a time (GetQueuedCompletionStatusEx calls).
+        let rounds = 0;
+        while (this.q.length - this.qHead > 0 && rounds++ < 64 && !this.stopped) this.deliver();
+      }
+    } finally {
+      // A throwing handler surfaces as an uncaught exception, but the port keeps running.
+      if (!this.stopped) setImmediate(this.slice);
     }
-    if (!this.stopped) setImmediate(this.slice);
   };
 
   private deliver(): void {
@@ -588,7 +597,12 @@ export class UringPort implements CompletionPort {
     }
     const clean = !busy();
     for (const [, d] of this.devs.entries()) if (d.fd >= 0) this.c.close(d.fd);
-    this.c.close(this.eventfd);
+    // Posters stop ringing (closePostQueue); one that already decided to ring gets a grace period
+    // before the eventfd number can be reused by another file.
+    closePostQueue(this.queue);
+    const efd = this.eventfd;
+    setTimeout(() => this.c.close(efd), 1000).unref();
+    this.ringGone = true;
     destroyRing(this.ring);
     this.q = [];
     this.qHead = 0;
