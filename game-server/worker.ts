@@ -1,0 +1,68 @@
+/**
+ * A completion worker: owns one port (PortTransport over the selected backend), its sessions and
+ * its own store connection. Started by the supervisor (supervisor.ts) with workerData; talks to it
+ * over parentPort (peers, metrics, trace, shutdown) and to other workers only by posting to their
+ * ports (Transport.postTo).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDomain } from '../shared/domain.ts';
+import { openStore } from '../shared/store/open-store.ts';
+import type { GameConfig } from './config.ts';
+import { GameCore } from './core.ts';
+import { createTransport, selectBackend, type IoChoice } from './io/select-backend.ts';
+import type { SharedBuffers } from './shared-state.ts';
+
+export interface WorkerData {
+  cfg: GameConfig;
+  index: number;
+  shared: SharedBuffers;
+  serverName: string;
+}
+
+export type ToWorker =
+  | { type: 'peers'; addresses: unknown[] }
+  | { type: 'metrics'; reqId: number }
+  | { type: 'trace'; reqId: number }
+  | { type: 'shutdown'; waitMs: number };
+
+const { cfg, index, shared, serverName } = workerData as WorkerData;
+const port = parentPort!;
+const log = (line: string) => process.stderr.write(`[worker ${index}] ${line}\n`);
+
+try {
+  const sel = await selectBackend(cfg.io as IoChoice);
+  const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError: (e) => log(`handler error: ${(e as Error)?.stack ?? e}`) });
+  const store = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
+  const domain = openDomain(cfg, store);
+  const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });
+  const { port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 }, core);
+  port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
+  port.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'peers':
+        core.setPeers(m.addresses as never);
+        return;
+      case 'metrics':
+        port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics() });
+        return;
+      case 'trace':
+        port.postMessage({ type: 'trace', reqId: m.reqId, events: transport.drainTrace() });
+        return;
+      case 'shutdown':
+        core.shutdown(m.waitMs).then(
+          () => {
+            store.close();
+            port.postMessage({ type: 'stopped' });
+            port.close();
+          },
+          (e) => {
+            log(`shutdown failed: ${(e as Error).stack ?? e}`);
+            port.postMessage({ type: 'stopped', error: String(e) });
+          },
+        );
+        return;
+    }
+  });
+} catch (e) {
+  port.postMessage({ type: 'failed', error: (e as Error).stack ?? String(e) });
+}

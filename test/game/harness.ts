@@ -1,0 +1,104 @@
+/**
+ * Game-server test harness: the real server as a child process (`node --import tsx game-server/server.ts`)
+ * on 127.0.0.1 port 0, a fresh SQLite file, cheap hashes, the I/O backend from GAME_IO (default libuv).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GameClient, type ClientOptions } from '../../game-server/client/client.ts';
+
+export const IO = process.env.GAME_IO || 'libuv';
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface GameServer {
+  host: string;
+  port: number;
+  adminPort: number;
+  backend: string;
+  proc: ChildProcess;
+  dir: string;
+  stdout: string[];
+  stderr: string[];
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  client(opts?: Partial<ClientOptions>): Promise<GameClient>;
+  metrics(): Promise<string>;
+}
+
+export async function startGame(args: string[] = [], env: Record<string, string> = {}): Promise<GameServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'game-'));
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join('')}`)), 25_000);
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout.push(d);
+      buf += d;
+      const m = /game-server listening on .*\n/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0].trim());
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited ${code}: ${stderr.join('')}`));
+    });
+  });
+  const m = /^game-server listening on tcp:\/\/([\d.]+):(\d+) \(io (\w+), workers (\d+), admin http:\/\/[\d.]+:(\d+)\)$/.exec(line);
+  if (!m) throw new Error(`unexpected start line: ${line}`);
+  const srv: GameServer = {
+    host: m[1],
+    port: Number(m[2]),
+    backend: m[3],
+    adminPort: Number(m[5]),
+    proc,
+    dir,
+    stdout,
+    stderr,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null) proc.kill(signal);
+      const code = await exited;
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+    client: (opts = {}) => GameClient.connect({ host: '127.0.0.1', port: srv.port, ...opts }),
+    metrics: async () => (await fetch(`http://127.0.0.1:${srv.adminPort}/metrics`)).text(),
+  };
+  return srv;
+}
+
+/** Sum of a Prometheus series over all label sets (e.g. metric(text, 'game_pushes_dropped_total')). */
+export function metric(text: string, name: string, labelFilter = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ') && line.includes(labelFilter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+let nameSeq = 0;
+/** A unique valid player name. */
+export function uniqueName(prefix = 'p'): string {
+  return `${prefix}${process.pid % 10000}_${nameSeq++}`;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until pred() holds (polling), or fail after timeoutMs. */
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
