@@ -23,6 +23,9 @@ import type { CloseReason, Connection, Transport, TransportHandler } from './tra
 
 export const PROTOCOL_VERSION = 1;
 
+/** Ops answered before authentication (plus session.resume); everything else is UNAUTHORIZED until then. */
+export const PRE_AUTH_OPS: ReadonlySet<string> = new Set(['ping', 'player.login']);
+
 export interface CoreConfig {
   maxUsers: number;
   heartbeatMs: number;
@@ -315,7 +318,7 @@ export class GameCore implements TransportHandler {
     if (op === 'session.resume') return this.resume(s, id, body);
     const def = commands.get(op);
     if (!def) return this.respond(s, id, { ok: false, code: 'UNKNOWN_OP', message: `unknown op ${op}` });
-    if (def.auth && !s.playerId) return this.respond(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
+    if (!s.playerId && (def.auth || !PRE_AUTH_OPS.has(op))) return this.respond(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
     if (this.runner.isSync(op)) {
       this.pending.push({ s, id, op, body, actor: s.playerId });
       return;
