@@ -1,0 +1,60 @@
+/** A small keep-alive JSON client on node:http that counts the bytes of every socket it opens. */
+import http from 'node:http';
+import net, { type Socket } from 'node:net';
+
+class CountingAgent extends http.Agent {
+  readonly opened: Socket[] = [];
+  constructor() {
+    super({ keepAlive: true, maxSockets: Infinity });
+  }
+}
+// createConnection is part of the Agent contract but not in the typings.
+(CountingAgent.prototype as any).createConnection = function (this: CountingAgent, opts: net.NetConnectOpts, cb?: () => void) {
+  const s = net.createConnection(opts, cb);
+  s.setNoDelay(true);
+  this.opened.push(s);
+  return s;
+};
+
+export class HttpJsonClient {
+  private readonly agent = new CountingAgent();
+  requests = 0;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  request(method: string, path: string, token?: string, body?: unknown, timeoutMs = 60_000): Promise<{ status: number; text: string }> {
+    this.requests++;
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string> = {};
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (payload !== undefined) headers['content-type'] = 'application/json';
+      const req = http.request({ host: this.host, port: this.port, method, path, headers, agent: this.agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error('request timed out')));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  bytes(): { read: number; written: number } {
+    let read = 0;
+    let written = 0;
+    for (const s of this.agent.opened) {
+      read += s.bytesRead;
+      written += s.bytesWritten;
+    }
+    return { read, written };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * How one scenario operation looks on each wire, and how each wire's answer becomes an OpOutcome.
+ * HTTP: the command table's REST face (method, path with {param} filled from the input; the other
+ * fields go in the JSON body, or the query string for GET). TCP: `{id, op, body}` frames.
+ */
+import { commandDefs, type CommandName } from '../../shared/commands/table.ts';
+import { ErrorCodes } from '../../shared/errors.ts';
+import type { Op, OpOutcome } from '../workloads/scenario.ts';
+
+interface Route {
+  method: string;
+  parts: (string | { param: string })[];
+  params: Set<string>;
+}
+
+const routes = new Map<string, Route>();
+for (const [name, def] of Object.entries(commandDefs)) {
+  const parts: Route['parts'] = [];
+  const params = new Set<string>();
+  for (const seg of def.http.path.split(/(\{[^}]+\})/)) {
+    if (!seg) continue;
+    const m = /^\{(.+)\}$/.exec(seg);
+    if (m) {
+      parts.push({ param: m[1] });
+      params.add(m[1]);
+    } else parts.push(seg);
+  }
+  routes.set(name, { method: def.http.method, parts, params });
+}
+
+export interface HttpRequestSpec {
+  method: string;
+  path: string;
+  /** JSON body (POST and PUT with fields besides the path's). */
+  body?: string;
+}
+
+export function httpRequestFor(op: Op): HttpRequestSpec {
+  const r = routes.get(op.name);
+  if (!r) throw new Error(`no route for ${op.name}`);
+  const input = op.input as Record<string, unknown>;
+  let path = '';
+  for (const p of r.parts) path += typeof p === 'string' ? p : encodeURIComponent(String(input[p.param]));
+  const rest: Record<string, unknown> = {};
+  let n = 0;
+  for (const k in input) {
+    if (r.params.has(k)) continue;
+    rest[k] = input[k];
+    n++;
+  }
+  // The web server reads the rest of the input from the querystring for GET and DELETE, from a JSON
+  // body otherwise (a POST with nothing left to send may omit the body).
+  if (r.method === 'GET' || r.method === 'DELETE') {
+    if (n) path += '?' + new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)])).toString();
+    return { method: r.method, path };
+  }
+  return n ? { method: r.method, path, body: JSON.stringify(rest) } : { method: r.method, path };
+}
+
+export function httpMethodOf(name: CommandName): string {
+  return routes.get(name)!.method;
+}
+
+const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !['INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].includes(c)));
+const CODE_BY_STATUS = new Map<number, string>();
+for (const [code, e] of Object.entries(ErrorCodes)) if (!CODE_BY_STATUS.has(e.status)) CODE_BY_STATUS.set(e.status, code);
+
+/** A domain rule said no (counted apart from server and transport failures). */
+export function isDomainCode(code: string): boolean {
+  return DOMAIN_CODES.has(code);
+}
+
+/** Classify an HTTP response. */
+export function httpOutcome(status: number, bodyText: string): OpOutcome {
+  let body: any;
+  try {
+    body = bodyText.length ? JSON.parse(bodyText) : undefined;
+  } catch {
+    return { ok: false, code: `HTTP_${status}`, kind: 'server', message: `undecodable body: ${bodyText.slice(0, 80)}` };
+  }
+  if (status >= 200 && status < 300) return { ok: true, body };
+  const code: string = typeof body?.code === 'string' ? body.code : (CODE_BY_STATUS.get(status) ?? `HTTP_${status}`);
+  const kind = status >= 500 || !isDomainCode(code) ? 'server' : 'domain';
+  return { ok: false, code, kind, message: body?.detail ?? body?.message, details: body?.details ?? body };
+}
+
+/** Classify a TCP response frame `{id, ok, body | error}`. */
+export function tcpOutcome(frame: any): OpOutcome {
+  if (frame && frame.ok === true) return { ok: true, body: frame.body };
+  const err = frame?.error;
+  const code: string = typeof err === 'string' ? err : typeof err?.code === 'string' ? err.code : 'BAD_RESPONSE';
+  const kind = code === 'TRANSPORT' ? 'transport' : isDomainCode(code) ? 'domain' : 'server';
+  return { ok: false, code, kind, message: err?.message, details: err?.details };
+}

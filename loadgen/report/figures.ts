@@ -1,0 +1,104 @@
+/** The report's data model: one RunReport per compare, one WorkloadRun per workload, figures per target. */
+import { TIMELINE_STEP_MS, type OpCounts } from '../drivers/stats.ts';
+import type { DriverResult } from '../drivers/driver.ts';
+import type { RealtimeResult } from '../drivers/realtime-driver.ts';
+import type { SessionsResult } from '../drivers/sessions-driver.ts';
+import { summarize, type LatencySummary } from '../stats/latency.ts';
+
+export interface TargetFigures {
+  target: string;
+  transport: 'http' | 'tcp';
+  connected: number;
+  setupFailures: string[];
+  windowS: number;
+  ops: number;
+  ok: number;
+  domainErrors: number;
+  serverErrors: number;
+  transportErrors: number;
+  errors: number;
+  /** Completed operations per second in the measured window (realtime: events delivered/s; sessions: sessions opened/s). */
+  opsPerSec: number;
+  latency: LatencySummary;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Socket bytes both ways per operation (realtime: per delivered event). */
+  bytesPerOp: number;
+  serverCpuMs: number | null;
+  serverCpuUsPerOp: number | null;
+  serverRssBytes: number | null;
+  clientCpuMs: number;
+  byOp: OpCounts['byOp'];
+  errorCodes: Record<string, number>;
+  sampleErrors: string[];
+  /** Completions per second, one point per timelineStepMs. */
+  timeline: number[];
+  timelineStepMs: number;
+  realtime?: RealtimeResult['realtime'];
+  sessions?: SessionsResult['sessions'];
+}
+
+export interface WorkloadRun {
+  workload: string;
+  settings: Record<string, unknown>;
+  targets: Record<string, TargetFigures>;
+  /** game-server ops/s ÷ web-server ops/s (null when either is missing or zero). */
+  tcpHttpRatio: number | null;
+  ratios: Record<string, number | null>;
+  hasErrors: boolean;
+  notes: string[];
+}
+
+export interface RunReport {
+  tool: 'loadgen/compare';
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  config: Record<string, unknown>;
+  machine: { os: string; release: string; arch: string; cpus: number; cpuModel: string; totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown };
+  servers: Record<string, { banner: string; pid: number }>;
+  runs: WorkloadRun[];
+  audit: Record<string, { ok: boolean; players: number; ledgerRows: number; problems: string[] }>;
+  hasErrors: boolean;
+}
+
+export function figuresOf(name: string, transport: 'http' | 'tcp', r: DriverResult): TargetFigures {
+  const c = r.counts;
+  const errors = c.domainErrors + c.serverErrors + c.transportErrors;
+  const n = r.opsInWindow;
+  const cpu = r.server ? r.server.after.cpuMs - r.server.before.cpuMs : null;
+  const rt = (r as RealtimeResult).realtime;
+  const ss = (r as SessionsResult).sessions;
+  const f: TargetFigures = {
+    target: name,
+    transport,
+    connected: r.connected,
+    setupFailures: r.setupFailures,
+    windowS: r.windowS,
+    ops: c.ops,
+    ok: c.ok,
+    domainErrors: c.domainErrors,
+    serverErrors: c.serverErrors,
+    transportErrors: c.transportErrors,
+    errors,
+    opsPerSec: r.windowS > 0 ? n / r.windowS : 0,
+    latency: summarize(r.hist),
+    bytesSent: r.bytesSent,
+    bytesReceived: r.bytesReceived,
+    bytesPerOp: n ? (r.bytesSent + r.bytesReceived) / n : 0,
+    serverCpuMs: cpu,
+    serverCpuUsPerOp: cpu !== null && n ? (cpu * 1000) / n : null,
+    serverRssBytes: r.server ? r.server.after.rssBytes : null,
+    clientCpuMs: r.clientCpuMs,
+    byOp: c.byOp,
+    errorCodes: c.errorCodes,
+    sampleErrors: c.sampleErrors,
+    timeline: r.timeline.map((v) => (v * 1000) / TIMELINE_STEP_MS),
+    timelineStepMs: TIMELINE_STEP_MS,
+  };
+  if (rt) f.realtime = rt;
+  if (ss) f.sessions = ss;
+  return f;
+}
+
+export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a && b ? a / b : null);

@@ -1,0 +1,161 @@
+/**
+ * Self-contained HTML report: inline SVG charts (throughput per target, latency percentiles, the
+ * throughput timeline) drawn here, plus the run's configuration and machine; no external resources,
+ * no scripts. Every plotted point is an SVG element with class "pt" and data-* attributes.
+ */
+import type { RunReport, TargetFigures, WorkloadRun } from './figures.ts';
+import { fmtNum, fmtUs } from './table.ts';
+
+const COLORS: Record<string, string> = { web: '#d9534f', game: '#2a7ab0', httpFloor: '#f0ad4e', tcpFloor: '#5cb85c' };
+const color = (t: string) => COLORS[t] ?? '#777';
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const W = 560;
+const H = 260;
+const M = { l: 64, r: 16, t: 24, b: 40 };
+
+function frame(title: string, body: string, xLabel: string, yLabel: string): string {
+  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
+<text x="${W / 2}" y="16" text-anchor="middle" class="title">${esc(title)}</text>
+<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" class="axis"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" class="axis"/>
+<text x="${W / 2}" y="${H - 6}" text-anchor="middle" class="label">${esc(xLabel)}</text>
+<text x="14" y="${H / 2}" text-anchor="middle" class="label" transform="rotate(-90 14 ${H / 2})">${esc(yLabel)}</text>
+${body}</svg>`;
+}
+
+function yTicks(max: number, y: (v: number) => number, fmt: (v: number) => string, log = false, min = 1): string {
+  const ticks: number[] = [];
+  if (log) for (let v = 10 ** Math.floor(Math.log10(min)); v <= max * 1.0001; v *= 10) ticks.push(v);
+  else for (let i = 0; i <= 4; i++) ticks.push((max * i) / 4);
+  return ticks.map((v) => `<line x1="${M.l - 4}" x2="${W - M.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${M.l - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" class="tick">${esc(fmt(v))}</text>`).join('');
+}
+
+function barChart(run: WorkloadRun): string {
+  const ts = Object.values(run.targets);
+  const max = Math.max(1, ...ts.map((t) => t.opsPerSec)) * 1.1;
+  const bw = (W - M.l - M.r) / Math.max(1, ts.length);
+  const y = (v: number) => H - M.b - ((H - M.t - M.b) * v) / max;
+  const bars = ts
+    .map((t, i) => {
+      const x = M.l + i * bw + bw * 0.15;
+      return `<rect class="pt bar" data-target="${esc(t.target)}" data-value="${t.opsPerSec.toFixed(1)}" x="${x.toFixed(1)}" y="${y(t.opsPerSec).toFixed(1)}" width="${(bw * 0.7).toFixed(1)}" height="${(H - M.b - y(t.opsPerSec)).toFixed(1)}" fill="${color(t.target)}"><title>${esc(t.target)}: ${fmtNum(t.opsPerSec)} ops/s</title></rect>
+<text x="${(x + bw * 0.35).toFixed(1)}" y="${H - M.b + 14}" text-anchor="middle" class="tick">${esc(t.target)}</text>
+<text x="${(x + bw * 0.35).toFixed(1)}" y="${(y(t.opsPerSec) - 4).toFixed(1)}" text-anchor="middle" class="tick">${esc(fmtNum(t.opsPerSec))}</text>`;
+    })
+    .join('');
+  const unit = run.workload === 'realtime' ? 'events delivered/s' : run.workload === 'sessions' ? 'sessions opened/s' : 'ops/s';
+  return frame(`${run.workload}: throughput`, yTicks(max / 1.1, y, fmtNum) + bars, 'target', unit);
+}
+
+function latencyChart(run: WorkloadRun): string {
+  const ts = Object.values(run.targets).filter((t) => t.latency.count > 0);
+  if (!ts.length) return '';
+  const pts = ts.flatMap((t) => t.latency.cdf.map(([v]) => v));
+  const lo = Math.max(1, Math.min(...pts));
+  const hi = Math.max(10, ...pts);
+  const l0 = Math.log10(10 ** Math.floor(Math.log10(lo)));
+  const l1 = Math.log10(hi) + 0.05;
+  const y = (v: number) => H - M.b - ((H - M.t - M.b) * (Math.log10(Math.max(v, 1)) - l0)) / (l1 - l0);
+  // x: percentile on a "nines" scale: -log10(1 - p), capped at 99.99%.
+  const nines = (p: number) => -Math.log10(Math.max(1 - p, 1e-4));
+  const x = (p: number) => M.l + ((W - M.l - M.r) * nines(p)) / 4;
+  const xt = [0, 0.9, 0.99, 0.999, 0.9999].map((p) => `<text x="${x(p).toFixed(1)}" y="${H - M.b + 14}" text-anchor="middle" class="tick">p${(p * 100).toFixed(p >= 0.999 ? 2 : 0).replace(/\.?0+$/, '')}</text>`).join('');
+  const lines = ts
+    .map((t) => {
+      const cdf = t.latency.cdf.filter(([, p]) => p < 1);
+      const path = cdf.map(([v, p], i) => `${i ? 'L' : 'M'}${x(p).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      const dots = cdf.map(([v, p]) => `<circle class="pt" data-target="${esc(t.target)}" data-percentile="${p}" data-us="${v}" cx="${x(p).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color(t.target)}"><title>${esc(t.target)} p${(p * 100).toFixed(2)}: ${fmtUs(v)}</title></circle>`).join('');
+      return `<path d="${path}" fill="none" stroke="${color(t.target)}" stroke-width="2"/>${dots}`;
+    })
+    .join('');
+  return frame(`${run.workload}: latency by percentile (log)`, yTicks(hi, y, fmtUs, true, lo) + xt + lines + legend(ts), 'percentile', run.workload === 'realtime' ? 'delivery latency' : 'latency');
+}
+
+function legend(ts: TargetFigures[]): string {
+  return ts.map((t, i) => `<rect x="${M.l + 8 + i * 100}" y="${M.t + 2}" width="10" height="10" fill="${color(t.target)}"/><text x="${M.l + 22 + i * 100}" y="${M.t + 11}" class="tick">${esc(t.target)}</text>`).join('');
+}
+
+function timelineChart(run: WorkloadRun): string {
+  const ts = Object.values(run.targets).filter((t) => t.timeline.length > 1);
+  if (!ts.length) return '';
+  const maxLen = Math.max(...ts.map((t) => t.timeline.length));
+  const max = Math.max(1, ...ts.flatMap((t) => t.timeline)) * 1.1;
+  const step = ts[0].timelineStepMs / 1000;
+  const x = (i: number) => M.l + ((W - M.l - M.r) * i) / Math.max(1, maxLen - 1);
+  const y = (v: number) => H - M.b - ((H - M.t - M.b) * v) / max;
+  const lines = ts
+    .map((t) => {
+      const d = t.timeline.map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+      const dots = t.timeline.map((v, i) => `<circle class="pt" data-target="${esc(t.target)}" data-t="${(i * step).toFixed(2)}" data-value="${v.toFixed(1)}" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2" fill="${color(t.target)}"/>`).join('');
+      return `<path d="${d}" fill="none" stroke="${color(t.target)}" stroke-width="1.5"/>${dots}`;
+    })
+    .join('');
+  const xt = [0, 0.5, 1].map((f) => `<text x="${x(f * (maxLen - 1)).toFixed(1)}" y="${H - M.b + 14}" text-anchor="middle" class="tick">${(f * (maxLen - 1) * step).toFixed(1)}s</text>`).join('');
+  return frame(`${run.workload}: ${run.workload === 'realtime' ? 'moves' : 'ops'} completed per second over the run`, yTicks(max / 1.1, y, fmtNum) + xt + lines + legend(ts), 'time in the measured window', 'per second');
+}
+
+function figuresTable(run: WorkloadRun): string {
+  const head = ['target', 'ops/s', 'p50', 'p90', 'p99', 'max', 'bytes/op', 'server CPU µs/op', 'server RSS MB', 'ok', 'domain err', 'server err', 'transport err'];
+  const rows = Object.values(run.targets).map((f) =>
+    [
+      `${f.target} (${f.transport})`,
+      fmtNum(f.opsPerSec),
+      fmtUs(f.latency.p50Us),
+      fmtUs(f.latency.p90Us),
+      fmtUs(f.latency.p99Us),
+      fmtUs(f.latency.maxUs),
+      fmtNum(f.bytesPerOp),
+      f.serverCpuUsPerOp === null ? '-' : fmtNum(f.serverCpuUsPerOp),
+      f.serverRssBytes === null ? '-' : (f.serverRssBytes / 1048576).toFixed(1),
+      f.ok,
+      f.domainErrors,
+      f.serverErrors,
+      f.transportErrors,
+    ]
+      .map((c) => `<td>${esc(c)}</td>`)
+      .join(''),
+  );
+  const extra: string[] = [];
+  for (const f of Object.values(run.targets)) {
+    if (f.realtime) extra.push(`${f.target}: ${f.realtime.eventsReceived} / ${f.realtime.eventsExpected} events expected (${f.realtime.moves} moves × ${f.realtime.members - 1} members), ${f.realtime.requestsPerEvent.toFixed(3)} requests and ${f.realtime.bytesPerEvent.toFixed(0)} bytes per delivered event (${f.realtime.feed})`);
+    if (f.sessions) extra.push(`${f.target}: ${f.sessions.open} / ${f.sessions.asked} sessions, ${fmtNum(f.sessions.connectRate)} per second, ${fmtNum(f.sessions.rssPerSessionBytes)} bytes RSS per session`);
+    if (f.errors) extra.push(`${f.target}: errors ${JSON.stringify(f.errorCodes)}; e.g. ${f.sampleErrors.slice(0, 3).join(' | ')}`);
+  }
+  const ratios = Object.entries(run.ratios)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `<li>${esc(k)}: <b>${(v as number).toFixed(2)}</b></li>`)
+    .join('');
+  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r}</tr>`).join('')}</tbody></table>
+<ul class="ratios">${ratios}${extra.map((e) => `<li>${esc(e)}</li>`).join('')}${run.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`;
+}
+
+export function renderHtml(r: RunReport): string {
+  const kv = (o: Record<string, unknown>) => `<table class="kv">${Object.entries(o).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`).join('')}</table>`;
+  const sections = r.runs
+    .map((run) => `<section class="workload" id="wl-${esc(run.workload)}"><h2>${esc(run.workload)}${run.hasErrors ? ' <span class="bad">(errors)</span>' : ''}</h2>
+<div class="charts">${barChart(run)}${latencyChart(run)}${timelineChart(run)}</div>${figuresTable(run)}
+<details><summary>settings</summary>${kv(run.settings)}</details></section>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>takeout vs dine-in: load comparison</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1800px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+svg.chart{background:#fafafa;border:1px solid #e4e4e4}
+svg .title{font-size:13px;font-weight:600}svg .label{font-size:11px;fill:#555}svg .tick{font-size:10px;fill:#444}
+svg .axis{stroke:#333}svg .grid{stroke:#e2e2e2}
+table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f2f2f2}
+td:first-child,table.kv th{text-align:left}
+.bad{color:#c00}.ok{color:#080}
+</style></head><body>
+<h1>Takeout counter (web-server, HTTP) vs dine-in restaurant (game-server, TCP)</h1>
+<p>${esc(r.startedAt)} → ${esc(r.finishedAt)}. ${r.hasErrors ? '<b class="bad">This run had errors.</b>' : '<b class="ok">No errors.</b>'} Figures from one run on one machine: compare them as ratios.</p>
+${sections}
+<h2>Ledger audit</h2>${kv(Object.fromEntries(Object.entries(r.audit).map(([k, a]) => [k, `${a.ok ? 'OK' : 'FAILED'}: ${a.players} players, ${a.ledgerRows} ledger rows${a.problems.length ? '; ' + a.problems.join('; ') : ''}`])))}
+<h2>Configuration</h2>${kv(r.config)}
+<h2>Machine</h2>${kv(r.machine as unknown as Record<string, unknown>)}
+<h2>Servers</h2>${kv(Object.fromEntries(Object.entries(r.servers).map(([k, s]) => [k, s.banner])))}
+</body></html>
+`;
+}
