@@ -43,6 +43,9 @@ export interface WebContext {
   metrics: Metrics;
   /** True from the start of close(): new requests get 503 SHUTTING_DOWN. */
   readonly closing: boolean;
+  /** Requests received so far, and those not answered yet. */
+  readonly received: number;
+  readonly inFlight: number;
 }
 
 export type WebApp = FastifyInstance & { web: WebContext };
@@ -86,6 +89,8 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
     onEvents: feed.onEvents,
   });
   let closing = false;
+  let received = 0;
+  const inFlight = new Set<FastifyRequest>();
   const ctx: WebContext = {
     config,
     domain,
@@ -94,6 +99,12 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
     metrics,
     get closing() {
       return closing;
+    },
+    get received() {
+      return received;
+    },
+    get inFlight() {
+      return inFlight.size;
     },
   };
 
@@ -131,10 +142,17 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
 
   // ---- shutdown: refuse new work, end long-polls, then (after in-flight requests) close the store ----
   app.addHook('onRequest', async (req, reply) => {
+    received++;
+    inFlight.add(req);
     if (closing) {
       reply.header('connection', 'close');
       throw new DomainError('SHUTTING_DOWN', 'server is shutting down; retry on another instance');
     }
+  });
+  // Responses finished during close end their connection, or kept-alive sockets would hold close() open.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
   app.addHook('preClose', async () => {
     closing = true;
@@ -142,13 +160,22 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
   });
   app.addHook('onClose', async () => {
     feed.close();
+    // A listening server gets here after its in-flight requests; injected ones (tests) may still run:
+    // let them finish before the store goes away (bounded).
+    const end = Date.now() + config.shutdownTimeoutMs;
+    while (inFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     if (ownsStore) domain.store.close();
   });
 
   // ---- metrics ----
+  app.addHook('onRequestAbort', async (req) => {
+    inFlight.delete(req);
+  });
   app.addHook('onResponse', async (req, reply) => {
+    inFlight.delete(req);
     metrics.observe(operationOf(req), req.method, reply.statusCode, reply.elapsedTime / 1000);
   });
+  metrics.gauge('http_requests_in_flight', 'Requests received and not answered yet.', () => inFlight.size);
   metrics.gauge('web_event_polls_pending', 'Long-polls waiting on /v1/me/events on this instance.', () => feed.pending);
   metrics.counter('web_event_wakeups_local_total', 'Long-polls woken by a command committed on this instance.', () => feed.stats.wakeLocal);
   metrics.counter('web_event_wakeups_store_total', 'Long-polls woken by the periodic store check (other instances).', () => feed.stats.wakeStore);

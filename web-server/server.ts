@@ -6,10 +6,11 @@
  * store, exit 0. A second signal, or shutdownTimeoutMs passing, exits 1 at once.
  */
 import { cliFlags } from '../shared/config.ts';
-import { buildApp } from './app.ts';
 import { normalizeArgv, WEB_USAGE, webFlags } from './config.ts';
 
 const config = cliFlags(WEB_USAGE, webFlags, normalizeArgv(process.argv.slice(2)));
+// Loaded after the flags, so --help and flag errors answer without loading Fastify.
+const { buildApp } = await import('./app.ts');
 const app = await buildApp(config);
 
 try {
