@@ -68,7 +68,8 @@ if (backend === 'net') {
   });
   srv.listen(0, '127.0.0.1', () => writeFileSync(readyFile, `READY ${(srv.address() as net.AddressInfo).port}\n`));
 } else {
-  const t = new PortTransport(new IocpPort({ maxBatch: 128 }), postTo);
+  const iocp = new IocpPort({ maxBatch: 128 });
+  const t = new PortTransport(iocp, postTo);
   const framers = new Map<number, Framer>();
   const { port } = await t.listen(
     { host: '127.0.0.1', port: 0 },
@@ -76,7 +77,7 @@ if (backend === 'net') {
       onOpen: (c: Connection) => void framers.set(c.id, new Framer()),
       onData: (c: Connection, chunk: Uint8Array) => {
         const out = framers.get(c.id)!.push(chunk, () => {
-          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }));
+          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), iocp: iocp.iocpStats(), cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }));
           c.end();
           setTimeout(() => process.exit(0), 200);
         });

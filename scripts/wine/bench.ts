@@ -68,7 +68,7 @@ function driver(port: number, counter: { frames: number; bad: number }, stop: { 
     const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let seq = 0;
     let expect = 0;
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const mk = () => {
       const p = Buffer.alloc(SIZE, 0x61);
       p.writeUInt32BE(seq++ >>> 0, 0);
@@ -109,7 +109,7 @@ function driver(port: number, counter: { frames: number; bad: number }, stop: { 
 async function stats(port: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: '127.0.0.1' });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     s.on('connect', () => s.write(frame(Buffer.from('!stats'))));
     s.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
@@ -157,7 +157,7 @@ for (let r = 0; r < ROUNDS; r++) {
     let extra = '';
     if (b === 'iocp') {
       const m = (res.server as { metrics: { completions: number; wakeups: number; waits: number; maxBatch: number; batchHistogram: number[] } }).metrics;
-      extra = ` completions=${m.completions} waits=${m.waits} nonEmptyDequeues=${m.wakeups} completions/nonEmptyDequeue=${(m.completions / m.wakeups).toFixed(2)} completions/wait=${(m.completions / m.waits).toFixed(2)} maxBatch=${m.maxBatch} hist=[${m.batchHistogram.join(',')}]`;
+      extra = ` completions=${m.completions} waits=${m.waits} nonEmptyDequeues=${m.wakeups} completions/nonEmptyDequeue=${(m.completions / m.wakeups).toFixed(2)} completions/wait=${(m.completions / m.waits).toFixed(2)} maxBatch=${m.maxBatch} hist=[${m.batchHistogram.join(',')}] ${JSON.stringify(res.server.iocp)}`;
     }
     const cpu = res.server.cpu as { user: number; system: number };
     console.log(`round ${r + 1} ${b.padEnd(4)}: ${Math.round(res.fps).toLocaleString('en-US')} frames/s (${res.frames} frames, ${res.bad} bad) server cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)}s${extra}`);

@@ -8,7 +8,7 @@
 #   IOCP_TEST_BREAK=drop-recv|reverse-fifo  deliberately break the backend (to prove the suite catches it)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-MIN_TESTS="${WINE_MIN_TESTS:-23}"
+MIN_TESTS="${WINE_MIN_TESTS:-41}"
 
 fail() { echo "[wine-tests] FAIL: $*" >&2; exit 1; }
 

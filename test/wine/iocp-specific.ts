@@ -158,6 +158,36 @@ export function describeIocpSpecific(): void {
       ]);
     });
 
+    it('skip-on-success: operations that succeed at once complete without a packet, in order', async () => {
+      const h = open();
+      const { dev, s } = await acceptOne(h);
+      h.react.fn = (c) => {
+        if (c.op === Op.Recv && c.status === Status.Ok && c.bytes > 0) {
+          h.port.send(dev, c.data!.subarray(0, c.bytes));
+          h.port.recv(dev);
+        }
+      };
+      h.port.recv(dev);
+      const echoed: Buffer[] = [];
+      s.on('data', (d: Buffer) => echoed.push(d));
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 50; i++) {
+        const b = Buffer.from(`frame-${i};`);
+        sent.push(b);
+        s.write(b);
+        await sleep(2);
+      }
+      const all = Buffer.concat(sent);
+      await until(() => Buffer.concat(echoed).length >= all.length, 'echo');
+      expect(Buffer.concat(echoed).equals(all)).toBe(true);
+      const st = h.port.iocpStats();
+      expect(st.skipOnSuccessDevices).toBeGreaterThanOrEqual(2); // listener + connection
+      expect(st.inlineCompletions).toBeGreaterThan(0);
+      const sends = h.seen.filter((c) => c.op === Op.Send);
+      expect(sends.every((c) => c.status === Status.Ok && c.key === 77)).toBe(true);
+      expect(sends.reduce((a, c) => a + c.bytes, 0)).toBe(all.length);
+    });
+
     it('shutdown wakes the blocked wait with a posted packet and returns promptly', async () => {
       const h = open();
       await h.port.listen({ host: HOST, port: 0 }, 1);

@@ -3,6 +3,7 @@
  * Bundled by scripts/wine/build-tests.mjs (vitest → ./vitest-shim.ts) and run by scripts/wine/run-tests.sh.
  * Not a vitest file (it cannot run on Linux): it is named *.wine.ts so vitest's include skips it.
  */
+import { describe } from 'vitest';
 import { IocpPort, MAX_CONCURRENCY, postTo } from '../../game-server/io/backends/iocp/port.ts';
 import { describeCompletionPort } from '../io/completion-port.contract.ts';
 import { describePortTransport } from '../io/port-transport.contract.ts';
@@ -10,12 +11,17 @@ import { describeIocpSpecific } from './iocp-specific.ts';
 
 if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.sh)');
 
-describeCompletionPort('iocp', (opts) => new IocpPort(opts), {
-  // The backend bundled on its own next to this bundle (a worker thread imports it to post).
-  postToModule: new URL('./iocp-port.mjs', import.meta.url).href,
-  maxConcurrency: MAX_CONCURRENCY,
-});
-
-describePortTransport('iocp', () => new IocpPort(), postTo);
+// Both completion paths: with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (the default: an operation that
+// succeeds at once is reported without a packet) and without it (every completion through the queue).
+function contracts(skipOnSuccess: boolean): void {
+  describeCompletionPort('iocp', (opts) => new IocpPort({ ...opts, skipOnSuccess }), {
+    // The backend bundled on its own next to this bundle (a worker thread imports it to post).
+    postToModule: new URL('./iocp-port.mjs', import.meta.url).href,
+    maxConcurrency: MAX_CONCURRENCY,
+  });
+  describePortTransport('iocp', () => new IocpPort({ skipOnSuccess }), postTo);
+}
+describe('iocp, skip-on-success (default)', () => contracts(true));
+describe('iocp, every completion through the queue (skipOnSuccess: false)', () => contracts(false));
 
 describeIocpSpecific();

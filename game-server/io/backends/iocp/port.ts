@@ -203,6 +203,8 @@ export class IocpPort implements CompletionPort {
   private inline: { r: OpRec; bytes: number }[] = [];
   private readonly skipOnSuccess: boolean;
   private wakePosted = false;
+  private inlineCount = 0;
+  private skipDevices = 0;
 
   constructor(opts: IocpPortOptions = {}) {
     this.w = win32();
@@ -336,6 +338,7 @@ export class IocpPort implements CompletionPort {
     d.associated = true;
     if (this.skipOnSuccess) {
       d.skip = this.w.SetFileCompletionNotificationModes(d.sock, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) !== 0;
+      if (d.skip) this.skipDevices++;
     }
   }
 
@@ -343,6 +346,7 @@ export class IocpPort implements CompletionPort {
   private completedInline(r: OpRec, bytes: number): void {
     r.blk.dv.setUint32(0, 0, true); // OVERLAPPED.Internal = STATUS_SUCCESS
     this.inline.push({ r, bytes });
+    this.inlineCount++;
     if (this.asyncWaiting) {
       // The owner is parked in the blocking wait: wake it so the inline completion is not delayed.
       if (!this.wakePosted) {
@@ -771,6 +775,11 @@ export class IocpPort implements CompletionPort {
 
   drainTrace(): TraceEvent[] {
     return this.stats.drain();
+  }
+
+  /** IOCP-only counters: operations completed at once without a packet (skip-on-success), and sockets in that mode. */
+  iocpStats(): { inlineCompletions: number; skipOnSuccessDevices: number } {
+    return { inlineCompletions: this.inlineCount, skipOnSuccessDevices: this.skipDevices };
   }
 
   /** Test hook: native blocks currently owned by in-flight operations or pending release (0 when all freed). */
