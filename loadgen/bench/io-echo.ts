@@ -15,6 +15,7 @@
  * trips. Also round trips/s, server-thread utilisation, and completions per wait (batch size).
  */
 import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'node:worker_threads';
@@ -195,6 +196,7 @@ function bucketLabel(i: number): string {
 console.error(
   `io-echo: ${backends.join(' vs ')} · ${conns} conns × ${inflight} in flight · ${4 + payload}-byte frames · ${rounds} round(s) × ${seconds}s (+${warmup}s warm-up) · client ${clientKind}${clientKind === 'c' ? ` (${clientThreads} threads)` : ` (${clientThreads} worker threads)`}`,
 );
+const load0 = loadavg()[0];
 const results: Result[] = [];
 for (let r = 0; r < rounds; r++) {
   for (const b of r % 2 === 0 ? backends : [...backends].reverse()) {
@@ -231,5 +233,6 @@ if (a.json) {
     );
   }
   for (const s of summary) console.log(`  ${s.backend} batch-size histogram (last round): ${JSON.stringify(s.histogram)}`);
-  console.log('\nServer-bound when the server thread is near 100%; otherwise round trips/s measure the pair, and CPU/rt is the figure to compare.');
+  console.log(`\nmachine: ${cpus().length} cores, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)} during the run (other work competes with both sides).`);
+  console.log('Server-bound when the server thread is near 100%; otherwise round trips/s measure the pair, and CPU/rt is the figure to compare.');
 }
