@@ -161,6 +161,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
   const all = plan.target.transport === 'tcp' ? tcp.length : http.length;
   const perTick = Math.max(1, Math.ceil(all / ((plan.heartbeatS * 1000) / 100)));
   let cursor = 0;
+  let hbPending = 0;
   const hb = setInterval(() => {
     for (let k = 0; k < perTick && all > 0; k++, cursor = (cursor + 1) % all) {
       const sent = performance.now();
@@ -168,14 +169,18 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
       if (plan.target.transport === 'tcp') {
         const c = tcp[cursor];
         if (c.closed) continue;
+        hbPending++;
         c.request('ping', {}, (f) => {
+          hbPending--;
           stats.record('ping', tcpOutcome(f), null);
           hbHist.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
         });
       } else {
         const c = http[cursor];
         if (c.closed) continue;
+        hbPending++;
         void c.get('/v1/ping').then((r) => {
+          hbPending--;
           stats.record('ping', r.status === 0 ? { ok: false, code: 'TRANSPORT', kind: 'transport' } : httpOutcome(r.status, r.text), null);
           hbHist.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
         });
@@ -186,6 +191,10 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
   clearInterval(hb);
   clearInterval(tick);
   const rssAfter = pid ? sampleProc(pid).rssBytes : 0;
+  // Let the last heartbeats come back before closing, so closing loses none of them.
+  for (let waited = 0; hbPending > 0 && waited < 3000; waited += 20) await sleep(20);
+  if (hbPending > 0) stats.recordLost('ping', 'TIMEOUT', hbPending, 'heartbeat unanswered 3 s after the hold');
+  stats.recording = false;
   const closed = win.close();
   const dropped = plan.target.transport === 'tcp' ? tcp.filter((c) => c.closed).length : http.filter((c) => c.closed).length;
   let bytesSent = 0;

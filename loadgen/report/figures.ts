@@ -93,7 +93,8 @@ export function figuresOf(name: string, transport: 'http' | 'tcp', r: DriverResu
     byOp: c.byOp,
     errorCodes: c.errorCodes,
     sampleErrors: c.sampleErrors,
-    timeline: r.timeline.map((v) => (v * 1000) / TIMELINE_STEP_MS),
+    // Whole steps inside the window only (the last partial step would read as a drop).
+    timeline: r.timeline.slice(0, Math.max(1, Math.floor((r.windowS * 1000) / TIMELINE_STEP_MS))).map((v) => (v * 1000) / TIMELINE_STEP_MS),
     timelineStepMs: TIMELINE_STEP_MS,
   };
   if (rt) f.realtime = rt;

@@ -15,7 +15,7 @@ const H = 260;
 const M = { l: 64, r: 16, t: 24, b: 40 };
 
 function frame(title: string, body: string, xLabel: string, yLabel: string): string {
-  return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
+  return `<svg class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
 <text x="${W / 2}" y="16" text-anchor="middle" class="title">${esc(title)}</text>
 <line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" class="axis"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" class="axis"/>
 <text x="${W / 2}" y="${H - 6}" text-anchor="middle" class="label">${esc(xLabel)}</text>
@@ -59,7 +59,17 @@ function latencyChart(run: WorkloadRun): string {
   // x: percentile on a "nines" scale: -log10(1 - p), capped at 99.99%.
   const nines = (p: number) => -Math.log10(Math.max(1 - p, 1e-4));
   const x = (p: number) => M.l + ((W - M.l - M.r) * nines(p)) / 4;
-  const xt = [0, 0.9, 0.99, 0.999, 0.9999].map((p) => `<text x="${x(p).toFixed(1)}" y="${H - M.b + 14}" text-anchor="middle" class="tick">p${(p * 100).toFixed(p >= 0.999 ? 2 : 0).replace(/\.?0+$/, '')}</text>`).join('');
+  const xt = (
+    [
+      [0, 'min'],
+      [0.9, 'p90'],
+      [0.99, 'p99'],
+      [0.999, 'p99.9'],
+      [0.9999, 'p99.99'],
+    ] as const
+  )
+    .map(([p, l]) => `<text x="${x(p).toFixed(1)}" y="${H - M.b + 14}" text-anchor="middle" class="tick">${l}</text>`)
+    .join('');
   const lines = ts
     .map((t) => {
       const cdf = t.latency.cdf.filter(([, p]) => p < 1);
