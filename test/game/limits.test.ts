@@ -47,7 +47,7 @@ describe('capacity, shutdown and the CLI', () => {
     } finally {
       await srv.stop();
     }
-  });
+  }, 60_000);
 
   it('saves sessions on shutdown: positions survive a restart on the same file', async () => {
     const srv = await startGame();
@@ -72,7 +72,7 @@ describe('capacity, shutdown and the CLI', () => {
       await srv2.stop();
       await srv.stop();
     }
-  });
+  }, 90_000);
 
   it('the CLI logs in, hunts, completes a quest and chats with a second client, driven through piped stdin', async () => {
     const srv = await startGame();
@@ -117,5 +117,5 @@ describe('capacity, shutdown and the CLI', () => {
     } finally {
       await srv.stop();
     }
-  });
+  }, 60_000);
 });
