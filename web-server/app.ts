@@ -138,7 +138,7 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
     else req.log.debug({ code: body.code, detail: body.detail }, 'request refused');
     return sendProblem(req, reply, body);
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(req, reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) => sendProblem(req, reply, problem('UNKNOWN_OP', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
   // ---- shutdown: refuse new work, end long-polls, then (after in-flight requests) close the store ----
   app.addHook('onRequest', async (req, reply) => {

@@ -41,9 +41,10 @@ export class Metrics {
   private readonly counters: { name: string; help: string; read: () => number }[] = [];
 
   observe(operation: string, method: string, status: number, seconds: number): void {
-    const labels = labelString({ operation, method, status });
-    let s = this.requests.get(labels);
-    if (!s) this.requests.set(labels, (s = { labels, count: 0, sum: 0, buckets: new Array(BUCKETS.length).fill(0) }));
+    // Keyed by a cheap concatenation; the label string is built once per series.
+    const key = `${operation}\u0000${method}\u0000${status}`;
+    let s = this.requests.get(key);
+    if (!s) this.requests.set(key, (s = { labels: labelString({ operation, method, status }), count: 0, sum: 0, buckets: new Array(BUCKETS.length).fill(0) }));
     s.count++;
     s.sum += seconds;
     for (let i = 0; i < BUCKETS.length; i++) {

@@ -70,8 +70,8 @@ describe('a player acts only as itself', () => {
     // …nor in the querystring.
     expectProblem(await call(h.app, 'GET', `/v1/me/inventory?playerId=${bob.playerId}`, { token: alice.token }), 'INVALID');
     // There are no routes addressed by player id.
-    expectProblem(await call(h.app, 'GET', `/v1/players/${bob.playerId}/inventory`, { token: alice.token }), 'NOT_FOUND');
-    expectProblem(await call(h.app, 'POST', `/v1/players/${bob.playerId}/items/potion_small/discard`, { token: alice.token, body: { qty: 1 } }), 'NOT_FOUND');
+    expectProblem(await call(h.app, 'GET', `/v1/players/${bob.playerId}/inventory`, { token: alice.token }), 'UNKNOWN_OP');
+    expectProblem(await call(h.app, 'POST', `/v1/players/${bob.playerId}/items/potion_small/discard`, { token: alice.token, body: { qty: 1 } }), 'UNKNOWN_OP');
     // A header naming bob changes nothing: the discard is alice's.
     const hdr = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', { token: alice.token, body: { qty: 1 }, headers: { 'x-player-id': String(bob.playerId) } });
     expect(hdr.statusCode).toBe(200);
@@ -120,7 +120,7 @@ describe('problem+json for every kind of failure', () => {
     expect(poor.details).toMatchObject({ need: 2000 });
   });
 
-  it('malformed JSON, empty JSON body: 400; wrong content type: 415; oversized body: 413; unknown route or method: 404', async () => {
+  it('malformed JSON, empty JSON body: 400; wrong content type: 415; oversized body: 413; unknown route or method: 404 UNKNOWN_OP', async () => {
     const headers = { 'content-type': 'application/json' };
     const malformed = expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty": 1', headers }), 'INVALID');
     expect(malformed.detail).toMatch(/malformed JSON/);
@@ -135,8 +135,8 @@ describe('problem+json for every kind of failure', () => {
     );
     const big = JSON.stringify({ qty: 1, pad: 'x'.repeat(2000) });
     expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: big, headers }), 'PAYLOAD_TOO_LARGE');
-    expectProblem(await call(h.app, 'GET', '/v1/nowhere'), 'NOT_FOUND');
-    expectProblem(await call(h.app, 'PUT', '/v1/shop'), 'NOT_FOUND');
+    expectProblem(await call(h.app, 'GET', '/v1/nowhere'), 'UNKNOWN_OP');
+    expectProblem(await call(h.app, 'PUT', '/v1/shop'), 'UNKNOWN_OP');
     // Prototype poisoning is refused, not merged.
     expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty":1,"__proto__":{"x":1}}', headers }), 'INVALID');
     // The state did not move through any of these.
@@ -242,7 +242,7 @@ describe('/healthz and /metrics', () => {
     expect(text).toMatch(/^http_requests_total\{operation="inventory\.get",method="GET",status="200"\} \d+$/m);
     expect(text).toMatch(/^http_request_duration_seconds_bucket\{operation="inventory\.get",method="GET",status="200",le="\+Inf"\} \d+$/m);
     expect(text).toMatch(/^http_errors_total\{operation="shop\.buy",code="INSUFFICIENT"\} \d+$/m);
-    expect(text).toMatch(/^http_errors_total\{operation="unmatched",code="NOT_FOUND"\} \d+$/m);
+    expect(text).toMatch(/^http_errors_total\{operation="unmatched",code="UNKNOWN_OP"\} \d+$/m);
     expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
     expect(text).toMatch(/^process_cpu_seconds_total [\d.e-]+$/m);
     // Buckets are cumulative and end at the count.

@@ -88,12 +88,12 @@ describe('graceful shutdown (injected requests)', () => {
 
 describe('the entry point: web-server/server.ts', () => {
   it('--help prints the flags with their environment variables and exits 0', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'web-server/server.ts', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'web-server/server.ts', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
     for (const f of ['--host', '--port', '--store', '--db-path', '--log-level', '--body-limit', '--rate-limit', '--events-max-wait-ms', 'WEB_PORT', 'DB_PATH']) {
       expect(r.stdout).toContain(f);
     }
-  });
+  }, 90_000);
 
   it('prints the start line with the real port, serves, and on SIGTERM finishes in-flight work and exits 0', async () => {
     const tmp = tempDir('tdi-web-proc-');
@@ -111,7 +111,7 @@ describe('the entry point: web-server/server.ts', () => {
       child.stderr!.on('data', (d) => (err += d));
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
       const line = await new Promise<RegExpMatchArray>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no start line: ${out} ${err}`)), 20_000);
+        const t = setTimeout(() => reject(new Error(`no start line: ${out} ${err}`)), 60_000);
         const check = () => {
           const m = /^web-server listening on http:\/\/127\.0\.0\.1:(\d+) \(store sqlite (.+)\)$/m.exec(out);
           if (m) {
@@ -147,5 +147,5 @@ describe('the entry point: web-server/server.ts', () => {
       if (child && child.exitCode === null) child.kill('SIGKILL');
       tmp.cleanup();
     }
-  });
+  }, 90_000); // a child process starting tsx: slow on a loaded machine
 });
