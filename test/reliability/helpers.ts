@@ -63,7 +63,7 @@ export async function startChild(kind: ServerKind, args: string[], opts: { timeo
       res({ code, signal });
     }),
   );
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? 90_000; // generous: CI machines may be shared
   const line = await new Promise<string>((res, rej) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
