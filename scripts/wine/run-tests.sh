@@ -8,12 +8,12 @@
 #   IOCP_TEST_BREAK=drop-recv|reverse-fifo  deliberately break the backend (to prove the suite catches it)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-MIN_TESTS="${WINE_MIN_TESTS:-41}"
+MIN_TESTS="${WINE_MIN_TESTS:-42}"
 
 fail() { echo "[wine-tests] FAIL: $*" >&2; exit 1; }
 
 bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
-node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port || fail "bundling the tests"
+node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port iocp-bench || fail "bundling the tests"
 
 LOG="$WINE_CACHE/test-run"
 echo "[wine-tests] running $STAGE/tests/iocp.wine.mjs under $("$WINE" --version 2>/dev/null) + node $NODE_WIN_VERSION (win32)…"
@@ -33,3 +33,11 @@ echo "[wine-tests] tests=$tests pass=$pass fail=$failed skipped=$skipped todo=$t
 [[ "$tests" -ge "$MIN_TESTS" ]] || fail "only $tests tests ran (expected at least $MIN_TESTS)"
 [[ "$pass" == "$tests" ]] || fail "pass ($pass) != tests ($tests)"
 echo "[wine-tests] OK: $pass/$tests iocp tests passed under Wine"
+
+# Linux-side clients (Linux node) against the Windows-side iocp server over 127.0.0.1: framed echo,
+# every frame checked.
+echo "[wine-tests] Linux clients → iocp server under Wine…"
+export WINE NODE_EXE STAGE WINE_CACHE
+(cd "$REPO_ROOT" && npx tsx scripts/wine/bench.ts --smoke --only iocp --seconds 1 --warmup 0.5 --rounds 1 --conns 8 --depth 4 --size 200) \
+  || fail "Linux-client smoke against the iocp server"
+echo "[wine-tests] OK: all iocp checks passed under Wine"

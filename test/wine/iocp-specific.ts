@@ -188,6 +188,26 @@ export function describeIocpSpecific(): void {
       expect(sends.reduce((a, c) => a + c.bytes, 0)).toBe(all.length);
     });
 
+    it('an accepted device closed before it was associated still gets exactly one Close', async () => {
+      const h = open();
+      const { device: listener, port } = await h.port.listen({ host: HOST, port: 0 }, 1);
+      h.port.accept(listener);
+      const s = await connect(port);
+      s.on('error', () => {});
+      socks.push(s);
+      await until(() => h.seen.some((c) => c.op === Op.Accept), 'accept');
+      const dev = h.seen.find((c) => c.op === Op.Accept)!.accepted!;
+      expect(h.port.metrics().devices).toBe(2);
+      let peerClosed = false;
+      s.once('close', () => (peerClosed = true));
+      h.port.close(dev);
+      await until(() => h.seen.some((c) => c.op === Op.Close && c.device === dev), 'close');
+      await until(() => peerClosed, 'the peer sees the connection go away');
+      await sleep(30);
+      expect(h.seen.filter((c) => c.device === dev).map((c) => c.op)).toEqual([Op.Close]);
+      expect(h.port.metrics().devices).toBe(1);
+    });
+
     it('shutdown wakes the blocked wait with a posted packet and returns promptly', async () => {
       const h = open();
       await h.port.listen({ host: HOST, port: 0 }, 1);

@@ -308,6 +308,7 @@ export class IocpPort implements CompletionPort {
     const len = writeSockaddr(sa, 0, opts.host, opts.port);
     const family = sa.dv.getUint16(0, true);
     const s = this.socket(family);
+    let device = -1;
     try {
       // Several workers' listeners on one port: SO_REUSEADDR lets them bind (Windows does not
       // balance connections across them the way SO_REUSEPORT does on Linux; see docs/iocp-wine.md).
@@ -317,12 +318,16 @@ export class IocpPort implements CompletionPort {
       sa.dv.setInt32(128, 128, true);
       if (this.w.getsockname(s, sa.addr, sa.addr + 128) !== 0) throw new Error(`getsockname failed: WSA error ${this.w.WSAGetLastError()}`);
       const port = sa.dv.getUint16(2, false);
-      const device = this.devs.add({ sock: s, kind: 'listener', family, key, associated: false, closing: false, skip: false, pending: 0 });
+      device = this.devs.add({ sock: s, kind: 'listener', family, key, associated: false, closing: false, skip: false, pending: 0 });
       this.stats.m.devices = this.devs.count;
       this.associate(device, key);
       return { device, port };
     } catch (err) {
       this.w.closesocket(s);
+      if (device >= 0) {
+        this.devs.release(device);
+        this.stats.m.devices = this.devs.count;
+      }
       throw err;
     }
   }
@@ -658,7 +663,7 @@ export class IocpPort implements CompletionPort {
           this.scratch.dv.setBigUint64(0, BigInt(d.sock), true);
           this.w.setsockopt(as, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, this.scratch.addr, 8);
           this.setInt(as, IPPROTO_TCP, TCP_NODELAY, 1);
-          c.accepted = this.devs.add({ sock: as, kind: 'conn', family: d.family, key: -1, associated: false, closing: false, skip: false, pending: 0 });
+          c.accepted = this.devs.add({ sock: as, kind: 'conn', family: d.family, key: 0, associated: false, closing: false, skip: false, pending: 0 });
           this.stats.m.devices = this.devs.count;
         } else if (as !== INVALID_SOCKET) {
           this.w.closesocket(as);
