@@ -67,6 +67,8 @@ interface Pending {
   op: string;
   body: unknown;
   actor: number;
+  /** Already decided (a protocol-level error): queued only to keep the connection's response order. */
+  result?: Result;
 }
 
 type Result = { ok: true; body: unknown } | { ok: false; code: ErrorCode; message: string };
@@ -312,18 +314,28 @@ export class GameCore implements TransportHandler {
     const id = f.id;
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) return this.setFatal(s, 'INVALID', 'a request needs a non-negative integer id');
     const op = f.op;
-    if (typeof op !== 'string') return this.respond(s, id, { ok: false, code: 'INVALID', message: 'op must be a string' });
+    if (typeof op !== 'string') return this.answer(s, id, { ok: false, code: 'INVALID', message: 'op must be a string' });
     const body = f.body ?? {};
-    if (!isMap(body)) return this.respond(s, id, { ok: false, code: 'INVALID', message: 'body must be a map' });
-    if (op === 'session.resume') return this.resume(s, id, body);
+    if (!isMap(body)) return this.answer(s, id, { ok: false, code: 'INVALID', message: 'body must be a map' });
+    if (op === 'session.resume') {
+      if (this.pending.length) this.runPending(); // answer what came before, in order
+      return this.resume(s, id, body);
+    }
     const def = commands.get(op);
-    if (!def) return this.respond(s, id, { ok: false, code: 'UNKNOWN_OP', message: `unknown op ${op}` });
-    if (!s.playerId && (def.auth || !PRE_AUTH_OPS.has(op))) return this.respond(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
+    if (!def) return this.answer(s, id, { ok: false, code: 'UNKNOWN_OP', message: `unknown op ${op}` });
+    if (!s.playerId && (def.auth || !PRE_AUTH_OPS.has(op))) return this.answer(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
     if (this.runner.isSync(op)) {
       this.pending.push({ s, id, op, body, actor: s.playerId });
       return;
     }
+    if (this.pending.length) this.runPending(); // keep response order: earlier requests first
     this.runAsync(s, id, op, body);
+  }
+
+  /** A response decided without running a command, queued behind the batch's earlier requests. */
+  private answer(s: Session, id: number, r: Result): void {
+    if (this.pending.length === 0) return this.respond(s, id, r);
+    this.pending.push({ s, id, op: '', body: null, actor: 0, result: r });
   }
 
   private runAsync(s: Session, id: number, op: string, body: unknown): void {
@@ -379,6 +391,10 @@ export class GameCore implements TransportHandler {
       r.batch(() => {
         for (let i = 0; i < list.length; i++) {
           const p = list[i];
+          if (p.result) {
+            results[i] = p.result;
+            continue;
+          }
           try {
             results[i] = { ok: true, body: r.runSync(p.op, p.body, p.actor || null) };
           } catch (e) {
@@ -391,7 +407,7 @@ export class GameCore implements TransportHandler {
     } catch (e) {
       // The outer commit failed: nothing of this batch is durable, so nothing is acknowledged.
       this.log(`group commit failed: ${(e as Error).message}`);
-      for (let i = 0; i < list.length; i++) results[i] = { ok: false, code: 'INTERNAL', message: 'commit failed' };
+      for (let i = 0; i < list.length; i++) results[i] = list[i].result ?? { ok: false, code: 'INTERNAL', message: 'commit failed' };
     }
     this.m.groupCommits++;
     this.m.groupCommitCommands += list.length;

@@ -114,6 +114,15 @@ describe('bad input', () => {
     r.send({ id: 1, op: 'world.destroy', body: {} });
     expect(await r.waitFor((f) => f.id === 1)).toMatchObject({ id: 1, ok: false, error: { code: 'UNKNOWN_OP' } });
     await stillServes(r, 2);
+    // Pipelined in one packet, answered in request order (errors decided early wait their turn).
+    r.sock.write(Buffer.concat([encodeFrame({ id: 20, op: 'ping' }), encodeFrame({ id: 21, op: 'nope' }), encodeFrame({ id: 22, op: 'player.get' }), encodeFrame({ id: 23, op: 'ping' })]));
+    await r.waitFor((f) => f.id === 23);
+    expect(r.frames.filter((f) => f.id >= 20).map((f) => [f.id, f.ok ? 'ok' : f.error.code])).toEqual([
+      [20, 'ok'],
+      [21, 'UNKNOWN_OP'],
+      [22, 'UNAUTHORIZED'],
+      [23, 'ok'],
+    ]);
     r.sock.destroy();
   });
 
