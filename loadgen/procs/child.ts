@@ -41,7 +41,8 @@ const LISTEN_RE = /listening on (?:[a-z]+):\/\/([\d.]+|\[[^\]]+\]|[a-z0-9.-]+):(
 export { LISTEN_RE };
 
 export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', resolve(REPO_ROOT, o.entry), ...o.args], {
+  const guard = resolve(REPO_ROOT, 'loadgen/procs/die-with-parent.ts');
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', guard, resolve(REPO_ROOT, o.entry), ...o.args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
