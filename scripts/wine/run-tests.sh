@@ -10,7 +10,17 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 MIN_TESTS="${WINE_MIN_TESTS:-42}"
 
-fail() { echo "[wine-tests] FAIL: $*" >&2; exit 1; }
+# Counts for .ci/run's summary line: out/wine-results.json = {"passed":N,"failed":N}.
+RESULTS="${WINE_RESULTS:-$REPO_ROOT/out/wine-results.json}"
+pass=0; failed=0
+write_results() { mkdir -p "$(dirname "$RESULTS")"; echo "{\"passed\":$1,\"failed\":$2}" > "$RESULTS"; }
+fail() {
+  echo "[wine-tests] FAIL: $*" >&2
+  local f="${failed:-0}"; [[ "$f" =~ ^[0-9]+$ && "$f" -gt 0 ]] || f=1
+  write_results "${pass:-0}" "$f"
+  exit 1
+}
+rm -f "$RESULTS"
 
 bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
 node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port iocp-bench || fail "bundling the tests"
@@ -23,7 +33,7 @@ cat "$LOG.stdout"
 if [[ -s "$LOG.stderr" ]]; then echo "--- stderr ---"; cat "$LOG.stderr"; fi
 
 count() { sed -n "s/^ℹ $1 \([0-9][0-9]*\)$/\1/p" "$LOG.stdout" | tail -1; }
-tests="$(count tests)"; pass="$(count pass)"; failed="$(count fail)"
+tests="$(count tests)"; pass="$(count pass)"; failed="$(count fail)"; pass="${pass:-0}"
 skipped="$(count skipped)"; todo="$(count todo)"; cancelled="$(count cancelled)"
 [[ -n "$tests" && -n "$pass" ]] || fail "no test summary from Windows node (exit $rc)"
 echo "[wine-tests] tests=$tests pass=$pass fail=$failed skipped=$skipped todo=$todo cancelled=$cancelled exit=$rc"
@@ -39,5 +49,6 @@ echo "[wine-tests] OK: $pass/$tests iocp tests passed under Wine"
 echo "[wine-tests] Linux clients → iocp server under Wine…"
 export WINE NODE_EXE STAGE WINE_CACHE
 (cd "$REPO_ROOT" && npx tsx scripts/wine/bench.ts --smoke --only iocp --seconds 1 --warmup 0.5 --rounds 1 --conns 8 --depth 4 --size 200) \
-  || fail "Linux-client smoke against the iocp server"
-echo "[wine-tests] OK: all iocp checks passed under Wine"
+  || { failed=1; fail "Linux-client smoke against the iocp server"; }
+write_results $((pass + 1)) 0
+echo "[wine-tests] OK: all iocp checks passed under Wine ($((pass + 1)) incl. the Linux-client smoke)"
