@@ -7,7 +7,9 @@ import { TokenSigner } from '../../shared/auth/token.ts';
 import { ErrorCodes } from '../../shared/errors.ts';
 import { MemoryStore } from '../../shared/store/memory-store.ts';
 import type { Store } from '../../shared/store/store.ts';
+import { parseFlags } from '../../shared/config.ts';
 import { buildApp } from '../../web-server/app.ts';
+import { normalizeArgv, webFlags } from '../../web-server/config.ts';
 import { TEST_SECRET } from '../helpers/domain.ts';
 import { call, loginHttp, problemOf, startApp, testConfig, type Harness } from './helpers.ts';
 
@@ -202,6 +204,12 @@ describe('rate limiting', () => {
     } finally {
       await r.close();
     }
+  });
+
+  it('--no-rate-limit is --rate-limit 0; flags beat environment variables', () => {
+    expect(parseFlags(webFlags, normalizeArgv(['--no-rate-limit']), {})!.rateLimit).toBe(0);
+    expect(parseFlags(webFlags, normalizeArgv(['--rate-limit', '5']), { RATE_LIMIT: '7' })!.rateLimit).toBe(5);
+    expect(parseFlags(webFlags, [], { RATE_LIMIT: '7', WEB_PORT: '9001' })).toMatchObject({ rateLimit: 7, port: 9001 });
   });
 
   it('--rate-limit 0 turns limits off', async () => {
