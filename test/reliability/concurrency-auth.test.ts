@@ -118,7 +118,7 @@ describe('concurrency: same players, same gold, same stack, many connections', (
     const r = await hammer(kind);
     console.log(`concurrency ${kind}: ${JSON.stringify(r)}`);
     expect(r.acked + r.refused).toBe(CONCURRENT_OPS);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('auth', () => {
@@ -128,7 +128,7 @@ describe('auth', () => {
   const fileB = () => `${tmp.dir}/auth-b.sqlite`;
   beforeAll(async () => {
     [webA, webB] = await Promise.all([startChild('web', baseArgs(fileA())), startChild('web', baseArgs(fileB()))]);
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await Promise.all([webA?.stop(), webB?.stop()]);
   });
@@ -170,7 +170,7 @@ describe('auth', () => {
     } finally {
       await game.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('tokens are HMAC-SHA256 with the configured secret: a token signed with it is accepted, one signed with another is not', async () => {
     const secret = 'configured-secret-0123456789abcdef';
@@ -191,7 +191,7 @@ describe('auth', () => {
     } finally {
       await srv.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('no configured secret: a random one is generated on first start and kept in the file; two starts on one file accept each other’s tokens, another file’s are refused', async () => {
     const a = await webLogin(webA.httpBase, 'secretkeeper');
@@ -229,7 +229,7 @@ describe('auth', () => {
     } finally {
       await game.stop();
     }
-  }, 90_000);
+  }, 300_000);
 
   it('tokens expire on the game server too (session.resume with an expired token is refused)', async () => {
     const db = `${tmp.dir}/auth-ttl.sqlite`;
@@ -248,5 +248,5 @@ describe('auth', () => {
     } finally {
       await game.stop();
     }
-  }, 60_000);
+  }, 180_000);
 });

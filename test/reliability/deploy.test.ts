@@ -117,5 +117,5 @@ describe('Dockerfile', () => {
       await srv.stop();
       t.cleanup();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -99,7 +99,7 @@ beforeAll(async () => {
   good = await GameConn.open(srv.port);
   await gameLogin(good, 'goodclient');
   goodStats.loop = goodLoop().catch((e) => void goodStats.wrong.push(`loop died: ${(e as Error).message}`));
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   goodStats.stop = true;

@@ -59,7 +59,7 @@ beforeAll(async () => {
     ),
   ]);
   player = await webLogin(main.httpBase, 'webplayer');
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([main?.stop(), strict?.stop()]);
