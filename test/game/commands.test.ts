@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandList } from '../../shared/commands/table.ts';
 import { unpackr } from '../../shared/protocol/frame.ts';
 import { GameClient } from '../../game-server/client/client.ts';
-import { startGame, uniqueName, type GameServer } from './harness.ts';
+import { IO, startGame, uniqueName, type GameServer } from './harness.ts';
 
 let srv: GameServer;
 beforeAll(async () => {
@@ -17,7 +17,14 @@ afterAll(async () => {
   expect(await srv.stop()).toBe(0);
 });
 
-describe(`every command over TCP (io ${process.env.GAME_IO || 'libuv'})`, () => {
+describe(`every command over TCP (io ${IO})`, () => {
+  it('runs on the requested backend (no silent fallback) and serves the admin port', async () => {
+    expect(srv.backend).toBe(IO);
+    const h = await (await fetch(`http://127.0.0.1:${srv.adminPort}/healthz`)).json();
+    expect(h).toMatchObject({ status: 'ok', workers: 1 });
+    expect(await srv.metrics()).toMatch(/^port_completions_total\{worker="0"\} \d+$/m);
+  });
+
   it('runs each op of the command table with its handler and schema', async () => {
     const a = await srv.client();
     const b = await srv.client();
