@@ -14,6 +14,8 @@ const redirect = {
   setup(b) {
     b.onResolve({ filter: /^vitest$/ }, () => ({ path: path.join(root, 'test/wine/vitest-shim.ts') }));
     b.onResolve({ filter: /ts-worker\.ts$/ }, () => ({ path: path.join(root, 'test/wine/ts-worker-shim.ts') }));
+    // The game server's SQLite store needs a native addon with no win32 build here: the Wine smoke uses --store memory.
+    b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: path.join(root, 'test/wine/sqlite-stub.ts') }));
   },
 };
 
@@ -22,7 +24,7 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['koffi'],
+  external: ['koffi', 'msgpackr-extract'],
   sourcemap: 'inline',
   logLevel: 'warning',
   plugins: [redirect],
@@ -35,10 +37,13 @@ const entries = {
   'post-worker': 'test/io/post-worker.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
   'iocp-bench': 'scripts/wine/bench-server.ts',
+  // The game server (workers started by the supervisor from ./worker.ts next to it).
+  '../game/server': 'game-server/server.ts',
+  '../game/worker': 'game-server/worker.ts',
 };
 const only = process.argv.slice(3);
 for (const [name, src] of Object.entries(entries)) {
-  if (only.length > 0 && !only.includes(name)) continue;
+  if (only.length > 0 && !only.includes(name) && !(only.includes('game') && name.startsWith('../game/'))) continue;
   await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });
 }
 console.log(`[wine-build] bundles in ${out}`);

