@@ -173,7 +173,8 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
     endProgress();
     const fig = figuresOf(name, transportOf(name), r);
     figures[name] = fig;
-    say(`${label}: ${Math.round(fig.opsPerSec)}/s, p99 ${fig.latency.p99Us} µs, ${fig.errors} errors`);
+    const extra = fig.sessions ? `, ${fig.sessions.open} sessions open, ${Math.round(fig.sessions.rssPerSessionBytes)} B RSS per session` : fig.realtime ? `, ${fig.realtime.eventsReceived}/${fig.realtime.eventsExpected} events` : '';
+    say(`${label}: ${Math.round(fig.opsPerSec)}/s, p99 ${fig.latency.p99Us} µs, ${fig.errors} errors${extra}`);
   }
   const web = figures.web;
   const game = figures.game;
