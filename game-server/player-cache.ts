@@ -36,13 +36,18 @@ export class GenStore {
     private readonly gen: Int32Array,
   ) {
     const self = this;
+    const bound = new Map<PropertyKey, unknown>();
     // A Proxy keeps every other Store method as is (the interface belongs to shared/).
     this.store = new Proxy(inner, {
       get(target, prop, recv) {
         if (prop === 'transaction') return self.transaction;
         if (prop === 'savePlayer') return self.savePlayer;
+        let f = bound.get(prop);
+        if (f !== undefined) return f;
         const v = Reflect.get(target, prop, recv);
-        return typeof v === 'function' ? v.bind(target) : v;
+        if (typeof v !== 'function') return v;
+        bound.set(prop, (f = v.bind(target)));
+        return f;
       },
     });
   }
