@@ -40,7 +40,17 @@ if (!WINE || !NODE_EXE || !STAGE || !CACHE) throw new Error('run through scripts
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** A wine start fails rarely (shared-memory error) before node runs: retry once. */
 async function startServer(backend: string): Promise<{ port: number; done: Promise<number | null>; logs: string }> {
+  try {
+    return await startServerOnce(backend);
+  } catch (e) {
+    console.error(`[wine-bench] ${backend} server start failed, retrying once: ${(e as Error).message}`);
+    return await startServerOnce(backend);
+  }
+}
+
+async function startServerOnce(backend: string): Promise<{ port: number; done: Promise<number | null>; logs: string }> {
   const base = path.join(CACHE, `bench-${backend}`);
   const ready = `${base}.ready`;
   rmSync(ready, { force: true });

@@ -4,7 +4,7 @@
  * server does not report `io iocp` (a silent libuv fallback counts as failure), or any call misbehaves.
  *   run through scripts/wine/run-tests.sh (needs WINE, NODE_EXE, STAGE, WINE_CACHE)
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GameClient } from '../../game-server/client/client.ts';
@@ -16,19 +16,36 @@ const PINGS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const base = path.join(WINE_CACHE, 'game-smoke');
-const child = spawn(WINE, [NODE_EXE, path.join(STAGE, 'game', 'server.mjs'), '--io', 'iocp', '--store', 'memory', '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'], {
-  stdio: ['ignore', openSync(`${base}.stdout`, 'w'), openSync(`${base}.stderr`, 'w')],
-});
 const logs = () => `--- stdout ---\n${readFileSync(`${base}.stdout`, 'utf8')}--- stderr ---\n${readFileSync(`${base}.stderr`, 'utf8')}`;
 
-let failed: string | null = null;
-try {
-  let line = '';
+function start(): ChildProcess {
+  return spawn(WINE!, [NODE_EXE!, path.join(STAGE!, 'game', 'server.mjs'), '--io', 'iocp', '--store', 'memory', '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'], {
+    stdio: ['ignore', openSync(`${base}.stdout`, 'w'), openSync(`${base}.stderr`, 'w')],
+  });
+}
+
+/** The start line, or '' if the process exited (or timed out) first. */
+async function startLine(c: ChildProcess): Promise<string> {
   const deadline = Date.now() + 30_000;
-  while (!(line = readFileSync(`${base}.stdout`, 'utf8').split('\n').find((l) => l.startsWith('game-server listening')) ?? '')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the game server did not start');
+  for (;;) {
+    const line = readFileSync(`${base}.stdout`, 'utf8').split('\n').find((l) => l.startsWith('game-server listening'));
+    if (line) return line;
+    if (Date.now() > deadline || c.exitCode !== null || c.signalCode !== null) return '';
     await sleep(100);
   }
+}
+
+let child = start();
+let failed: string | null = null;
+try {
+  let line = await startLine(child);
+  if (!line && child.exitCode !== null && readFileSync(`${base}.stdout`, 'utf8') === '') {
+    // A wine start fails rarely (shared-memory error) before node runs: retry once.
+    console.error(`[wine-game] start failed before node ran, retrying once:\n${logs()}`);
+    child = start();
+    line = await startLine(child);
+  }
+  if (!line) throw new Error('the game server did not start');
   const m = /tcp:\/\/([^:]+):(\d+) \(io (\w+)/.exec(line);
   if (!m) throw new Error(`unexpected start line: ${line}`);
   if (m[3] !== 'iocp') throw new Error(`the game server runs io ${m[3]}, not iocp (fallback?)`);

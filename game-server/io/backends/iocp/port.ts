@@ -29,6 +29,7 @@
  * OVERLAPPED.Internal, the NTSTATUS), never from GetLastError (which belongs to the worker thread).
  */
 import { threadId } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { Op, Status, type BatchHandler, type Completion, type CompletionPort, type DeviceId, type ListenOptions, type OpCode, type PortAddress, type PortMetrics, type PortOptions, type PostTo, type TraceEvent, OpName } from '../../completion-port.ts';
 import { PortStats } from '../../port-stats.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
@@ -517,6 +518,7 @@ export class IocpPort implements CompletionPort {
     const e = this.entries;
     const countAt = this.maxBatch * OVERLAPPED_ENTRY_SIZE;
     e.dv.setUint32(countAt, 0, true);
+    const t0 = performance.now();
     this.w.GetQueuedCompletionStatusExAsync(this.handle, e.addr, this.maxBatch, e.addr + countAt, IDLE_WAIT_MS, 0, (err, ok) => {
       this.asyncWaiting = false;
       this.wakePosted = false;
@@ -536,7 +538,12 @@ export class IocpPort implements CompletionPort {
         this.deliver(n);
         this.schedulePoll();
       } else {
-        // Timed out (the worker's GetLastError is not ours to read: a FALSE with no entries is a timeout).
+        // FALSE with no entries. The worker's GetLastError is not ours to read, so tell a timeout from a
+        // failure (e.g. ERROR_ABANDONED_WAIT_0: the port handle was closed) by the time it took: a wait
+        // that failed at once must not turn into a spin.
+        if (performance.now() - t0 < IDLE_WAIT_MS / 2) {
+          throw new Error(`GetQueuedCompletionStatusEx (async) failed after ${Math.round(performance.now() - t0)} ms without a timeout`);
+        }
         this.stats.batch(0);
         this.waitAsync();
       }
