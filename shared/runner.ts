@@ -360,6 +360,7 @@ class UnitOfWork implements World {
         this.events.map((e) => ({
           playerId: 'player' in e.target ? e.target.player : null,
           channel: 'channel' in e.target ? e.target.channel : null,
+          except: 'channel' in e.target ? (e.target.except ?? null) : null,
           name: e.name,
           body: e.body,
           at: this.now,

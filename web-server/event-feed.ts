@@ -38,6 +38,8 @@ export interface EventFeedOptions {
   store: Store;
   /** Re-check the store for other instances' events this often while polls are pending (0 = never). */
   pollMs: number;
+  /** Forget idempotency records older than this (ms), at the same pruning pass. Default 24 h. */
+  idempotencyRetentionMs?: number;
   /** Delete events older than this (ms); pruned every pruneMs (0 = never). */
   retentionMs: number;
   pruneMs: number;
@@ -73,7 +75,9 @@ export class EventFeed {
   /** Delete events past retention; returns how many. */
   prune(): number {
     try {
-      const n = this.store.pruneEvents((this.opts.now ?? Date.now)() - this.opts.retentionMs);
+      const now = (this.opts.now ?? Date.now)();
+      this.store.pruneIdempotent(now - (this.opts.idempotencyRetentionMs ?? 24 * 3600_000));
+      const n = this.store.pruneEvents(now - this.opts.retentionMs);
       this.stats.pruned += n;
       return n;
     } catch (e) {
@@ -96,7 +100,7 @@ export class EventFeed {
 
   /**
    * One read of the caller's feed after `after`: its own events plus its current channel's, minus the
-   * channel events it caused itself. The returned cursor also moves past events that were not for the
+   * channel events it caused itself (the store leaves those out). The returned cursor also moves past events that were not for the
    * caller, so the next read starts later (safe: every id up to the store's last id at the start of
    * the read was already committed and visible to it).
    */
@@ -109,7 +113,6 @@ export class EventFeed {
     if (raw.length < limit) cursor = Math.max(cursor, top);
     const events: FeedEvent[] = [];
     for (const e of raw) {
-      if (e.channel !== null && (e.body as { playerId?: unknown } | null)?.playerId === playerId) continue;
       events.push({ id: e.id, name: e.name, body: e.body, at: e.at });
     }
     return { events, cursor, channel: p.channel };

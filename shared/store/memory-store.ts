@@ -12,7 +12,7 @@ export class MemoryStore implements Store {
   private byName = new Map<string, number>();
   private nextId = 1;
   private ledger: LedgerRow[] = [];
-  private idem = new Map<string, IdempotentResult>();
+  private idem = new Map<string, IdempotentResult & { at: number }>();
   private events: StoredEvent[] = [];
   private nextEventId = 1;
   /** Undo closures of the open transaction levels, innermost last. */
@@ -111,11 +111,12 @@ export class MemoryStore implements Store {
   }
 
   getIdempotent(playerId: number, opId: string): IdempotentResult | undefined {
-    return this.idem.get(`${playerId}|${opId}`);
+    const r = this.idem.get(`${playerId}|${opId}`);
+    return r ? { command: r.command, result: r.result } : undefined;
   }
-  putIdempotent(playerId: number, opId: string, command: string, result: unknown): void {
+  putIdempotent(playerId: number, opId: string, command: string, result: unknown, at: number): void {
     const k = `${playerId}|${opId}`;
-    this.idem.set(k, { command, result });
+    this.idem.set(k, { command, result, at });
     this.record(() => this.idem.delete(k));
   }
 
@@ -138,7 +139,7 @@ export class MemoryStore implements Store {
     }
     for (let i = lo; i < this.events.length && out.length < limit; i++) {
       const e = this.events[i];
-      if (e.playerId === playerId || (channel !== null && e.channel === channel)) out.push(e);
+      if (e.playerId === playerId || (channel !== null && e.channel === channel && e.except !== playerId)) out.push(e);
     }
     return out;
   }
@@ -149,6 +150,17 @@ export class MemoryStore implements Store {
     const keep = this.events.filter((e) => e.at >= before);
     const n = this.events.length - keep.length;
     this.events = keep;
+    return n;
+  }
+
+  pruneIdempotent(before: number): number {
+    let n = 0;
+    for (const [k, v] of this.idem) {
+      if (v.at < before) {
+        this.idem.delete(k);
+        n++;
+      }
+    }
     return n;
   }
 

@@ -130,21 +130,23 @@ export class SqliteStore implements Store {
         'SELECT command, result FROM idempotency WHERE player_id = ? AND op_id = ?',
       ),
       putIdem: db.prepare('INSERT INTO idempotency(player_id, op_id, command, result, at) VALUES (?, ?, ?, ?, ?)'),
-      appendEvent: db.prepare<[number | null, string | null, string, string, number], { id: number }>(
-        'INSERT INTO events(player_id, channel, name, body, at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+      appendEvent: db.prepare<[number | null, string | null, number | null, string, string, number], { id: number }>(
+        'INSERT INTO events(player_id, channel, except_player, name, body, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
       ),
-      readEventsChannel: db.prepare<[number, number, number, string, number], EventRow>(
+      readEventsChannel: db.prepare<[number, number, number, string, number, number], EventRow>(
         `SELECT * FROM (
-           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND player_id = ?
+           SELECT id, player_id, channel, except_player, name, body, at FROM events WHERE id > ? AND player_id = ?
            UNION ALL
-           SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND channel = ?
+           SELECT id, player_id, channel, except_player, name, body, at FROM events
+             WHERE id > ? AND channel = ? AND (except_player IS NULL OR except_player <> ?)
          ) ORDER BY id LIMIT ?`,
       ),
       readEventsPlayer: db.prepare<[number, number, number], EventRow>(
-        'SELECT id, player_id, channel, name, body, at FROM events WHERE id > ? AND player_id = ? ORDER BY id LIMIT ?',
+        'SELECT id, player_id, channel, except_player, name, body, at FROM events WHERE id > ? AND player_id = ? ORDER BY id LIMIT ?',
       ),
       lastEventId: db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM events'),
       pruneEvents: db.prepare('DELETE FROM events WHERE at < ?'),
+      pruneIdem: db.prepare('DELETE FROM idempotency WHERE at < ?'),
       countChannel: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM players WHERE channel = ?'),
     };
   }
@@ -228,19 +230,23 @@ export class SqliteStore implements Store {
 
   appendEvents(events: readonly Omit<StoredEvent, 'id'>[]): StoredEvent[] {
     return events.map((e) => {
-      const { id } = this.s.appendEvent.get(e.playerId, e.channel, e.name, JSON.stringify(e.body), e.at)!;
+      const { id } = this.s.appendEvent.get(e.playerId, e.channel, e.except, e.name, JSON.stringify(e.body), e.at)!;
       return { ...e, id };
     });
   }
   readEvents(playerId: number, channel: string | null, after: number, limit: number): StoredEvent[] {
-    const rows = channel === null ? this.s.readEventsPlayer.all(after, playerId, limit) : this.s.readEventsChannel.all(after, playerId, after, channel, limit);
-    return rows.map((r) => ({ id: r.id, playerId: r.player_id, channel: r.channel, name: r.name, body: JSON.parse(r.body), at: r.at }));
+    const rows = channel === null ? this.s.readEventsPlayer.all(after, playerId, limit) : this.s.readEventsChannel.all(after, playerId, after, channel, playerId, limit);
+    return rows.map((r) => ({ id: r.id, playerId: r.player_id, channel: r.channel, except: r.except_player, name: r.name, body: JSON.parse(r.body), at: r.at }));
   }
   lastEventId(): number {
     return this.s.lastEventId.get()!.id ?? 0;
   }
   pruneEvents(before: number): number {
     return this.s.pruneEvents.run(before).changes;
+  }
+
+  pruneIdempotent(before: number): number {
+    return this.s.pruneIdem.run(before).changes;
   }
 
   countChannel(channel: string): number {
@@ -256,6 +262,7 @@ interface EventRow {
   id: number;
   player_id: number | null;
   channel: string | null;
+  except_player: number | null;
   name: string;
   body: string;
   at: number;

@@ -25,8 +25,10 @@ export interface StoredEvent {
   id: number;
   /** Addressed to one player, or… */
   playerId: number | null;
-  /** …to every member of a channel. */
+  /** …to every member of a channel… */
   channel: string | null;
+  /** …except this one (the player who caused it). */
+  except: number | null;
   name: string;
   body: unknown;
   at: number;
@@ -74,11 +76,14 @@ export interface Store {
 
   /** Append events; returns them with ids assigned. */
   appendEvents(events: readonly Omit<StoredEvent, 'id'>[]): StoredEvent[];
-  /** Events for a player after a cursor: its own, plus those of `channel` (if any). */
+  /** Events for a player after a cursor: its own, plus those of `channel` (if any) that it did not cause. */
   readEvents(playerId: number, channel: string | null, after: number, limit: number): StoredEvent[];
   lastEventId(): number;
   /** Delete events older than `before` (ms epoch); returns how many. */
   pruneEvents(before: number): number;
+
+  /** Delete idempotency records older than `before` (ms epoch); a retry after that is a new operation. */
+  pruneIdempotent(before: number): number;
 
   /** Players whose stored channel is `channel`. */
   countChannel(channel: string): number;

@@ -161,8 +161,8 @@ describe('event feed', () => {
     const r = await startApp({ eventsRetentionS: 60, eventsPruneMs: 50 });
     try {
       const store = r.app.web.domain.store;
-      const [old] = store.appendEvents([{ playerId: 1, channel: null, name: 'item.received', body: {}, at: Date.now() - 3600_000 }]);
-      const [fresh] = store.appendEvents([{ playerId: 1, channel: null, name: 'item.received', body: {}, at: Date.now() }]);
+      const [old] = store.appendEvents([{ playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() - 3600_000 }]);
+      const [fresh] = store.appendEvents([{ playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() }]);
       await waitFor(() => r.app.web.feed.stats.pruned > 0);
       expect(r.app.web.feed.stats.pruned).toBe(1);
       const left = store.readEvents(1, null, 0, 10).map((e) => e.id);
