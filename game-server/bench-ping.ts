@@ -45,7 +45,7 @@ if (!isMainThread) {
   } as const;
   const cfg = cliFlags('usage: tsx game-server/bench-ping.ts [options]', flags);
 
-  /** Keep `inflight` calls going on every client for `seconds`; returns completed calls per second. */
+  /** Keep `inflight` calls going on every client for `seconds`; returns successful calls per second (errors counted apart). */
   async function drive(clients: GameClient[], op: (c: GameClient, i: number) => Promise<unknown>, seconds: number): Promise<{ rate: number; errors: number }> {
     const end = Date.now() + seconds * 1000;
     let done = 0;
@@ -57,10 +57,10 @@ if (!isMainThread) {
           while (Date.now() < end) {
             try {
               await op(c, ci);
+              done++;
             } catch {
               errors++;
             }
-            done++;
           }
         }),
       ),
@@ -126,7 +126,7 @@ if (!isMainThread) {
     const cmds = m.reduce((a, x) => a + x.core.groupCommitCommands, 0);
     console.log(
       `game-server ${s.name} (io ${cfg.io}): ping ${ping.toFixed(0)} round trips/s = ${(ping / bareRate).toFixed(2)}x bare (rounds ${pings.get(s.name)!.map((x) => x.toFixed(0)).join(', ')}); ` +
-        `item.give ${give.toFixed(0)} ops/s (rounds ${g.map((x) => x.rate.toFixed(0)).join(', ')}; ${g.reduce((a, x) => a + x.errors, 0)} refused INSUFFICIENT); ` +
+        `item.give ${give.toFixed(0)} ops/s (rounds ${g.map((x) => x.rate.toFixed(0)).join(', ')}; ${g.reduce((a, x) => a + x.errors, 0)} refused INSUFFICIENT, not counted); ` +
         `group commit avg ${(cmds / Math.max(1, commits)).toFixed(1)} commands; sessions per worker ${m.map((x) => x.core.sessionsLive).join('/')}`,
     );
   }
