@@ -94,10 +94,12 @@ async function crashLoop(kind: ServerKind): Promise<{ kills: number; acked: numb
   let tokens: string[] = [];
   const names = Array.from({ length: PLAYERS }, (_, i) => `${kind}crash${i}`);
   let kills = 0;
+  let current: Child | undefined;
   try {
     for (const seed of KILL_SEEDS) {
       const rng = new Rng(seed);
       const srv: Child = await startChild(kind, baseArgs(db, kind === 'game' ? ['--resume-grace-ms', '0'] : ['--rate-limit', '0']));
+      current = srv;
       // First start: log in (creates the players). Later starts: the old tokens still work — the
       // token secret survived in the file.
       const players = await Promise.all(names.map((n, i) => open(srv, n, tokens[i])));
@@ -120,6 +122,7 @@ async function crashLoop(kind: ServerKind): Promise<{ kills: number; acked: numb
     }
     // A last restart serves the survivors' state.
     const srv = await startChild(kind, baseArgs(db, kind === 'web' ? ['--rate-limit', '0'] : []));
+    current = srv;
     const p = await open(srv, names[0], tokens[0]);
     const st = await p.read();
     p.close();
@@ -130,6 +133,7 @@ async function crashLoop(kind: ServerKind): Promise<{ kills: number; acked: numb
     expect({ gold: st.gold }).toEqual({ gold: pl.gold });
     return { kills, acked: tally.acked.size, sent: tally.opsSent };
   } finally {
+    await current?.kill('SIGKILL'); // a no-op when it already exited
     tmp.cleanup();
   }
 }
