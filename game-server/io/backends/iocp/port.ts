@@ -216,7 +216,8 @@ export class IocpPort implements CompletionPort {
       throw new Error(`iocp port: concurrency ${concurrency} not supported (NumberOfConcurrentThreads must be 1..${MAX_CONCURRENCY}: one owner thread dequeues each port)`);
     }
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 128, 4096));
-    this.recvBytes = Math.max(256, opts.recvBufferBytes ?? 64 * 1024);
+    // 16 KiB like the uring backend: every connection keeps one recv (and its buffer) pending.
+    this.recvBytes = Math.max(256, opts.recvBufferBytes ?? 16 * 1024);
     this.stats = new PortStats('iocp', opts.trace);
     this.brk = breakage();
     this.skipOnSuccess = opts.skipOnSuccess ?? process.env.IOCP_SKIP_ON_SUCCESS !== '0';
