@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { audit } from '../../shared/ledger/audit.ts';
 import { Rng } from '../../shared/rng.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
+import { login, makeRunner } from '../helpers/domain.ts';
 import { gamePlayer, webPlayer, type Op, type Player } from './drivers.ts';
 import { baseArgs, sleep, startChild, tempDir, type Child, type ServerKind } from './helpers.ts';
 
@@ -170,6 +171,35 @@ function check(db: string, tally: Tally, kind: ServerKind, kills: number): void 
     }
   }
 }
+
+describe('the crash checker itself', () => {
+  it('catches a lost acknowledged operation, a half-applied one and an unbalanced store (so a pass means something)', async () => {
+    const t = tempDir();
+    const path = `${t.dir}/check.sqlite`;
+    try {
+      const store = new SqliteStore({ path });
+      const r = makeRunner(store);
+      const a = await login(r, 'checka');
+      await login(r, 'checkb');
+      r.runSync('item.give', { itemId: 'potion_small', qty: 1, to: 'checkb' }, a.playerId, { opId: 'g1' });
+      const tally: Tally = { acked: new Map([['g1', { player: a.playerId, kind: 'give' }]]), ackedBy: new Map([[key(a.playerId, 'give'), 1]]), inflightAtKill: 0, opsSent: 1 };
+      store.close();
+      expect(() => check(path, tally, 'web', 1)).not.toThrow();
+      // An acknowledged operation the file does not have.
+      const lost: Tally = { ...tally, acked: new Map([...tally.acked, ['g2', { player: a.playerId, kind: 'give' }]]), ackedBy: new Map([[key(a.playerId, 'give'), 2]]) };
+      expect(() => check(path, lost, 'web', 1)).toThrow(/acknowledged/);
+      // More in the ledger than acknowledged + in flight.
+      expect(() => check(path, { ...tally, ackedBy: new Map() }, 'game', 1)).toThrow();
+      // A half-applied give: the sender's row without the receiver's.
+      const db = new Database(path);
+      db.prepare(`INSERT INTO ledger(op_id, player_id, kind, item, delta, reason, counterparty, at) VALUES ('half', ?, 'item', 'potion_small', -1, 'give', NULL, 0)`).run(a.playerId);
+      db.close();
+      expect(() => check(path, { ...tally, inflightAtKill: 1 }, 'game', 1)).toThrow();
+    } finally {
+      t.cleanup();
+    }
+  });
+});
 
 describe(`kill -9 under load (${KILL_SEEDS.length} kills per server, seeds ${KILL_SEEDS.join(',')})`, () => {
   const results: Record<string, { kills: number; acked: number; sent: number }> = {};
