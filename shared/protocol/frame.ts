@@ -73,7 +73,7 @@ export class FrameDecoder {
       }
       // msgpackr decodes the never-used byte 0xc1 to a marker object instead of failing; a stock
       // decoder would reject it, and so do we.
-      if (value === C1 || containsC1(value, 0)) {
+      if (value === C1 || containsC1(value)) {
         this.failed = { code: 'BAD_FRAME', message: 'undecodable MessagePack: reserved byte 0xc1' };
         break;
       }
@@ -84,14 +84,16 @@ export class FrameDecoder {
   }
 }
 
-function containsC1(v: unknown, depth: number): boolean {
-  if (v === C1) return true;
-  if (v === null || typeof v !== 'object' || depth > 64) return false;
-  if (Array.isArray(v)) {
-    for (const x of v) if (containsC1(x, depth + 1)) return true;
-    return false;
+/** Walk the decoded value with an explicit stack: any depth the frame limit allows, no recursion. */
+function containsC1(root: unknown): boolean {
+  if (root === null || typeof root !== 'object') return false;
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === C1) return true;
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) continue;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else for (const k in v as Record<string, unknown>) stack.push((v as Record<string, unknown>)[k]);
   }
-  if (v instanceof Uint8Array) return false;
-  for (const k in v as Record<string, unknown>) if (containsC1((v as Record<string, unknown>)[k], depth + 1)) return true;
   return false;
 }
