@@ -67,6 +67,8 @@ interface Pending {
   op: string;
   body: unknown;
   actor: number;
+  /** The client's operation id (idempotency key), when it sent one. */
+  opId?: string;
   /** Already decided (a protocol-level error): queued only to keep the connection's response order. */
   result?: Result;
 }
@@ -317,6 +319,8 @@ export class GameCore implements TransportHandler {
     if (typeof op !== 'string') return this.answer(s, id, { ok: false, code: 'INVALID', message: 'op must be a string' });
     const body = f.body ?? {};
     if (!isMap(body)) return this.answer(s, id, { ok: false, code: 'INVALID', message: 'body must be a map' });
+    const opId = f.opId;
+    if (opId !== undefined && typeof opId !== 'string') return this.answer(s, id, { ok: false, code: 'INVALID', message: 'opId must be a string' });
     if (op === 'session.resume') {
       if (this.pending.length) this.runPending(); // answer what came before, in order
       return this.resume(s, id, body);
@@ -325,11 +329,11 @@ export class GameCore implements TransportHandler {
     if (!def) return this.answer(s, id, { ok: false, code: 'UNKNOWN_OP', message: `unknown op ${op}` });
     if (!s.playerId && (def.auth || !PRE_AUTH_OPS.has(op))) return this.answer(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
     if (this.runner.isSync(op)) {
-      this.pending.push({ s, id, op, body, actor: s.playerId });
+      this.pending.push({ s, id, op, body, actor: s.playerId, opId });
       return;
     }
     if (this.pending.length) this.runPending(); // keep response order: earlier requests first
-    this.runAsync(s, id, op, body);
+    this.runAsync(s, id, op, body, opId);
   }
 
   /** A response decided without running a command, queued behind the batch's earlier requests. */
@@ -338,9 +342,9 @@ export class GameCore implements TransportHandler {
     this.pending.push({ s, id, op: '', body: null, actor: 0, result: r });
   }
 
-  private runAsync(s: Session, id: number, op: string, body: unknown): void {
+  private runAsync(s: Session, id: number, op: string, body: unknown, opId?: string): void {
     s.busy = true;
-    this.runner.run(op, body, s.playerId || null).then(
+    this.runner.run(op, body, s.playerId || null, { opId }).then(
       (out) => {
         if (op === 'player.login' && s.conn) {
           const o = out as { playerId: number };
@@ -396,7 +400,7 @@ export class GameCore implements TransportHandler {
             continue;
           }
           try {
-            results[i] = { ok: true, body: r.runSync(p.op, p.body, p.actor || null) };
+            results[i] = { ok: true, body: r.runSync(p.op, p.body, p.actor || null, p.opId === undefined ? undefined : { opId: p.opId }) };
           } catch (e) {
             const err = errorOf(e);
             if (err.code === 'INTERNAL') this.log(`${p.op}: ${(e as Error).stack ?? e}`);

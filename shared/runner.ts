@@ -101,6 +101,8 @@ export class CommandRunner {
   private batchDepth = 0;
   private overlay = new Map<number, PlayerState>();
   private held: (() => void)[] = [];
+  /** Memory-mode units of work of the open batch: their channel places go back if the batch fails. */
+  private heldChannels: UnitOfWork[] = [];
 
   constructor(opts: RunnerOptions) {
     this.opts = opts;
@@ -157,12 +159,15 @@ export class CommandRunner {
     } catch (e) {
       this.overlay.clear();
       this.held = [];
+      for (const w of this.heldChannels) w.rollbackChannels();
+      this.heldChannels = [];
       throw e;
     } finally {
       this.batchDepth--;
     }
     const held = this.held;
     this.held = [];
+    this.heldChannels = [];
     this.overlay.clear();
     for (const f of held) f();
     return out;
@@ -234,6 +239,7 @@ export class CommandRunner {
     if (this.batchDepth > 0) {
       for (const p of w.touched.values()) this.overlay.set(p.id, p);
       this.held.push(publish);
+      if (w.hasChannelChanges()) this.heldChannels.push(w);
     } else publish();
   }
 
@@ -329,12 +335,18 @@ class UnitOfWork implements World {
     p.channel = channel;
   }
 
-  /** Undo channel reservations of a failed memory-mode command. */
+  hasChannelChanges(): boolean {
+    return this.reserved.length > 0 || this.released.length > 0;
+  }
+
+  /** Undo channel reservations of a failed memory-mode command (or of a batch whose commit failed). */
   rollbackChannels(): void {
     const dir = this.runner._internals().opts.channels;
     if (!dir) return;
     for (const c of this.reserved) dir.release(c);
     for (const c of this.released) dir.reserve(c, Number.MAX_SAFE_INTEGER);
+    this.reserved = [];
+    this.released = [];
   }
 
   emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void {

@@ -14,6 +14,11 @@ import type { EventBody, EventName } from '../../shared/events.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
 
 /** An error response or a connection failure. `code` is a shared error code, or DISCONNECTED / TIMEOUT (client side). */
+export interface CallOptions {
+  /** Operation id (idempotency key), 1..100 characters. */
+  opId?: string;
+}
+
 export class GameError extends Error {
   constructor(
     readonly code: string,
@@ -232,14 +237,21 @@ export class GameClient {
     return this.calls.size;
   }
 
-  /** Send one request; resolves with the command's output, rejects with a GameError carrying .code. */
-  call<N extends CommandName>(op: N, body?: CommandInput<N>): Promise<CommandOutput<N>>;
+  /**
+   * Send one request; resolves with the command's output, rejects with a GameError carrying .code.
+   * `opts.opId` makes a write idempotent: sent again (e.g. after a reconnect), it changes nothing and
+   * answers the first result.
+   */
+  call<N extends CommandName>(op: N, body?: CommandInput<N>, opts?: CallOptions): Promise<CommandOutput<N>>;
   call(op: 'session.resume', body: { token: string }): Promise<ResumeOutput>;
-  call(op: string, body?: unknown): Promise<unknown>;
-  call(op: string, body?: unknown): Promise<unknown> {
+  call(op: string, body?: unknown, opts?: CallOptions): Promise<unknown>;
+  call(op: string, body?: unknown, opts?: CallOptions): Promise<unknown> {
     if (this.closed) return Promise.reject(new GameError('DISCONNECTED', 'not connected'));
     const id = this.nextId++;
-    const frame = encodeFrame(body === undefined ? { id, op } : { id, op, body });
+    const msg: { id: number; op: string; body?: unknown; opId?: string } = { id, op };
+    if (body !== undefined) msg.body = body;
+    if (opts?.opId !== undefined) msg.opId = opts.opId;
+    const frame = encodeFrame(msg);
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject, at: Date.now() });
       this.write(frame);

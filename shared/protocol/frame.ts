@@ -12,7 +12,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
  * objects, so a stock msgpack library in any language can talk to the server.
  */
 export const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
-export const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+// copyBuffers: a decoded bin value must not alias the (possibly port-owned, reused) receive buffer.
+export const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', copyBuffers: true });
 
 /** Length-prefixed encoding of one value. */
 export function encodeFrame(value: unknown): Buffer {
@@ -30,7 +31,14 @@ export type FrameError = { code: 'FRAME_TOO_LARGE' | 'BAD_FRAME'; message: strin
  * trusted and the decoder refuses further input (the caller sends the error and closes).
  */
 export class FrameDecoder {
-  private buf: Buffer = Buffer.alloc(0);
+  /**
+   * The incomplete frame: a 4-byte buffer until its length prefix is known, then one buffer of
+   * exactly 4 + N bytes filled as bytes arrive. A frame dribbled in byte by byte is copied once.
+   */
+  private pend: Buffer | null = null;
+  private have = 0;
+  /** Total size of the pending frame, 0 while its prefix is incomplete. */
+  private need = 0;
   private failed: FrameError | null = null;
 
   constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
@@ -41,46 +49,95 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get pending(): number {
-    return this.buf.length;
+    return this.have;
   }
 
   push(chunk: Uint8Array, out: unknown[] = []): unknown[] {
-    if (this.failed) return out;
-    // Copy: chunk may be a view of a port-owned recv buffer that is reused after this call.
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
-    let off = 0;
-    const b = this.buf;
+    if (this.failed || chunk.byteLength === 0) return out;
+    // A view, not a copy: the chunk may be a port-owned receive buffer, so whatever must outlive
+    // this call (an incomplete frame) is copied into pend.
+    const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let pos = 0;
+    if (this.pend) {
+      pos = this.fill(view, 0);
+      if (this.failed || this.have < this.need || this.need === 0) return out;
+      const frame = this.pend;
+      this.pend = null;
+      this.have = this.need = 0;
+      if (!this.decodeOne(frame, 4, frame.length, out)) return out;
+    }
+    const off = this.decode(view, pos, out);
+    if (!this.failed && off < view.length) {
+      this.pend = Buffer.allocUnsafe(4);
+      this.fill(view, off);
+    }
+    return out;
+  }
+
+  /** Copy from view[pos..] into the pending frame; returns the new position. */
+  private fill(view: Buffer, pos: number): number {
+    if (this.need === 0) {
+      const take = Math.min(4 - this.have, view.length - pos);
+      view.copy(this.pend!, this.have, pos, pos + take);
+      this.have += take;
+      pos += take;
+      if (this.have < 4) return pos;
+      const n = this.pend!.readUInt32BE(0);
+      if (!this.checkLength(n)) return view.length;
+      const full = Buffer.allocUnsafe(4 + n);
+      this.pend!.copy(full, 0, 0, 4);
+      this.pend = full;
+      this.need = 4 + n;
+    }
+    const take = Math.min(this.need - this.have, view.length - pos);
+    view.copy(this.pend!, this.have, pos, pos + take);
+    this.have += take;
+    return pos + take;
+  }
+
+  private checkLength(n: number): boolean {
+    if (n > this.maxFrameBytes) this.fail('FRAME_TOO_LARGE', `frame of ${n} bytes exceeds ${this.maxFrameBytes}`);
+    else if (n === 0) this.fail('BAD_FRAME', 'empty frame');
+    return !this.failed;
+  }
+
+  /** Decode whole frames from b[off..]; returns the offset of the first byte not consumed. */
+  private decode(b: Buffer, off: number, out: unknown[]): number {
     while (b.length - off >= 4) {
       const n = b.readUInt32BE(off);
-      if (n > this.maxFrameBytes) {
-        this.failed = { code: 'FRAME_TOO_LARGE', message: `frame of ${n} bytes exceeds ${this.maxFrameBytes}` };
-        break;
-      }
-      if (n === 0) {
-        this.failed = { code: 'BAD_FRAME', message: 'empty frame' };
-        break;
-      }
+      if (!this.checkLength(n)) return b.length;
       if (b.length - off - 4 < n) break;
       const start = off + 4;
       off = start + n;
-      let value: unknown;
-      try {
-        // unpackMultiple would accept trailing bytes; a frame holds exactly one value.
-        value = unpackr.unpack(b.subarray(start, off));
-      } catch (e) {
-        this.failed = { code: 'BAD_FRAME', message: `undecodable MessagePack: ${(e as Error).message}` };
-        break;
-      }
-      // msgpackr decodes the never-used byte 0xc1 to a marker object instead of failing; a stock
-      // decoder would reject it, and so do we.
-      if (value === C1 || containsC1(value)) {
-        this.failed = { code: 'BAD_FRAME', message: 'undecodable MessagePack: reserved byte 0xc1' };
-        break;
-      }
-      out.push(value);
+      if (!this.decodeOne(b, start, off, out)) return b.length;
     }
-    this.buf = this.failed ? Buffer.alloc(0) : off === b.length ? Buffer.alloc(0) : b.subarray(off);
-    return out;
+    return off;
+  }
+
+  private decodeOne(b: Buffer, start: number, end: number, out: unknown[]): boolean {
+    let value: unknown;
+    try {
+      // unpackMultiple would accept trailing bytes; a frame holds exactly one value.
+      value = unpackr.unpack(b.subarray(start, end));
+    } catch (e) {
+      this.fail('BAD_FRAME', `undecodable MessagePack: ${(e as Error).message}`);
+      return false;
+    }
+    // msgpackr decodes the never-used byte 0xc1 to a marker object instead of failing; a stock
+    // decoder would reject it, and so do we.
+    if (value === C1 || containsC1(value)) {
+      this.fail('BAD_FRAME', 'undecodable MessagePack: reserved byte 0xc1');
+      return false;
+    }
+    out.push(value);
+    return true;
+  }
+
+  /** After an error the stream cannot be trusted: drop what is held and refuse further input. */
+  private fail(code: FrameError['code'], message: string): void {
+    this.failed = { code, message };
+    this.pend = null;
+    this.have = this.need = 0;
   }
 }
 

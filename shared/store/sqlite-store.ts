@@ -59,24 +59,26 @@ function rowToState(r: PlayerRow): PlayerState {
   };
 }
 
-/** Apply the numbered .sql files above PRAGMA user_version, each in its own transaction. */
+/**
+ * Apply the numbered .sql files above PRAGMA user_version, each in its own IMMEDIATE transaction that
+ * re-reads the version under the write lock: several processes opening a fresh file at once (two web
+ * instances, game workers) apply each migration exactly once.
+ */
 export function migrate(db: Database.Database): number {
-  const current = db.pragma('user_version', { simple: true }) as number;
   const files = readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d+_.+\.sql$/.test(f))
     .sort();
-  let version = current;
   for (const f of files) {
     const n = Number.parseInt(f, 10);
-    if (n <= current) continue;
+    if (n <= (db.pragma('user_version', { simple: true }) as number)) continue;
     const sql = readFileSync(join(MIGRATIONS_DIR, f), 'utf8');
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= n) return;
       db.exec(sql);
       db.pragma(`user_version = ${n}`);
-    })();
-    version = n;
+    }).immediate();
   }
-  return version;
+  return db.pragma('user_version', { simple: true }) as number;
 }
 
 export class SqliteStore implements Store {

@@ -82,6 +82,18 @@ describe(`every command over TCP (io ${IO})`, () => {
     await b.close();
   });
 
+  it('an opId makes a write idempotent over TCP, as Idempotency-Key does over HTTP', async () => {
+    const a = await srv.client();
+    await a.login(uniqueName('opid'), 'secret-pw');
+    const first = await a.call('shop.buy', { itemId: 'potion_small', qty: 1 }, { opId: 'buy-1' });
+    // A second connection of the same player (say, after a reconnect) retries the same operation.
+    const again = await a.call('shop.buy', { itemId: 'potion_small', qty: 1 }, { opId: 'buy-1' });
+    expect(again).toEqual(first);
+    expect((await a.call('inventory.get', {})).gold).toBe(90);
+    await expect(a.call('shop.sell', { itemId: 'potion_small', qty: 1 }, { opId: 'buy-1' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(a.call('shop.buy', { itemId: 'potion_small', qty: 1 }, { opId: 'x'.repeat(101) })).rejects.toMatchObject({ code: 'INVALID' });
+  });
+
   it('pipelines many calls on one connection and answers each by id', async () => {
     const c = await srv.client();
     await c.login(uniqueName('pipe'), 'secret-pw');

@@ -39,6 +39,30 @@ describe('frame codec', () => {
     expect(trailing.error?.code).toBe('BAD_FRAME');
   });
 
+  it('a maximum-size frame dribbled in one byte at a time costs linear copying', () => {
+    const payload = { id: 1, op: 'channel.say', body: { text: 'x'.repeat(60_000) } };
+    const f = encodeFrame(payload);
+    const d = new FrameDecoder(64 * 1024);
+    const out: unknown[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < f.length; i++) d.push(f.subarray(i, i + 1), out);
+    // Quadratic re-copying of a 60 KB tail would move ~1.8 GB; linear takes milliseconds.
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(out).toEqual([payload]);
+    expect(d.pending).toBe(0);
+  });
+
+  it('reads a frame whose length prefix is itself split, and does not alias the caller\'s chunk', () => {
+    const f = encodeFrame({ id: 7, op: 'ping', body: { b: Buffer.from([1, 2, 3]) } });
+    const d = new FrameDecoder();
+    const chunk = Buffer.from(f);
+    expect(d.push(chunk.subarray(0, 2))).toEqual([]);
+    const tail = Buffer.from(chunk.subarray(2));
+    const [v] = d.push(tail) as any[];
+    tail.fill(0); // the port reuses its buffer
+    expect([...v.body.b]).toEqual([1, 2, 3]);
+  });
+
   it('never throws on seeded random input (100,000 chunks)', () => {
     const rng = new Rng(99);
     let frames = 0;

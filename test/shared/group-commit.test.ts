@@ -56,6 +56,26 @@ describe('runner.batch (group commit) with a player cache', () => {
     t.cleanup();
   });
 
+  it('a batch whose commit fails gives back the channel places its commands took', async () => {
+    const t = tempDir();
+    const store = openTestStore('sqlite', t.dir);
+    const cache = new MapCache();
+    const channels = new CountingChannels();
+    const r = makeRunner(store, { cache, realtime: 'memory', persistEvents: false, channels });
+    const a = await login(r, 'alice');
+    cache.m.set(a.playerId, store.loadPlayer(a.playerId));
+    expect(() =>
+      r.batch(() => {
+        r.runSync('channel.join', { channel: 'town-1' }, a.playerId);
+        throw new Error('commit failed');
+      }),
+    ).toThrow('commit failed');
+    expect(channels.counts.get('town-1') ?? 0).toBe(0);
+    expect(cache.get(a.playerId).channel).toBeNull();
+    store.close();
+    t.cleanup();
+  });
+
   it('realtime commands in memory mode touch the cache, not the store', async () => {
     const { t, store, cache, events, r, a, b } = await setup();
     r.runSync('channel.join', { channel: 'meadow-1' }, a.playerId);
