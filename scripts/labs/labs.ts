@@ -1,0 +1,275 @@
+/**
+ * The lab commands, in one table: which page shows each command, the exact command text as printed
+ * on the page, the extra flags that shrink it to a smoke run (appended: the last value of a flag
+ * wins), and how to read its figures. scripts/labs/measure-all.ts runs the full commands and writes
+ * docs/labs/results.json; test/labs/labs.test.ts checks every command is on its page verbatim and
+ * runs the smoke version.
+ *
+ * Commands run from the repo root under bash. `$OUT` is replaced by docs/labs/out (measure-all) or a
+ * temp dir (tests).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface LabCommand {
+  /** Stable id: results.json key and the page's results marker. */
+  id: string;
+  /** The page under docs/labs/ that shows the command. */
+  page: string;
+  /** The command exactly as on the page. */
+  cmd: string;
+  /** Appended to cmd for the smoke run in tests. */
+  smoke: string;
+  /** Bound for the full run (measure-all), seconds. */
+  timeoutS: number;
+  /** Bound for the smoke run (tests), seconds. */
+  smokeTimeoutS: number;
+  /** Run only when this returns a reason-free null (e.g. Wine installed); the reason otherwise. */
+  unavailable?: () => string | null;
+  /** Figures from the run's stdout and the files it wrote in outDir. Throws when they are not there. */
+  figures(stdout: string, outDir: string): Record<string, unknown>;
+}
+
+const json = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+const r1 = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+interface CompareTarget {
+  opsPerSec: number;
+  latency: { p50Us: number; p90Us: number; p99Us: number };
+  bytesPerOp: number;
+  serverCpuUsPerOp: number | null;
+  errors: number;
+  domainErrors: number;
+  serverErrors: number;
+  transportErrors: number;
+  errorCodes: Record<string, number>;
+  realtime?: { eventsExpected: number; eventsReceived: number; requestsPerEvent: number; bytesPerEvent: number; feed: string };
+  sessions?: { asked: number; open: number; connectRate: number; rssPerSessionBytes: number; dropped: number };
+}
+interface CompareJson {
+  machine: { loadAvg: number[] };
+  runs: { workload: string; targets: Record<string, CompareTarget>; ratios: Record<string, number | null> }[];
+  audit: Record<string, { ok: boolean }>;
+  hasErrors: boolean;
+}
+
+/** Figures of a compare --json file: per workload and target. */
+export function compareFigures(dir: string, name: string): Record<string, unknown> {
+  const d = json(dir, name) as CompareJson;
+  const out: Record<string, unknown> = { loadAvgAtStart: d.machine.loadAvg, audit: Object.fromEntries(Object.entries(d.audit).map(([k, v]) => [k, v.ok])) };
+  for (const run of d.runs) {
+    const t: Record<string, unknown> = {};
+    for (const [name2, f] of Object.entries(run.targets)) {
+      t[name2] = {
+        opsPerSec: r1(f.opsPerSec, 0),
+        p50Ms: r1(f.latency.p50Us / 1000, 2),
+        p90Ms: r1(f.latency.p90Us / 1000, 2),
+        p99Ms: r1(f.latency.p99Us / 1000, 2),
+        bytesPerOp: r1(f.bytesPerOp, 0),
+        serverCpuUsPerOp: r1(f.serverCpuUsPerOp, 0),
+        errors: f.errors,
+        domainErrors: f.domainErrors,
+        serverErrors: f.serverErrors,
+        transportErrors: f.transportErrors,
+        ...(f.errors ? { errorCodes: f.errorCodes } : {}),
+        ...(f.realtime ? { eventsReceived: f.realtime.eventsReceived, eventsExpected: f.realtime.eventsExpected, requestsPerEvent: r1(f.realtime.requestsPerEvent, 3), bytesPerEvent: r1(f.realtime.bytesPerEvent, 0), feed: f.realtime.feed } : {}),
+        ...(f.sessions ? { sessionsAsked: f.sessions.asked, sessionsOpen: f.sessions.open, connectRate: r1(f.sessions.connectRate, 0), rssPerSessionBytes: r1(f.sessions.rssPerSessionBytes, 0), dropped: f.sessions.dropped } : {}),
+      };
+    }
+    out[run.workload] = { targets: t, ratios: Object.fromEntries(Object.entries(run.ratios).map(([k, v]) => [k, r1(v, 2)])) };
+  }
+  return out;
+}
+
+/** Lines of stdout that start with a prefix (the scripts' own summaries). */
+const lines = (s: string, re: RegExp) => s.split('\n').filter((l) => re.test(l));
+
+export const LAB_COMMANDS: LabCommand[] = [
+  {
+    id: 'lab1',
+    page: '01-two-restaurants.md',
+    cmd: 'bash scripts/labs/two-restaurants.sh',
+    smoke: '',
+    timeoutS: 240,
+    smokeTimeoutS: 150,
+    figures(stdout) {
+      const checks = lines(stdout, /^(ok|FAIL) /);
+      if (!/two-restaurants: all checks passed/.test(stdout)) throw new Error(`lab1 checks failed:\n${checks.join('\n')}`);
+      const resume = lines(stdout, /^< session\.resume /)[0] ?? '';
+      return { checks, resume };
+    },
+  },
+  {
+    id: 'lab2-items',
+    page: '02-measure.md',
+    cmd: 'npm run compare -- --workload items --no-floors --duration 5 --json $OUT/02-items.json',
+    smoke: '--duration 1 --warmup 0 --players 8',
+    timeoutS: 300,
+    smokeTimeoutS: 150,
+    figures: (_s, dir) => compareFigures(dir, '02-items.json'),
+  },
+  {
+    id: 'lab3-sweep',
+    page: '03-push-vs-poll.md',
+    cmd: 'npx tsx scripts/labs/poll-sweep.ts --out $OUT/03-poll-sweep --png',
+    smoke: '--poll 200 --long-poll 1000 --duration 1 --warmup 0 --channel-size 3 --no-png',
+    timeoutS: 400,
+    smokeTimeoutS: 150,
+    figures(_s, dir) {
+      const d = json(dir, '03-poll-sweep.json') as { machine: { loadAvg: number[] }; settings: unknown; points: unknown[] };
+      if (!existsSync(join(dir, '03-poll-sweep.html'))) throw new Error('no 03-poll-sweep.html');
+      return { loadAvgAtEnd: d.machine.loadAvg, settings: d.settings, points: d.points };
+    },
+  },
+  {
+    id: 'lab3-realtime',
+    page: '03-push-vs-poll.md',
+    cmd: 'npm run compare -- --workload realtime --no-floors --duration 5 --json $OUT/03-realtime.json',
+    smoke: '--duration 1 --warmup 0 --channel-size 4',
+    timeoutS: 300,
+    smokeTimeoutS: 150,
+    figures: (_s, dir) => compareFigures(dir, '03-realtime.json'),
+  },
+  {
+    id: 'lab4-staff',
+    page: '04-staff-and-ratios.md',
+    cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --out $OUT/04-staff.json',
+    smoke: '--workers 2 --duration 1 --warmup 0 --players 8',
+    timeoutS: 400,
+    smokeTimeoutS: 150,
+    figures(_s, dir) {
+      const d = json(dir, '04-staff.json') as { machine: unknown; settings: unknown; rows: unknown[]; concurrency: unknown };
+      return { settings: d.settings, rows: d.rows, concurrency: d.concurrency };
+    },
+  },
+  {
+    id: 'lab5-capture',
+    page: '05-inside-the-port.md',
+    cmd: 'npx tsx scripts/labs/trace-capture.ts --out $OUT/05-trace.json',
+    smoke: '--players 3 --rare 3 --burst 4',
+    timeoutS: 180,
+    smokeTimeoutS: 120,
+    figures(_s, dir) {
+      const d = json(dir, '05-trace.json') as { machine: { loadAvg: number[] }; server: string; settings: unknown; phases: { name: string; summary: unknown }[] };
+      return { loadAvgAtEnd: d.machine.loadAvg, server: d.server, settings: d.settings, phases: d.phases.map((p) => ({ name: p.name, summary: p.summary })) };
+    },
+  },
+  {
+    id: 'lab5-timeline',
+    page: '05-inside-the-port.md',
+    cmd: 'npx tsx scripts/labs/trace-timeline.ts --in $OUT/05-trace.json --out $OUT/05-trace.html --png $OUT/05-trace.png',
+    smoke: '',
+    timeoutS: 60,
+    smokeTimeoutS: 60,
+    figures(stdout, dir) {
+      const html = readFileSync(join(dir, '05-trace.html'), 'utf8');
+      if (!html.includes('<svg')) throw new Error('05-trace.html has no SVG');
+      return { lines: lines(stdout, /worker \d+:/), htmlBytes: html.length, png: lines(stdout, /PNG|chromium/)[0] ?? 'no --png' };
+    },
+  },
+  {
+    id: 'lab6-echo',
+    page: '06-backends.md',
+    cmd: 'npx tsx loadgen/bench/io-echo.ts --backends libuv,uring --seconds 3 --rounds 2 --inflight 1 --json > $OUT/06-io-echo.json',
+    smoke: '--seconds 1 --rounds 1 --conns 8',
+    timeoutS: 240,
+    smokeTimeoutS: 120,
+    figures(_s, dir) {
+      const d = json(dir, '06-io-echo.json') as { config: unknown; summary: { backend: string; rtPerSec: number; cpuUsPerRt: number; serverUtil: number; batchAvg: number; waitsPerSec: number }[] };
+      return {
+        config: d.config,
+        backends: d.summary.map((s) => ({ backend: s.backend, rtPerSec: r1(s.rtPerSec, 0), cpuUsPerRt: r1(s.cpuUsPerRt, 2), serverUtilPct: r1(s.serverUtil * 100, 0), completionsPerWait: r1(s.batchAvg, 1), waitsPerSec: r1(s.waitsPerSec, 0) })),
+      };
+    },
+  },
+  {
+    id: 'lab6-compare-libuv',
+    page: '06-backends.md',
+    cmd: 'npm run compare -- --workload ping,items --targets game --no-floors --io libuv --duration 5 --json $OUT/06-game-libuv.json',
+    smoke: '--workload ping --duration 1 --warmup 0 --players 8',
+    timeoutS: 300,
+    smokeTimeoutS: 150,
+    figures: (_s, dir) => compareFigures(dir, '06-game-libuv.json'),
+  },
+  {
+    id: 'lab6-compare-uring',
+    page: '06-backends.md',
+    cmd: 'npm run compare -- --workload ping,items --targets game --no-floors --io uring --duration 5 --json $OUT/06-game-uring.json',
+    smoke: '--workload ping --duration 1 --warmup 0 --players 8',
+    timeoutS: 300,
+    smokeTimeoutS: 150,
+    figures: (_s, dir) => compareFigures(dir, '06-game-uring.json'),
+  },
+  {
+    id: 'lab6-wine',
+    page: '06-backends.md',
+    cmd: 'bash scripts/wine/bench.sh --seconds 5 --rounds 2 --conns 16 --depth 8 --size 64',
+    smoke: '--seconds 1 --rounds 1 --conns 4',
+    timeoutS: 400,
+    smokeTimeoutS: 240,
+    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64') ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
+    figures(stdout) {
+      const l = lines(stdout, /frames\/s|ratio|per dequeue|completions/i);
+      if (!l.length) throw new Error('no figures in the Wine bench output');
+      return { lines: l.slice(0, 20) };
+    },
+  },
+  {
+    id: 'lab7-craft',
+    page: '07-add-a-command.md',
+    cmd: 'npx tsx scripts/labs/add-command.ts --out $OUT/07-add-command.json',
+    smoke: '',
+    timeoutS: 300,
+    smokeTimeoutS: 200,
+    figures(stdout, dir) {
+      const d = json(dir, '07-add-command.json') as { ok: boolean; checks: Record<string, unknown> };
+      if (!d.ok) throw new Error(`add-command failed: ${JSON.stringify(d.checks)}`);
+      return { checks: lines(stdout, /^(ok|FAIL) /), craft: lines(stdout, /^< item\.craft/)[0] ?? '' };
+    },
+  },
+  {
+    id: 'lab8-ledger',
+    page: '08-the-ledger.md',
+    cmd: 'npx tsx scripts/labs/ledger-crash.ts --players 20 --kill-after-ms 3000 --out $OUT/08-ledger.json',
+    smoke: '--players 4 --kill-after-ms 600',
+    timeoutS: 240,
+    smokeTimeoutS: 150,
+    figures(_s, dir) {
+      const d = json(dir, '08-ledger.json') as Record<string, unknown> & { ok: boolean; rows?: unknown };
+      if (!d.ok) throw new Error(`ledger-crash failed: ${JSON.stringify(d)}`);
+      const { rows: _rows, machine: _m, tool: _t, ...rest } = d;
+      return rest;
+    },
+  },
+  {
+    id: 'lab9-limits',
+    page: '09-limits.md',
+    cmd: 'npx tsx scripts/labs/limits.ts --max-users 5 --channel-capacity 3 --max-frame-bytes 1024 --out $OUT/09-limits.json',
+    smoke: '',
+    timeoutS: 180,
+    smokeTimeoutS: 120,
+    figures(_s, dir) {
+      const d = json(dir, '09-limits.json') as { ok: boolean; seen: Record<string, string>; errorsByCode: Record<string, number> };
+      if (!d.ok) throw new Error(`limits failed: ${JSON.stringify(d.seen)}`);
+      return { seen: d.seen, errorsByCode: d.errorsByCode };
+    },
+  },
+  {
+    id: 'lab9-sessions',
+    page: '09-limits.md',
+    cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json $OUT/09-sessions.json',
+    smoke: '--sessions 200 --http-sessions 100 --hold-s 0 --duration 1 --warmup 0',
+    timeoutS: 600,
+    smokeTimeoutS: 150,
+    figures: (_s, dir) => compareFigures(dir, '09-sessions.json'),
+  },
+];
+
+/** The fenced-block lines of a page that are lab commands (```sh blocks, lines starting with "$ "). */
+export function pageCommands(markdown: string): string[] {
+  const out: string[] = [];
+  const re = /```sh\n([\s\S]*?)```/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(markdown))) for (const l of m[1].split('\n')) if (l.startsWith('$ ')) out.push(l.slice(2).trim());
+  return out;
+}

@@ -1,0 +1,72 @@
+/**
+ * Run every lab's measured command (scripts/labs/labs.ts) at full size, one after another, and
+ * write docs/labs/results.json (figures, the exact command, the load average before and after
+ * each run, how long it took); then refresh each page's generated "Expected outcome" table
+ * (between `<!-- results:ID -->` and `<!-- /results:ID -->`) and print the figures.
+ *
+ *   npx tsx scripts/labs/measure-all.ts                 # everything (~15 min on 2 cores)
+ *   npx tsx scripts/labs/measure-all.ts --only lab2-items,lab8-ledger
+ *
+ * Run it on a quiet machine: every figure is stated with the load average it was taken under.
+ * Outputs of the commands (JSON, HTML plots, the trace timeline) go to docs/labs/out/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
+import { REPO_ROOT } from '../../loadgen/procs/child.ts';
+import { LAB_COMMANDS } from './labs.ts';
+import { renderResults } from './render-results.ts';
+
+const flags = {
+  only: { type: 'string', default: '', help: 'run only these command ids (comma-separated); the others keep their previous results' },
+  results: { type: 'string', default: 'docs/labs/results.json', help: 'results file' },
+  out: { type: 'string', default: 'docs/labs/out', help: 'directory for the commands\' own outputs ($OUT)' },
+  pages: { type: 'boolean', default: true, help: 'refresh the Expected outcome tables in docs/labs/*.md (--no-pages to skip)' },
+} as const satisfies FlagSpecs;
+const f = cliFlags('usage: npx tsx scripts/labs/measure-all.ts [options]\n\nRun every lab command at full size; write docs/labs/results.json; refresh the pages\' expected outcomes.', flags);
+const only = new Set(f.only.split(',').map((s) => s.trim()).filter(Boolean));
+for (const id of only) if (!LAB_COMMANDS.some((c) => c.id === id)) {
+  process.stderr.write(`measure-all: unknown id ${id} (${LAB_COMMANDS.map((c) => c.id).join(', ')})\n`);
+  process.exit(2);
+}
+const resultsPath = join(REPO_ROOT, f.results);
+const outDir = join(REPO_ROOT, f.out);
+mkdirSync(outDir, { recursive: true });
+type Entry = { id: string; page: string; cmd: string; ranAt: string; seconds: number; loadAvgBefore: number[]; loadAvgAfter: number[]; cpus: number; exitCode: number | null; figures?: Record<string, unknown>; error?: string; skipped?: string };
+const prev = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { commands: Record<string, Entry> }) : { commands: {} as Record<string, Entry> };
+const results: Record<string, Entry> = { ...prev.commands };
+const la = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
+let failures = 0;
+for (const c of LAB_COMMANDS) {
+  if (only.size && !only.has(c.id)) continue;
+  const base = { id: c.id, page: c.page, cmd: c.cmd, ranAt: new Date().toISOString(), cpus: os.cpus().length };
+  const why = c.unavailable?.();
+  if (why) {
+    results[c.id] = { ...base, seconds: 0, loadAvgBefore: la(), loadAvgAfter: la(), exitCode: null, skipped: why };
+    process.stdout.write(`== ${c.id}: skipped: ${why}\n`);
+    continue;
+  }
+  const before = la();
+  process.stdout.write(`== ${c.id} (load ${before.join(' ')}): ${c.cmd}\n`);
+  const t0 = Date.now();
+  const p = spawnSync('bash', ['-c', c.cmd], { cwd: REPO_ROOT, encoding: 'utf8', timeout: c.timeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, OUT: f.out }, maxBuffer: 64 << 20 });
+  const e: Entry = { ...base, seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvgBefore: before, loadAvgAfter: la(), exitCode: p.status };
+  try {
+    if (p.status !== 0) throw new Error(`exit ${p.status}${p.signal ? ` (${p.signal})` : ''}: ${`${p.stdout}\n${p.stderr}`.trim().slice(-1500)}`);
+    e.figures = c.figures(p.stdout, outDir);
+  } catch (err) {
+    e.error = (err as Error).message;
+    failures++;
+  }
+  results[c.id] = e;
+  process.stdout.write(e.error ? `   FAILED: ${e.error}\n` : `   ${JSON.stringify(e.figures).slice(0, 600)}\n`);
+  writeFileSync(resultsPath, JSON.stringify({ note: 'written by scripts/labs/measure-all.ts; each entry: the exact command, load average before/after, figures', commands: results }, null, 2) + '\n');
+}
+if (f.pages) {
+  const changed = renderResults(join(REPO_ROOT, 'docs/labs'), results);
+  process.stdout.write(`pages refreshed: ${changed.join(', ') || 'none'}\n`);
+}
+process.stdout.write(`results: ${f.results}${failures ? `; ${failures} command(s) FAILED` : ''}\n`);
+process.exit(failures ? 1 : 0);

@@ -1,0 +1,154 @@
+/**
+ * Render docs/labs/results.json entries into the pages: each `<!-- results:ID -->` …
+ * `<!-- /results:ID -->` block is replaced by a generated Markdown table of that command's figures,
+ * with the command, the date and the load average it ran under. Used by measure-all.ts; also
+ * runnable alone: `npx tsx scripts/labs/render-results.ts`.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+type Figs = Record<string, unknown>;
+export interface ResultEntry {
+  id: string;
+  cmd: string;
+  ranAt: string;
+  seconds: number;
+  loadAvgBefore: number[];
+  loadAvgAfter: number[];
+  cpus: number;
+  figures?: Figs;
+  error?: string;
+  skipped?: string;
+}
+
+const n = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
+
+function compareTables(fig: Figs): string[] {
+  const out: string[] = [];
+  for (const [w, run] of Object.entries(fig)) {
+    if (w === 'loadAvgAtStart' || w === 'audit') continue;
+    const r = run as { targets: Record<string, Figs>; ratios: Record<string, number | null> };
+    const anyRt = Object.values(r.targets).some((t) => 'requestsPerEvent' in t);
+    const anySs = Object.values(r.targets).some((t) => 'sessionsOpen' in t);
+    out.push(`**${w}**`, '');
+    if (anySs) {
+      out.push('| target | sessions open / asked | connect rate /s | RSS per session (bytes) | dropped | errors |', '|---|---|---|---|---|---|');
+      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.sessionsOpen)} / ${n(v.sessionsAsked)} | ${n(v.connectRate)} | ${n(v.rssPerSessionBytes)} | ${n(v.dropped)} | ${n(v.errors)} |`);
+    } else if (anyRt) {
+      out.push('| target | feed | events/s | p50 ms | p90 ms | p99 ms | events received / expected | requests per event | bytes per event | server µs per event |', '|---|---|---|---|---|---|---|---|---|---|');
+      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.feed)} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.eventsReceived)} / ${n(v.eventsExpected)} | ${n(v.requestsPerEvent)} | ${n(v.bytesPerEvent)} | ${n(v.serverCpuUsPerOp)} |`);
+    } else {
+      out.push('| target | ops/s | p50 ms | p90 ms | p99 ms | bytes/op | server CPU µs/op | errors |', '|---|---|---|---|---|---|---|---|');
+      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.bytesPerOp)} | ${n(v.serverCpuUsPerOp)} | ${n(v.errors)} |`);
+    }
+    const ratios = Object.entries(r.ratios).filter(([, v]) => v !== null);
+    if (ratios.length) out.push('', `Ratios: ${ratios.map(([k, v]) => `${k} **${v}**`).join(' · ')}`);
+    out.push('');
+  }
+  if (fig.audit) out.push(`Ledger audit after the run: ${Object.entries(fig.audit as Record<string, boolean>).map(([k, v]) => `${k} ${v ? 'OK' : 'FAILED'}`).join(', ')}.`, '');
+  return out;
+}
+
+function body(e: ResultEntry): string[] {
+  const f = e.figures!;
+  switch (e.id) {
+    case 'lab1':
+      return [...(f.checks as string[]).map((c) => `- \`${c}\``), '', `Resume answer: \`${f.resume as string}\``, ''];
+    case 'lab3-sweep': {
+      const pts = f.points as Figs[];
+      return [
+        `Settings: ${JSON.stringify(f.settings)}. Plot: \`docs/labs/out/03-poll-sweep.html\`.`,
+        '',
+        '| feed | setting ms | p50 ms | p99 ms | requests per event | bytes per event | events received / expected | server µs per event |',
+        '|---|---|---|---|---|---|---|---|',
+        ...pts.map((p) => `| ${p.feed} | ${n(p.setting)} | ${n(p.p50Ms)} | ${n(p.p99Ms)} | ${n(p.requestsPerEvent)} | ${n(p.bytesPerEvent)} | ${n(p.eventsReceived)} / ${n(p.eventsExpected)} | ${n(p.serverCpuUsPerEvent)} |`),
+        '',
+      ];
+    }
+    case 'lab4-staff': {
+      const rows = f.rows as (Figs & { perWorker: Figs[] })[];
+      const c = f.concurrency as { asked: number; started: boolean; exitCode: number; message: string } | null;
+      return [
+        `Settings: ${JSON.stringify(f.settings)}.`,
+        '',
+        '| --workers | ops/s | p50 ms | p99 ms | server CPU µs/op | per worker: connections, share of frames, completions per wake, commands per group commit, posts in | load avg |',
+        '|---|---|---|---|---|---|---|',
+        ...rows.map((r) => `| ${r.workers} | ${n(r.opsPerSec)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.serverCpuUsPerOp)} | ${r.perWorker.map((w) => `w${w.worker}: ${w.connections}, ${w.sharePct}%, ${w.completionsPerWake}, ${w.commandsPerGroupCommit}, ${w.postsIn}`).join('; ')} | ${(r.loadAvg as number[]).join(' ')} |`),
+        '',
+        c ? `\`--concurrency ${c.asked}\`: ${c.started ? 'started' : `refused, exit ${c.exitCode}`}: \`${c.message}\`` : '',
+        '',
+      ];
+    }
+    case 'lab5-capture': {
+      const phases = f.phases as { name: string; summary: Figs[] }[];
+      return [
+        `Server: \`${f.server as string}\`; settings ${JSON.stringify(f.settings)}.`,
+        '',
+        '| phase | worker | events | waits | wakes | completions | completions per wake | max batch | posts in |',
+        '|---|---|---|---|---|---|---|---|---|',
+        ...phases.flatMap((p) => p.summary.map((s) => `| ${p.name} | ${s.worker} | ${n(s.events)} | ${n(s.waits)} | ${n(s.wakes)} | ${n(s.completions)} | ${n(s.meanBatch)} | ${n(s.maxBatch)} | ${n(s.posts)} |`)),
+        '',
+      ];
+    }
+    case 'lab5-timeline':
+      return ['```', ...(f.lines as string[]), '```', '', 'The picture: `docs/labs/out/05-trace.html` (and the screenshot below).', ''];
+    case 'lab6-echo': {
+      const b = f.backends as Figs[];
+      return [
+        `Config: ${JSON.stringify(f.config)}.`,
+        '',
+        '| backend | round trips/s | server CPU µs per round trip | server thread busy % | completions per wait | waits/s |',
+        '|---|---|---|---|---|---|',
+        ...b.map((s) => `| ${s.backend} | ${n(s.rtPerSec)} | ${n(s.cpuUsPerRt)} | ${n(s.serverUtilPct)} | ${n(s.completionsPerWait)} | ${n(s.waitsPerSec)} |`),
+        '',
+      ];
+    }
+    case 'lab6-wine':
+    case 'lab7-craft':
+      return ['```', ...((f.lines ?? f.checks) as string[]), ...(f.craft ? [f.craft as string] : []), '```', ''];
+    case 'lab8-ledger':
+      return ['| figure | value |', '|---|---|', ...Object.entries(f).map(([k, v]) => `| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : n(v)} |`), ''];
+    case 'lab9-limits':
+      return [
+        '| limit | answer |',
+        '|---|---|',
+        ...Object.entries(f.seen as Record<string, string>).map(([k, v]) => `| ${k} | \`${v}\` |`),
+        '',
+        `Server counters (game_errors_total by code): \`${JSON.stringify(f.errorsByCode)}\``,
+        '',
+      ];
+    default:
+      return compareTables(f);
+  }
+}
+
+export function renderEntry(e: ResultEntry): string {
+  const head = `_Measured ${e.ranAt.slice(0, 16).replace('T', ' ')} UTC on ${e.cpus} cores, load average ${e.loadAvgBefore.join(' ')} before → ${e.loadAvgAfter.join(' ')} after (1/5/15 min), ${e.seconds} s. Command (\`$OUT\` = docs/labs/out): \`${e.cmd}\`. Reproduce: \`npx tsx scripts/labs/measure-all.ts --only ${e.id}\`._`;
+  if (e.skipped) return `${head}\n\nNot run: ${e.skipped}.\n`;
+  if (e.error || !e.figures) return `${head}\n\n**The run failed:** \`${(e.error ?? 'no figures').slice(0, 400).replace(/\n/g, ' ')}\`\n`;
+  return `${head}\n\n${body(e).join('\n')}`;
+}
+
+/** Replace every results block in the pages of dir; returns the pages that changed. */
+export function renderResults(dir: string, results: Record<string, ResultEntry>): string[] {
+  const changed: string[] = [];
+  for (const page of readdirSync(dir).filter((p) => p.endsWith('.md'))) {
+    const path = join(dir, page);
+    const before = readFileSync(path, 'utf8');
+    const after = before.replace(/<!-- results:([\w-]+) -->[\s\S]*?<!-- \/results:\1 -->/g, (all, id: string) => {
+      const e = results[id];
+      return e ? `<!-- results:${id} -->\n${renderEntry(e).trimEnd()}\n<!-- /results:${id} -->` : all;
+    });
+    if (after !== before) {
+      writeFileSync(path, after);
+      changed.push(page);
+    }
+  }
+  return changed;
+}
+
+if (process.argv[1]?.endsWith('render-results.ts')) {
+  const root = new URL('../../', import.meta.url).pathname;
+  const r = JSON.parse(readFileSync(join(root, 'docs/labs/results.json'), 'utf8')) as { commands: Record<string, ResultEntry> };
+  process.stdout.write(`pages refreshed: ${renderResults(join(root, 'docs/labs'), r.commands).join(', ') || 'none'}\n`);
+}

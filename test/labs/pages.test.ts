@@ -1,0 +1,60 @@
+// The lab pages and the command table (scripts/labs/labs.ts) agree: every command a page shows is
+// run by a test, verbatim; every page has its Expected outcome with a generated results block.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LAB_COMMANDS, pageCommands } from '../../scripts/labs/labs.ts';
+import { renderEntry } from '../../scripts/labs/render-results.ts';
+import { ROOT, smokeLine } from './run-lab.ts';
+
+const dir = join(ROOT, 'docs/labs');
+const pages = readdirSync(dir).filter((p) => /^\d\d-.*\.md$/.test(p)).sort();
+
+describe('lab pages', () => {
+  it('there are at least the nine labs, and the index links each one', () => {
+    expect(pages.length).toBeGreaterThanOrEqual(9);
+    const index = readFileSync(join(dir, 'README.md'), 'utf8');
+    for (const p of pages) expect(index, p).toContain(`(${p})`);
+  });
+
+  it('every page has goal, command, what to look at, questions and an expected outcome', () => {
+    for (const p of pages) {
+      const md = readFileSync(join(dir, p), 'utf8');
+      for (const h of ['## Goal', '## Run', '## What to look at', '## Questions', '## Expected outcome']) expect(md, `${p}: ${h}`).toContain(h);
+    }
+  });
+
+  it('each command of the table is on its page verbatim, in a ```sh block, with its results block', () => {
+    for (const c of LAB_COMMANDS) {
+      const md = readFileSync(join(dir, c.page), 'utf8');
+      expect(pageCommands(md), `${c.id} on ${c.page}`).toContain(c.cmd);
+      expect(md, `${c.id} results block`).toContain(`<!-- results:${c.id} -->`);
+      expect(md, `${c.id} results block end`).toContain(`<!-- /results:${c.id} -->`);
+    }
+  });
+
+  it('every command a page shows in a ```sh block is in the table (so a test runs it)', () => {
+    const known = new Set(LAB_COMMANDS.map((c) => c.cmd));
+    for (const p of pages) for (const cmd of pageCommands(readFileSync(join(dir, p), 'utf8'))) expect(known.has(cmd), `${p}: "${cmd}" is not run by any test`).toBe(true);
+  });
+
+  it('smoke lines only append flags, and the scripts the commands name exist', () => {
+    for (const c of LAB_COMMANDS) {
+      expect(smokeLine(c).startsWith(c.cmd.split(' > ')[0])).toBe(true);
+      const script = /(scripts\/[\w/.-]+\.(?:ts|sh)|loadgen\/[\w/.-]+\.ts)/.exec(c.cmd);
+      if (script) expect(existsSync(join(ROOT, script[1])), script[1]).toBe(true);
+    }
+  });
+
+  it('results.json has an entry for every command, and the pages show exactly what it renders', () => {
+    const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { commands: Record<string, Parameters<typeof renderEntry>[0] & { cmd: string }> };
+    for (const c of LAB_COMMANDS) {
+      const e = r.commands[c.id];
+      expect(e, `results.json: ${c.id}`).toBeDefined();
+      expect(e.cmd, `${c.id}: results were taken with the command on the page`).toBe(c.cmd);
+      expect(e.loadAvgBefore.length).toBe(3);
+      const md = readFileSync(join(dir, c.page), 'utf8');
+      expect(md, `${c.page}: block ${c.id} is stale (npx tsx scripts/labs/render-results.ts)`).toContain(renderEntry(e).trimEnd());
+    }
+  });
+});
