@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Op, Status, type Completion } from '../../game-server/io/completion-port.ts';
 import { Worker } from 'node:worker_threads';
 import { IocpPort } from '../../game-server/io/backends/iocp/port.ts';
-import { PostRing, createRing } from '../../game-server/io/backends/iocp/post-ring.ts';
+import { PostQueue } from '../../game-server/io/post-queue.ts';
 
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -266,7 +266,7 @@ export function describeIocpSpecific(): void {
     });
 
     it('post ring: FIFO across wrap-around, full ring refuses, oversized payload throws', () => {
-      const ring = new PostRing(createRing(4096));
+      const ring = new PostQueue(PostQueue.create(4096));
       let pushed = 0;
       let popped = 0;
       for (let round = 0; round < 50; round++) {

@@ -10,7 +10,7 @@
  *  - recv / send → WSARecv / WSASend with an OVERLAPPED + WSABUF + buffer in one native block
  *  - close   → CancelIoEx + closesocket; the cancelled operations' packets arrive with an error
  *              NTSTATUS (reported as Status.Cancelled), then one Close completion
- *  - post    → PostQueuedCompletionStatus (also from other threads: postTo + PostRing)
+ *  - post    → PostQueuedCompletionStatus (also from other threads: postTo + PostQueue)
  *  - start   → GetQueuedCompletionStatusEx in batches of up to maxBatch (see "The wait" below)
  *
  * Native memory: every in-flight operation owns one block allocated with koffi.alloc (OVERLAPPED at
@@ -40,7 +40,7 @@ import {
   WSAECONNRESET, WSAENOTCONN, WSAESHUTDOWN, WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED, allocBlock, freeBlock, win32,
   writeSockaddr, type NativeBlock, type Win32,
 } from './ffi.ts';
-import { PostRing, createRing } from './post-ring.ts';
+import { PostQueue } from '../../post-queue.ts';
 
 // Block layout.
 const OFF_WSABUF = 32;
@@ -50,7 +50,7 @@ const OFF_DATA = 64;
 
 // lpOverlapped values of packets that no I/O produced (I/O packets carry 16-byte aligned block addresses).
 const TAG_LOCAL_POST = 1; // payload in this port's local FIFO
-const TAG_XPOST = 3; // payload in the PostRing (posted from another thread)
+const TAG_XPOST = 3; // payload in the PostQueue (posted from another thread)
 const TAG_WAKE = 7; // nothing: wakes the waiter (shutdown)
 const TAG_CLOSE_BASE = 5; // (device << 3) | 5: the device closed with no operation pending
 
@@ -157,7 +157,7 @@ export interface IocpAddress extends PortAddress {
   backend: 'iocp';
   /** The completion port HANDLE (process-wide; PostQueuedCompletionStatus is thread-safe). */
   handle: number;
-  /** PostRing carrying payloads. */
+  /** PostQueue (game-server/io/post-queue.ts) carrying the payloads. */
   ring: SharedArrayBuffer;
 }
 
@@ -187,7 +187,7 @@ export class IocpPort implements CompletionPort {
   private readonly live = new Set<NativeBlock>();
   private readonly localPosts: unknown[] = [];
   private localPostHead = 0;
-  private readonly ring: PostRing;
+  private readonly ring: PostQueue;
   private readonly brk: Breakage;
   private recvSeen = 0;
 
@@ -229,7 +229,7 @@ export class IocpPort implements CompletionPort {
     this.scratch = allocBlock(256);
     this.poolSizes = [OFF_DATA + this.recvBytes, OFF_DATA + 2 * ACCEPT_ADDR_SLOT, ...SEND_CLASSES.map((c) => OFF_DATA + c)];
     for (let i = 0; i < this.poolSizes.length; i++) this.pools.push([]);
-    this.ring = new PostRing(createRing());
+    this.ring = new PostQueue(PostQueue.create());
   }
 
   // ---------------------------------------------------------------- native blocks
@@ -803,18 +803,14 @@ export class IocpPort implements CompletionPort {
 
 // ---------------------------------------------------------------- cross-thread post
 
-const rings = new WeakMap<SharedArrayBuffer, PostRing>();
-
-/** PostQueuedCompletionStatus to a port owned by any thread: payload into its PostRing, then the packet. */
+/** PostQueuedCompletionStatus to a port owned by any thread: payload into its PostQueue, then the packet. */
 export const postTo: PostTo = (to, key, bytes, payload) => {
   const a = to as IocpAddress;
   if (a.backend !== 'iocp' || typeof a.handle !== 'number' || !(a.ring instanceof SharedArrayBuffer)) {
     throw new Error(`iocp postTo: not an iocp address: ${JSON.stringify({ backend: a.backend })}`);
   }
-  let ring = rings.get(a.ring);
-  if (!ring) rings.set(a.ring, (ring = new PostRing(a.ring)));
-  if (ring.closed) throw new Error('iocp postTo: the target port has shut down');
-  ring.push(key, bytes, payload);
+  // Waits (up to 5 s) for room: the packet must follow its record, and a full queue only means the owner is behind.
+  PostQueue.of(a.ring).push(key, bytes, payload, 5000);
   const w = win32();
   if (!w.PostQueuedCompletionStatus(a.handle, bytes >>> 0, key, TAG_XPOST)) {
     throw new Error(`PostQueuedCompletionStatus(cross-thread, thread ${threadId}) failed: error ${w.GetLastError()}`);

@@ -38,7 +38,7 @@ import {
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import { EFD_CLOEXEC, EFD_NONBLOCK, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, TCP_NODELAY, errnoError, libc, nativeListen, type Libc } from '../../native/libc.ts';
 import { PortStats } from '../../port-stats.ts';
-import { closePostQueue, createPostQueue, drainPosts, hasPosts, pushPost } from '../../post-queue.ts';
+import { PostQueue } from '../../post-queue.ts';
 import {
   ECANCELED,
   ECONNRESET,
@@ -174,7 +174,7 @@ export class UringPort implements CompletionPort {
   private readonly ctl: NativeBlock;
   private readonly ctl32: Int32Array;
   private readonly eventfd: number;
-  private readonly queue: SharedArrayBuffer;
+  private readonly queue: PostQueue;
   private sqTail = 0;
   private q: Completion[] = [];
   private qHead = 0;
@@ -209,7 +209,7 @@ export class UringPort implements CompletionPort {
       destroyRing(this.ring);
       throw e;
     }
-    this.queue = createPostQueue();
+    this.queue = new PostQueue(PostQueue.create());
     this.armWake();
   }
 
@@ -519,7 +519,7 @@ export class UringPort implements CompletionPort {
   }
 
   private takePosts(): void {
-    drainPosts(this.queue, (r) => this.post(r.key, r.bytes, r.payload));
+    this.queue.drain((r) => this.post(r.key, r.bytes, r.payload));
   }
 
   post(key: number, bytes: number, payload?: unknown): void {
@@ -529,7 +529,7 @@ export class UringPort implements CompletionPort {
   }
 
   address(): UringAddress {
-    return { backend: 'uring', eventfd: this.eventfd, queue: this.queue };
+    return { backend: 'uring', eventfd: this.eventfd, queue: this.queue.sab };
   }
 
   // ---------------------------------------------------------------- loop
@@ -544,7 +544,7 @@ export class UringPort implements CompletionPort {
   private readonly slice = (): void => {
     if (this.stopped) return;
     try {
-      if (hasPosts(this.queue)) this.takePosts();
+      if (this.queue.pending) this.takePosts();
       // One blocking wait, then (while the handlers keep issuing operations) a few non-blocking
       // submit+reap rounds in the same slice: a send issued by a handler usually completes inline,
       // and delivering it now saves an event-loop turn per round trip.
@@ -603,9 +603,9 @@ export class UringPort implements CompletionPort {
     }
     const clean = !busy();
     for (const [, d] of this.devs.entries()) if (d.fd >= 0) this.c.close(d.fd);
-    // Posters stop ringing (closePostQueue); one that already decided to ring gets a grace period
+    // Posters stop ringing (PostQueue.close); one that already decided to ring gets a grace period
     // before the eventfd number can be reused by another file.
-    closePostQueue(this.queue);
+    this.queue.close();
     const efd = this.eventfd;
     setTimeout(() => this.c.close(efd), 1000).unref();
     this.ringGone = true;
@@ -652,7 +652,9 @@ export const postTo: PostTo = (to, key, bytes, payload) => {
   if (a.backend !== 'uring' || !(a.queue instanceof SharedArrayBuffer) || typeof a.eventfd !== 'number') {
     throw new Error(`uring postTo: not a uring port address`);
   }
-  if (pushPost(a.queue, key, bytes, payload)) {
+  const q = PostQueue.of(a.queue);
+  q.push(key, bytes, payload);
+  if (q.doorbell()) {
     postLibc ??= libc();
     postLibc.write(a.eventfd, one, 8);
   }
