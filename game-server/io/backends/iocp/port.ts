@@ -31,6 +31,7 @@
 import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Op, Status, type BatchHandler, type Completion, type CompletionPort, type DeviceId, type ListenOptions, type OpCode, type PortAddress, type PortMetrics, type PortOptions, type PostTo, type TraceEvent, OpName } from '../../completion-port.ts';
+import { Fifo } from '../../completion-queue.ts';
 import { PortStats } from '../../port-stats.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import {
@@ -185,8 +186,8 @@ export class IocpPort implements CompletionPort {
   private readonly pools: NativeBlock[][] = [];
   private readonly poolSizes: number[];
   private readonly live = new Set<NativeBlock>();
-  private readonly localPosts: unknown[] = [];
-  private localPostHead = 0;
+  /** Payloads of this thread's posts, in the order of their packets in the port. */
+  private readonly localPosts = new Fifo<unknown>();
   private readonly ring: PostQueue;
   private readonly brk: Breakage;
   private recvSeen = 0;
@@ -464,11 +465,11 @@ export class IocpPort implements CompletionPort {
 
   post(key: number, bytes: number, payload?: unknown): void {
     this.checkLive();
-    this.localPosts.push(payload);
     if (!this.w.PostQueuedCompletionStatus(this.handle, bytes >>> 0, key, TAG_LOCAL_POST)) {
-      this.localPosts.pop();
       throw new Error(`PostQueuedCompletionStatus failed: ${this.w.GetLastError()}`);
     }
+    // Packets are turned into completions on this thread only, so the payload is in place in time.
+    this.localPosts.push(payload);
     this.stats.m.posts++;
     if (this.stats.tracing) this.stats.event('post', { key, bytes });
   }
@@ -566,12 +567,7 @@ export class IocpPort implements CompletionPort {
       const ov = dv.getUint32(o + 8, true) + dv.getUint32(o + 12, true) * 0x100000000;
       const bytes = dv.getUint32(o + 24, true);
       if (ov === TAG_LOCAL_POST) {
-        const payload = this.localPosts[this.localPostHead];
-        this.localPosts[this.localPostHead++] = undefined;
-        if (this.localPostHead > 1024 && this.localPostHead * 2 > this.localPosts.length) {
-          this.localPosts.splice(0, this.localPostHead);
-          this.localPostHead = 0;
-        }
+        const payload = this.localPosts.shift();
         const c: Completion = { key, op: Op.Post, bytes, status: Status.Ok, device: -1 };
         if (payload !== undefined) c.payload = payload;
         batch.push(c);

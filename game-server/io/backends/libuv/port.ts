@@ -27,6 +27,7 @@ import {
   type PostTo,
   type TraceEvent,
 } from '../../completion-port.ts';
+import { CompletionQueue } from '../../completion-queue.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import { PortStats } from '../../port-stats.ts';
 
@@ -87,8 +88,7 @@ export class LibuvPort implements CompletionPort {
   private readonly maxBatch: number;
   private readonly stats: PortStats;
   private readonly devs = new DeviceTable<Dev>();
-  private q: Completion[] = [];
-  private qHead = 0;
+  private readonly q: CompletionQueue;
   private onBatch: BatchHandler | null = null;
   private scheduled = false;
   private stopped = false;
@@ -101,6 +101,7 @@ export class LibuvPort implements CompletionPort {
     }
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
     this.stats = new PortStats('libuv', opts.trace);
+    this.q = new CompletionQueue(this.stats, this.devs);
     // Listening from construction, so posts sent before start() queue up instead of vanishing.
     this.channel = new BroadcastChannel(this.channelName);
     this.channel.onmessage = (ev: unknown): void => {
@@ -120,7 +121,7 @@ export class LibuvPort implements CompletionPort {
   }
 
   private schedule(): void {
-    if (!this.scheduled && this.onBatch !== null && this.qHead < this.q.length) {
+    if (!this.scheduled && this.onBatch !== null && this.q.length > 0) {
       this.scheduled = true;
       setImmediate(this.drain);
     }
@@ -129,26 +130,10 @@ export class LibuvPort implements CompletionPort {
   private readonly drain = (): void => {
     this.scheduled = false;
     if (this.stopped || this.onBatch === null) return;
-    const avail = this.q.length - this.qHead;
-    const n = Math.min(avail, this.maxBatch);
-    const batch = this.q.slice(this.qHead, this.qHead + n);
-    this.qHead += n;
-    if (this.qHead === this.q.length) {
-      this.q = [];
-      this.qHead = 0;
-    } else if (this.qHead > 4096) {
-      this.q = this.q.slice(this.qHead);
-      this.qHead = 0;
-    }
-    this.stats.batch(n);
-    if (this.stats.tracing) {
-      this.stats.event('wait');
-      this.stats.traceBatch(batch);
-    }
+    if (this.stats.tracing) this.stats.event('wait');
     try {
-      this.onBatch(batch);
+      this.q.deliver(this.maxBatch, this.onBatch);
     } finally {
-      for (const c of batch) if (c.op === Op.Close) this.devs.release(c.device);
       this.schedule();
     }
   };
@@ -411,14 +396,13 @@ export class LibuvPort implements CompletionPort {
         d.socket.destroy();
       }
     }
-    this.q = [];
-    this.qHead = 0;
+    this.q.clear();
     await Promise.all(closing);
   }
 
   metrics(): PortMetrics {
     const s = this.stats.snapshot();
-    s.queueDepth = this.q.length - this.qHead;
+    s.queueDepth = this.q.length;
     s.devices = this.devs.count;
     return s;
   }

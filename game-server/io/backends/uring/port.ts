@@ -35,6 +35,7 @@ import {
   type PostTo,
   type TraceEvent,
 } from '../../completion-port.ts';
+import { CompletionQueue } from '../../completion-queue.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import { EFD_CLOEXEC, EFD_NONBLOCK, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, TCP_NODELAY, errnoError, libc, nativeListen, type Libc } from '../../native/libc.ts';
 import { PortStats } from '../../port-stats.ts';
@@ -176,8 +177,7 @@ export class UringPort implements CompletionPort {
   private readonly eventfd: number;
   private readonly queue: PostQueue;
   private sqTail = 0;
-  private q: Completion[] = [];
-  private qHead = 0;
+  private readonly q: CompletionQueue;
   private onBatch: BatchHandler | null = null;
   private stopped = false;
   private wakeArmed = false;
@@ -194,6 +194,7 @@ export class UringPort implements CompletionPort {
     this.slotBytes = SEND_SLOT;
     this.maxWaitNs = Math.round((opts.maxWaitMs ?? 2) * 1e6);
     this.stats = new PortStats('uring', opts.trace);
+    this.q = new CompletionQueue(this.stats, this.devs);
     const entries = opts.entries ?? 1024;
     this.ring = createRing(entries, entries * 4);
     try {
@@ -550,42 +551,22 @@ export class UringPort implements CompletionPort {
       // and delivering it now saves an event-loop turn per round trip.
       for (let round = 0; round < 4 && !this.stopped; round++) {
         if (round > 0 && this.toSubmit() === 0) break;
-        const idle = this.q.length - this.qHead === 0;
+        const idle = this.q.length === 0;
         if (this.stats.tracing) this.stats.event('wait');
         this.enter(round === 0 && idle ? this.maxWaitNs : 0);
-        if (this.q.length - this.qHead === 0) {
+        if (this.q.length === 0) {
           this.stats.batch(0);
           break;
         }
         // Hand out what this wait returned, maxBatch at a time (GetQueuedCompletionStatusEx calls).
         let n = 0;
-        while (this.q.length - this.qHead > 0 && n++ < 64 && !this.stopped) this.deliver();
+        while (this.q.length > 0 && n++ < 64 && !this.stopped) this.q.deliver(this.maxBatch, this.onBatch!);
       }
     } finally {
       // A throwing handler surfaces as an uncaught exception, but the port keeps running.
       if (!this.stopped) setImmediate(this.slice);
     }
   };
-
-  private deliver(): void {
-    const n = Math.min(this.q.length - this.qHead, this.maxBatch);
-    const batch = n === this.q.length && this.qHead === 0 ? this.q : this.q.slice(this.qHead, this.qHead + n);
-    this.qHead += n;
-    if (this.qHead === this.q.length) {
-      this.q = [];
-      this.qHead = 0;
-    } else if (this.qHead > 4096) {
-      this.q = this.q.slice(this.qHead);
-      this.qHead = 0;
-    }
-    this.stats.batch(n);
-    if (this.stats.tracing) this.stats.traceBatch(batch);
-    try {
-      this.onBatch!(batch);
-    } finally {
-      for (let i = 0; i < batch.length; i++) if (batch[i].op === Op.Close) this.devs.release(batch[i].device);
-    }
-  }
 
   async shutdown(): Promise<void> {
     if (this.stopped) return;
@@ -610,8 +591,7 @@ export class UringPort implements CompletionPort {
     setTimeout(() => this.c.close(efd), 1000).unref();
     this.ringGone = true;
     destroyRing(this.ring);
-    this.q = [];
-    this.qHead = 0;
+    this.q.clear();
     if (clean && !this.freed) {
       // Nothing is in the kernel's hands any more: the memory can go.
       this.freed = true;
@@ -624,7 +604,7 @@ export class UringPort implements CompletionPort {
 
   metrics(): PortMetrics {
     const s = this.stats.snapshot();
-    s.queueDepth = this.q.length - this.qHead;
+    s.queueDepth = this.q.length;
     s.devices = this.devs.count;
     return s;
   }
