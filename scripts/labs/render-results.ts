@@ -21,6 +21,7 @@ export interface ResultEntry {
   skipped?: string;
 }
 
+const errs = (v: Figs) => `${n(v.errors)}${v.errorCodes ? ` (${Object.entries(v.errorCodes as Record<string, number>).map(([c, k]) => `${c} ${k}`).join(', ')})` : ''}`;
 const n = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
 
 function compareTables(fig: Figs): string[] {
@@ -33,13 +34,13 @@ function compareTables(fig: Figs): string[] {
     out.push(`**${w}**`, '');
     if (anySs) {
       out.push('| target | sessions open / asked | connect rate /s | RSS per session (bytes) | dropped | errors |', '|---|---|---|---|---|---|');
-      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.sessionsOpen)} / ${n(v.sessionsAsked)} | ${n(v.connectRate)} | ${n(v.rssPerSessionBytes)} | ${n(v.dropped)} | ${n(v.errors)} |`);
+      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.sessionsOpen)} / ${n(v.sessionsAsked)} | ${n(v.connectRate)} | ${n(v.rssPerSessionBytes)} | ${n(v.dropped)} | ${errs(v)} |`);
     } else if (anyRt) {
       out.push('| target | feed | events/s | p50 ms | p90 ms | p99 ms | events received / expected | requests per event | bytes per event | server µs per event |', '|---|---|---|---|---|---|---|---|---|---|');
       for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.feed)} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.eventsReceived)} / ${n(v.eventsExpected)} | ${n(v.requestsPerEvent)} | ${n(v.bytesPerEvent)} | ${n(v.serverCpuUsPerOp)} |`);
     } else {
       out.push('| target | ops/s | p50 ms | p90 ms | p99 ms | bytes/op | server CPU µs/op | errors |', '|---|---|---|---|---|---|---|---|');
-      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.bytesPerOp)} | ${n(v.serverCpuUsPerOp)} | ${n(v.errors)} |`);
+      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.bytesPerOp)} | ${n(v.serverCpuUsPerOp)} | ${errs(v)} |`);
     }
     const ratios = Object.entries(r.ratios).filter(([, v]) => v !== null);
     if (ratios.length) out.push('', `Ratios: ${ratios.map(([k, v]) => `${k} **${v}**`).join(' · ')}`);
@@ -91,7 +92,7 @@ function body(e: ResultEntry): string[] {
       ];
     }
     case 'lab5-timeline':
-      return ['```', ...(f.lines as string[]), '```', '', 'The picture: `docs/labs/out/05-trace.html` (and the screenshot below).', ''];
+      return ['```', ...(f.lines as string[]), '```', '', 'The picture: `docs/labs/out/05-trace.html` (its screenshot is in the Run section above).', ''];
     case 'lab6-echo': {
       const b = f.backends as Figs[];
       return [
