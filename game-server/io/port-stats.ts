@@ -6,7 +6,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { OpName, type BackendName, type Completion, type PortMetrics, type TraceEvent, type TraceKind } from './completion-port.ts';
+import { OpName, type BackendName, type Completion, type OpCode, type PortMetrics, type TraceEvent, type TraceKind } from './completion-port.ts';
 
 /** Histogram bucket of a batch size: 0 → 0, 1 → 1, 2..3 → 2, 4..7 → 3, … */
 export function batchBucket(n: number): number {
@@ -54,6 +54,18 @@ export class PortStats {
       m.completions += n;
       if (n > m.maxBatch) m.maxBatch = n;
     }
+  }
+
+  /** An operation was started: one more in flight (traced as `issue`). */
+  issued(op: OpCode, key: number): void {
+    this.m.inFlight++;
+    if (this.tracing) this.event('issue', { op: OpName[op], key });
+  }
+
+  /** A packet was posted (traced as `post`). */
+  posted(key: number, bytes: number): void {
+    this.m.posts++;
+    if (this.tracing) this.event('post', { key, bytes });
   }
 
   snapshot(): PortMetrics {

@@ -366,6 +366,20 @@ export class IocpPort implements CompletionPort {
     }
   }
 
+  /**
+   * After AcceptEx / WSARecv / WSASend returned (`ok`: succeeded at once): pending → its packet comes
+   * later; failed at once → failNow queues one; succeeded at once on a skip-on-success socket → no
+   * packet will come, completedInline (an accept receives no data: 0 bytes).
+   */
+  private called(ok: boolean, r: OpRec, d: Dev): void {
+    if (!ok) {
+      const err = this.w.WSAGetLastError();
+      if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
+    } else if (d.skip) {
+      this.completedInline(r, r.op === Op.Accept ? 0 : r.blk.dv.getUint32(OFF_BYTES, true));
+    }
+  }
+
   accept(listener: DeviceId): void {
     this.checkLive();
     const d = this.dev(listener, 'accept');
@@ -381,13 +395,7 @@ export class IocpPort implements CompletionPort {
     }
     r.acceptSock = as;
     const b = r.blk;
-    const ok = this.w.AcceptEx(d.sock, as, b.addr + OFF_DATA, 0, ACCEPT_ADDR_SLOT, ACCEPT_ADDR_SLOT, b.addr + OFF_BYTES, b.addr);
-    if (!ok) {
-      const err = this.w.WSAGetLastError();
-      if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
-    } else if (d.skip) {
-      this.completedInline(r, 0);
-    }
+    this.called(this.w.AcceptEx(d.sock, as, b.addr + OFF_DATA, 0, ACCEPT_ADDR_SLOT, ACCEPT_ADDR_SLOT, b.addr + OFF_BYTES, b.addr) !== 0, r, d);
   }
 
   recv(device: DeviceId): void {
@@ -401,13 +409,7 @@ export class IocpPort implements CompletionPort {
     b.dv.setUint32(OFF_WSABUF, this.recvBytes, true);
     b.dv.setBigUint64(OFF_WSABUF + 8, BigInt(b.addr + OFF_DATA), true);
     b.dv.setUint32(OFF_FLAGS, 0, true);
-    const rc = this.w.WSARecv(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, b.addr + OFF_FLAGS, b.addr, 0);
-    if (rc !== 0) {
-      const err = this.w.WSAGetLastError();
-      if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
-    } else if (d.skip) {
-      this.completedInline(r, b.dv.getUint32(OFF_BYTES, true));
-    }
+    this.called(this.w.WSARecv(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, b.addr + OFF_FLAGS, b.addr, 0) === 0, r, d);
   }
 
   send(device: DeviceId, data: Uint8Array): void {
@@ -434,13 +436,7 @@ export class IocpPort implements CompletionPort {
     const b = r.blk;
     b.dv.setUint32(OFF_WSABUF, r.len - r.done, true);
     b.dv.setBigUint64(OFF_WSABUF + 8, BigInt(b.addr + OFF_DATA + r.done), true);
-    const rc = this.w.WSASend(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, 0, b.addr, 0);
-    if (rc !== 0) {
-      const err = this.w.WSAGetLastError();
-      if (err !== ERROR_IO_PENDING) this.failNow(r, d, err);
-    } else if (d.skip) {
-      this.completedInline(r, b.dv.getUint32(OFF_BYTES, true));
-    }
+    this.called(this.w.WSASend(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, 0, b.addr, 0) === 0, r, d);
   }
 
   close(device: DeviceId): void {
@@ -470,8 +466,7 @@ export class IocpPort implements CompletionPort {
     }
     // Packets are turned into completions on this thread only, so the payload is in place in time.
     this.localPosts.push(payload);
-    this.stats.m.posts++;
-    if (this.stats.tracing) this.stats.event('post', { key, bytes });
+    this.stats.posted(key, bytes);
   }
 
   address(): IocpAddress {

@@ -14,6 +14,7 @@ import net from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import {
   Op,
+  OpName,
   Status,
   type BatchHandler,
   type Completion,
@@ -138,9 +139,18 @@ export class LibuvPort implements CompletionPort {
     }
   };
 
-  private issued(op: OpCode, key: number): void {
-    this.stats.m.inFlight++;
-    if (this.stats.tracing) this.stats.event('issue', { op: opName(op), key });
+  /**
+   * The start of accept / recv / send: a device of the right kind (a socket that accept has handed
+   * out); the operation is issued. Returns null when the device is closing: the operation has then
+   * completed, cancelled.
+   */
+  private begin<K extends Dev['kind']>(op: OpCode, id: DeviceId, kind: K): Extract<Dev, { kind: K }> | null {
+    const d = this.devs.get(id);
+    if (d === undefined || d.kind !== kind || (d.kind === 'socket' && d.id < 0)) throw noDevice('libuv', OpName[op], id);
+    this.stats.issued(op, d.key);
+    if (!d.closing) return d as Extract<Dev, { kind: K }>;
+    this.complete({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error: kind === 'listener' ? 'listener closed' : 'device closed' });
+    return null;
   }
 
   // ---------------------------------------------------------------- devices
@@ -229,13 +239,8 @@ export class LibuvPort implements CompletionPort {
   }
 
   accept(listener: DeviceId): void {
-    const l = this.devs.get(listener);
-    if (l === undefined || l.kind !== 'listener') throw noDevice('libuv', 'accept', listener);
-    this.issued(Op.Accept, l.key);
-    if (l.closing) {
-      this.complete({ key: l.key, op: Op.Accept, bytes: 0, status: Status.Cancelled, device: listener, error: 'listener closed' });
-      return;
-    }
+    const l = this.begin(Op.Accept, listener, 'listener');
+    if (l === null) return;
     const p = l.backlog.shift();
     if (p !== undefined) this.completeAccept(l, listener, p.dev);
     else l.accepts++;
@@ -279,13 +284,8 @@ export class LibuvPort implements CompletionPort {
   }
 
   recv(device: DeviceId): void {
-    const dev = this.devs.get(device);
-    if (dev === undefined || dev.kind !== 'socket' || dev.id < 0) throw noDevice('libuv', 'recv', device);
-    this.issued(Op.Recv, dev.key);
-    if (dev.closing) {
-      this.complete({ key: dev.key, op: Op.Recv, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
-      return;
-    }
+    const dev = this.begin(Op.Recv, device, 'socket');
+    if (dev === null) return;
     if (dev.recvPending) throw new Error(`libuv port: recv already pending on device ${device}`);
     if (dev.chunks.length > 0) {
       const data = dev.chunks.length === 1 ? dev.chunks[0] : Buffer.concat(dev.chunks, dev.chunkBytes);
@@ -309,13 +309,8 @@ export class LibuvPort implements CompletionPort {
   // ---------------------------------------------------------------- send
 
   send(device: DeviceId, data: Uint8Array): void {
-    const dev = this.devs.get(device);
-    if (dev === undefined || dev.kind !== 'socket' || dev.id < 0) throw noDevice('libuv', 'send', device);
-    this.issued(Op.Send, dev.key);
-    if (dev.closing) {
-      this.complete({ key: dev.key, op: Op.Send, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
-      return;
-    }
+    const dev = this.begin(Op.Send, device, 'socket');
+    if (dev === null) return;
     const copy = Buffer.from(data); // the caller may reuse `data` at once
     const len = copy.length;
     dev.sends++;
@@ -339,7 +334,7 @@ export class LibuvPort implements CompletionPort {
     if (dev === undefined) throw noDevice('libuv', 'close', device);
     if (dev.closing) return;
     dev.closing = true;
-    this.issued(Op.Close, dev.key);
+    this.stats.issued(Op.Close, dev.key);
     if (dev.kind === 'listener') {
       dev.server.close();
       for (; dev.accepts > 0; dev.accepts--) {
@@ -364,8 +359,7 @@ export class LibuvPort implements CompletionPort {
   // ---------------------------------------------------------------- post
 
   post(key: number, bytes: number, payload?: unknown): void {
-    this.stats.m.posts++;
-    if (this.stats.tracing) this.stats.event('post', { key, bytes });
+    this.stats.posted(key, bytes);
     this.complete({ key, op: Op.Post, bytes, status: Status.Ok, device: -1, payload });
   }
 
@@ -410,10 +404,6 @@ export class LibuvPort implements CompletionPort {
   drainTrace(): TraceEvent[] {
     return this.stats.drain();
   }
-}
-
-function opName(op: OpCode): string {
-  return ['', 'accept', 'recv', 'send', 'close', 'post'][op];
 }
 
 const senders = new Map<string, BroadcastChannel>();

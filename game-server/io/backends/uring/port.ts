@@ -23,12 +23,14 @@
 import { threadId } from 'node:worker_threads';
 import {
   Op,
+  OpName,
   Status,
   type BatchHandler,
   type Completion,
   type CompletionPort,
   type DeviceId,
   type ListenOptions,
+  type OpCode,
   type PortAddress,
   type PortMetrics,
   type PortOptions,
@@ -410,36 +412,32 @@ export class UringPort implements CompletionPort {
     this.dev(device, 'associate').key = key;
   }
 
-  private issued(op: number, key: number): void {
-    this.stats.m.inFlight++;
-    if (this.stats.tracing) this.stats.event('issue', { op: ['', 'accept', 'recv', 'send', 'close', 'post'][op], key });
+  /**
+   * The start of accept / recv / send: a live port and a device of the right kind; the operation is
+   * issued. Returns null when the device is closing: the operation has then completed, cancelled.
+   */
+  private begin(op: OpCode, id: DeviceId, kind: UDev['kind']): UDev | null {
+    if (this.stopped) throw new Error('uring port: shut down');
+    const d = this.dev(id, OpName[op]);
+    if (d.kind !== kind) throw noDevice('uring', `${OpName[op]} (not a ${kind})`, id);
+    this.stats.issued(op, d.key);
+    if (!d.closing) return d;
+    this.stats.m.inFlight--;
+    this.push({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error: kind === 'listener' ? 'listener closed' : 'device closed' });
+    return null;
   }
 
   accept(listener: DeviceId): void {
-    if (this.stopped) throw new Error('uring port: shut down');
-    const d = this.dev(listener, 'accept');
-    if (d.kind !== 'listener') throw noDevice('uring', 'accept (not a listener)', listener);
-    this.issued(Op.Accept, d.key);
-    if (d.closing) {
-      this.stats.m.inFlight--;
-      this.push({ key: d.key, op: Op.Accept, bytes: 0, status: Status.Cancelled, device: listener, error: 'listener closed' });
-      return;
-    }
+    const d = this.begin(Op.Accept, listener, 'listener');
+    if (d === null) return;
     d.accepts++;
     d.inKernel++;
     this.sqe(IORING_OP_ACCEPT, d.fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, K_ACCEPT, listener, d.gen);
   }
 
   recv(device: DeviceId): void {
-    if (this.stopped) throw new Error('uring port: shut down');
-    const d = this.dev(device, 'recv');
-    if (d.kind !== 'socket') throw noDevice('uring', 'recv (not a socket)', device);
-    this.issued(Op.Recv, d.key);
-    if (d.closing) {
-      this.stats.m.inFlight--;
-      this.push({ key: d.key, op: Op.Recv, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
-      return;
-    }
+    const d = this.begin(Op.Recv, device, 'socket');
+    if (d === null) return;
     if (d.recvPending) throw new Error(`uring port: recv already pending on device ${device}`);
     d.recvPending = true;
     d.inKernel++;
@@ -449,15 +447,8 @@ export class UringPort implements CompletionPort {
   }
 
   send(device: DeviceId, data: Uint8Array): void {
-    if (this.stopped) throw new Error('uring port: shut down');
-    const d = this.dev(device, 'send');
-    if (d.kind !== 'socket') throw noDevice('uring', 'send (not a socket)', device);
-    this.issued(Op.Send, d.key);
-    if (d.closing) {
-      this.stats.m.inFlight--;
-      this.push({ key: d.key, op: Op.Send, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
-      return;
-    }
+    const d = this.begin(Op.Send, device, 'socket');
+    if (d === null) return;
     let req: SendReq;
     if (data.length <= this.slotBytes && !d.slotBusy) {
       const slab = this.slabs[(device / SLAB_DEVICES) | 0];
@@ -490,7 +481,7 @@ export class UringPort implements CompletionPort {
     const d = this.dev(device, 'close');
     if (d.closing) return;
     d.closing = true;
-    this.issued(Op.Close, d.key);
+    this.stats.issued(Op.Close, d.key);
     // Sends still queued here (not yet in the kernel) complete now, cancelled, in issue order.
     for (const req of d.sendQ.splice(d.sendInKernel ? 1 : 0)) {
       this.freeSend(d, req);
@@ -524,8 +515,7 @@ export class UringPort implements CompletionPort {
   }
 
   post(key: number, bytes: number, payload?: unknown): void {
-    this.stats.m.posts++;
-    if (this.stats.tracing) this.stats.event('post', { key, bytes });
+    this.stats.posted(key, bytes);
     this.push({ key, op: Op.Post, bytes, status: Status.Ok, device: -1, payload });
   }
 
