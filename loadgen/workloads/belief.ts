@@ -20,6 +20,11 @@ export class Belief {
   bag = new Map<string, number>(STARTING_ITEMS.map((s) => [s.item, s.qty]));
   /** In flight, by command. */
   inflight = new Map<string, number>();
+  /**
+   * Set when in-flight answers were abandoned (the warm-up ended with requests on the wire, which the
+   * server may well have applied): the belief may be wrong until a player.get tells the truth.
+   */
+  stale = false;
 
   count(item: string): number {
     return this.bag.get(item) ?? 0;
@@ -38,7 +43,13 @@ export class Belief {
     this.inflight.set(op.name, this.pending(op.name) + 1);
   }
   resetInflight(): void {
+    if (this.inflight.size > 0) this.stale = true;
     this.inflight.clear();
+  }
+
+  /** The op that re-reads the player's whole state while the belief is stale, else null. */
+  resync(): Op | null {
+    return this.stale ? { name: 'player.get', input: {} } : null;
   }
 
   /** Apply an outcome to the belief. */
@@ -52,6 +63,16 @@ export class Belief {
     }
     const b = o.body;
     switch (op.name) {
+      case 'player.get': {
+        this.stale = false;
+        this.hp = b.hp;
+        this.maxHp = b.maxHp;
+        this.level = b.level;
+        this.gold = b.gold;
+        this.bag.clear();
+        for (const s of b.inventory as { item: string; qty: number }[]) this.bag.set(s.item, this.count(s.item) + s.qty);
+        break;
+      }
       case 'inventory.get': {
         this.gold = b.gold;
         this.bag.clear();

@@ -31,6 +31,8 @@ export class ItemsPlayer implements PlayerScenario {
 
   private choose(): Op {
     const b = this.belief;
+    const sync = b.resync();
+    if (sync) return sync;
     const up = b.upkeep();
     if (up) return up;
     const pick = this.rng.weighted(this.weights);

@@ -30,6 +30,8 @@ export class QuestPlayer implements PlayerScenario {
 
   private choose(): Op {
     const b = this.belief;
+    const sync = b.resync();
+    if (sync) return sync;
     if (this.phase === 'accept') {
       if (b.pending('quest.accept') === 0) return { name: 'quest.accept', input: { questId: this.quest } };
     } else if (this.progress >= NEED[this.quest] && b.pending('quest.complete') === 0) {
@@ -44,6 +46,16 @@ export class QuestPlayer implements PlayerScenario {
     this.belief.apply(op, o);
     const q = (op.input as { questId?: string }).questId;
     switch (op.name) {
+      case 'player.get': {
+        if (!o.ok) return;
+        // Resync after abandoned answers: the quest log says where this player really is.
+        const e = (o.body.quests as Record<string, { status: string; progress: number[] }>)[this.quest];
+        if (e?.status === 'active') {
+          this.phase = 'hunt';
+          this.progress = this.quest === 'jelly_collector' ? this.belief.count('slime_jelly') : (e.progress[0] ?? 0);
+        } else this.phase = 'accept';
+        return;
+      }
       case 'quest.accept':
         if (q !== this.quest) return;
         if (o.ok) {
