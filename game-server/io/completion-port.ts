@@ -136,7 +136,7 @@ export interface PortMetrics {
 
 export type TraceKind = 'wait' | 'wake' | 'completion' | 'post' | 'issue';
 export interface TraceEvent {
-  /** Microseconds since the port was created (performance.now based). */
+  /** Wall-clock time in microseconds since the Unix epoch (performance.timeOrigin + now), so the timelines of several ports and threads line up. */
   t: number;
   /** threadId of the thread the event happened on. */
   thread: number;

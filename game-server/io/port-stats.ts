@@ -19,7 +19,6 @@ const TRACE_CAP = 100_000;
 export class PortStats {
   readonly m: PortMetrics;
   readonly tracing: boolean;
-  private readonly t0 = performance.now();
   private events: TraceEvent[] = [];
   private dropped = 0;
 
@@ -80,7 +79,8 @@ export class PortStats {
       this.events.shift();
       this.dropped++;
     }
-    this.events.push({ t: Math.round((performance.now() - this.t0) * 1000), thread: threadId, kind, ...fields });
+    // Wall-clock microseconds (each thread's timeOrigin + now): every port's and thread's events share one axis.
+    this.events.push({ t: Math.round((performance.timeOrigin + performance.now()) * 1000), thread: threadId, kind, ...fields });
   }
 
   /** Record a delivered batch: one 'wake' then one 'completion' per packet. */

@@ -92,11 +92,13 @@ const BAND = ROWS.length * ROW + 28;
 
 /** One phase as an SVG element (string). */
 export function phaseSvg(p: Phase): string {
-  // Each port's clock starts when that port was created, so workers are not on one time base:
-  // every band starts at its own first event; all bands share one scale (the longest span).
-  const spanOf = (w: WorkerTrace) => (w.events.length ? w.events[w.events.length - 1].t - w.events[0].t : 0);
-  const span = Math.max(1, ...p.workers.map(spanOf));
-  let t0 = 0;
+  // Trace times are wall-clock microseconds on every port, so all workers share one time axis that
+  // starts at the phase's first event.
+  const all = p.workers.flatMap((w) => w.events);
+  const start = all.length ? Math.min(...all.map((e) => e.t)) : 0;
+  const end = all.length ? Math.max(...all.map((e) => e.t)) : 1;
+  const span = Math.max(1, end - start);
+  const t0 = start;
   let t1 = 1;
   const x = (t: number) => LEFT + ((t - t0) / span) * (W - LEFT - 20);
   const H = 30 + p.workers.length * BAND + 24;
@@ -120,7 +122,6 @@ export function phaseSvg(p: Phase): string {
     for (const r of ROWS) out.push(`<text x="${LEFT - 6}" y="${rowY(r) + 11}" text-anchor="end" fill="#666">${r}</text>`);
     out.push(`<line x1="${LEFT}" y1="${top + BAND - 6}" x2="${W - 20}" y2="${top + BAND - 6}" stroke="#ccc"/>`);
     const ev = w.events;
-    t0 = ev.length ? ev[0].t : 0;
     t1 = ev.length ? ev[ev.length - 1].t : 1;
     let batchIdx = 0;
     let lastWake = -1;
@@ -178,7 +179,7 @@ export function renderHtml(phases: Phase[], title: string, meta?: string): strin
 ${meta ? `<p class="meta">${esc(meta)}</p>` : ''}
 <p>Rows per worker: <b>wait</b> (grey: the owner thread is parked in the port's wait), <b>wake</b> (blue: a wait returned; height and label = batch size),
 <b>completion</b> (dots, one per packet, by op:${legend}), <b>issue</b> (an operation started), <b>post</b> (a packet posted to this port by another worker).
-Hover for details. Each worker's band starts at that worker's first event of the phase (each port has its own clock, so bands are not aligned in time); all bands share one scale.</p>
+Hover for details. All workers share one time axis (trace times are wall-clock), starting at the phase's first event.</p>
 ${sections.join('\n')}
 </body></html>
 `;
