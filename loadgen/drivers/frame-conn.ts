@@ -31,7 +31,7 @@ export class FrameConn {
 
   static connect(host: string, port: number, timeoutMs = 10_000): Promise<FrameConn> {
     return new Promise((resolve, reject) => {
-      const sock = connect({ host, port });
+      const sock = connect({ host, port, noDelay: true });
       const t = setTimeout(() => {
         sock.destroy();
         reject(new Error(`connect ${host}:${port} timed out`));
