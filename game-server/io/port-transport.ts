@@ -27,8 +27,10 @@ export interface PortTransportOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Keep at most this much staging capacity per idle connection. */
-const STAGE_KEEP = 64 * 1024;
+/** Size of a pooled staging buffer; larger ones are allocated for the occasion and not kept. */
+const STAGE_SIZE = 4096;
+/** Pooled staging buffers kept per transport. */
+const STAGE_POOL = 256;
 
 class PortConnection implements Connection {
   closed = false;
@@ -53,8 +55,9 @@ class PortConnection implements Connection {
     if (this.closed || this.ending || bytes.length === 0) return;
     const need = this.staged + bytes.length;
     if (need > this.stage.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.stage.length * 2, 4096));
+      const grown = need <= STAGE_SIZE ? this.t.takeStage() : Buffer.allocUnsafe(Math.max(need, this.stage.length * 2));
       if (this.staged > 0) this.stage.copy(grown, 0, 0, this.staged);
+      this.t.giveStage(this.stage);
       this.stage = grown;
     }
     this.stage.set(bytes, this.staged);
@@ -89,6 +92,11 @@ export class PortTransport implements Transport {
   private readonly acceptDepth: number;
   private readonly onHandlerError: (err: unknown) => void;
   private dirty: PortConnection[] = [];
+  /**
+   * Staging buffers are lent, not owned: the port copies what it sends, so a connection gives its
+   * buffer back right after each send and an idle connection holds none (memory per session).
+   */
+  private stagePool: Buffer[] = [];
   private inBatch = false;
   private flushQueued = false;
   private closedAll = false;
@@ -158,6 +166,14 @@ export class PortTransport implements Transport {
 
   // ---------------------------------------------------------------- internals used by PortConnection
 
+  takeStage(): Buffer {
+    return this.stagePool.pop() ?? Buffer.allocUnsafeSlow(STAGE_SIZE);
+  }
+
+  giveStage(b: Buffer): void {
+    if (b.length === STAGE_SIZE && this.stagePool.length < STAGE_POOL) this.stagePool.push(b);
+  }
+
   markDirty(c: PortConnection): void {
     if (c.dirty) return;
     c.dirty = true;
@@ -185,7 +201,8 @@ export class PortTransport implements Transport {
       c.inflight = c.staged;
       c.staged = 0;
       this.port.send(c.device, c.stage.subarray(0, c.inflight)); // the port copies
-      if (c.stage.length > STAGE_KEEP) c.stage = EMPTY;
+      this.giveStage(c.stage);
+      c.stage = EMPTY;
     } else if (c.ending) {
       this.closeConn(c);
     }
@@ -195,6 +212,8 @@ export class PortTransport implements Transport {
     if (c.closed) return;
     c.closed = true;
     c.staged = 0;
+    this.giveStage(c.stage);
+    c.stage = EMPTY;
     this.port.close(c.device);
   }
 

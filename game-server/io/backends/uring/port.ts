@@ -13,8 +13,8 @@
  * delivered, and Close is emitted only after every operation the kernel held has completed (after
  * ASYNC_CANCEL), so a buffer is never reused while the kernel may write it.
  *
- * Buffers are native (mmap), never move: per device a recv buffer and a small send slot in slabs of
- * 64 devices; larger or concurrent sends use pooled mappings. Recv completions hand out views of
+ * Buffers are native (mmap), never move: per device a recv buffer and a small send slot (one page
+ * together) in slabs of 64 devices; larger or concurrent sends use pooled mappings. Recv completions hand out views of
  * the recv buffer (no copy), valid until the batch callback returns or recv is issued again.
  *
  * Cross-thread post: a SharedArrayBuffer MPSC queue plus an eventfd with a READ armed in the ring;
@@ -78,7 +78,13 @@ const K_WAKE = 5;
 
 const TWO32 = 4294967296;
 const SLAB_DEVICES = 64;
-const SEND_SLOT = 16 * 1024;
+/**
+ * Per device, a 3 KiB recv buffer and a 1 KiB send slot: one page, the memory an idle session pins
+ * (the kernel touches what it writes). Bigger requests arrive in several recvs (the frame decoder
+ * reassembles); bigger or concurrent sends use pooled mappings.
+ */
+const SEND_SLOT = 1024;
+const RECV_DEFAULT = 3 * 1024;
 const NO_DEVICE = 0xffffffff;
 
 interface SendReq {
@@ -192,7 +198,7 @@ export class UringPort implements CompletionPort {
     }
     this.c = libc();
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
-    this.recvBytes = Math.max(4096, opts.recvBufferBytes ?? 16 * 1024);
+    this.recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_DEFAULT);
     this.slotBytes = SEND_SLOT;
     this.maxWaitNs = Math.round((opts.maxWaitMs ?? 2) * 1e6);
     this.stats = new PortStats('uring', opts.trace);
