@@ -74,6 +74,8 @@ const servers: Record<string, ChildServer> = {};
 const profArgs = (name: string) => (f.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `prof-${name}`)}`] : []);
 const common = ['--host', '127.0.0.1', '--port', '0', '--store', f.store, '--log-level', 'warn', '--hash-cost', String(f.hashCost), '--channels-per-place', String(f.channelsPerPlace)];
 const needFloors = f.floors && workloads.some((w) => requestWorkloads[w]?.floors);
+/** --game-args / --web-args: passed through after ours, so the servers' own flag parsing (last wins) applies them. */
+const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
 
 async function startAll(): Promise<void> {
   const starts: Promise<void>[] = [];
@@ -83,9 +85,9 @@ async function startAll(): Promise<void> {
         servers[name] = s;
       }),
     );
-  if (targets.includes('web')) start('web', 'web-server/server.ts', [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600']);
+  if (targets.includes('web')) start('web', 'web-server/server.ts', [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]);
   if (targets.includes('game'))
-    start('game', 'game-server/server.ts', [...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users', String(Math.max(10_000, sessionsCap + 1000))]);
+    start('game', 'game-server/server.ts', [...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users', String(Math.max(10_000, sessionsCap + 1000)), ...extraArgs(f.gameArgs)]);
   if (needFloors) {
     start('httpFloor', 'loadgen/baselines/http-floor.ts', ['--host', '127.0.0.1', '--port', '0']);
     start('tcpFloor', 'loadgen/baselines/tcp-floor.ts', ['--host', '127.0.0.1', '--port', '0']);

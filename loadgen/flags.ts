@@ -30,6 +30,8 @@ export const compareFlags = {
   store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'LG_STORE', help: 'store kind of both servers (sqlite: a temp file each)' },
   io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], env: 'LG_IO', help: 'game server I/O backend (--io)' },
   workers: { type: 'number', default: 1, env: 'LG_WORKERS', help: 'game server completion workers (--workers)' },
+  gameArgs: { type: 'string', default: '', env: 'LG_GAME_ARGS', help: 'more flags for the game server, space-separated (e.g. "--channel-capacity 50 --max-frame-bytes 4096"); they come last and win' },
+  webArgs: { type: 'string', default: '', env: 'LG_WEB_ARGS', help: 'more flags for the web server, space-separated; they come last and win' },
   hashCost: { type: 'number', default: 4, env: 'LG_HASH_COST', help: 'log2 scrypt cost passed to both servers (low: logins are setup, not load)' },
   channelsPerPlace: { type: 'number', default: 4, env: 'LG_CHANNELS_PER_PLACE', help: 'passed to both servers; realtime needs channels ≤ 4 × this' },
   json: { type: 'string', default: '', env: 'LG_JSON', help: 'write the full results as JSON to this file' },

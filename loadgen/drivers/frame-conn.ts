@@ -29,6 +29,11 @@ export class FrameConn {
     sock.on('close', () => this.fail('closed'));
   }
 
+  /**
+   * Connect and wait for the server's first frame: the welcome, or an error push (SERVER_FULL,
+   * SHUTTING_DOWN) before it closes — which rejects, so a refused connection is a setup failure
+   * rather than a connection that silently never answers.
+   */
   static connect(host: string, port: number, timeoutMs = 10_000): Promise<FrameConn> {
     return new Promise((resolve, reject) => {
       const sock = connect({ host, port, noDelay: true });
@@ -36,16 +41,28 @@ export class FrameConn {
         sock.destroy();
         reject(new Error(`connect ${host}:${port} timed out`));
       }, timeoutMs);
-      sock.once('connect', () => {
-        clearTimeout(t);
-        sock.removeListener('error', onErr);
-        resolve(new FrameConn(sock));
-      });
       const onErr = (e: Error) => {
         clearTimeout(t);
         reject(e);
       };
       sock.once('error', onErr);
+      sock.once('connect', () => {
+        sock.removeListener('error', onErr);
+        const conn = new FrameConn(sock);
+        conn.onPush = (ev, body) => {
+          conn.onPush = null;
+          conn.onClose = null;
+          clearTimeout(t);
+          if (ev === 'welcome') return resolve(conn);
+          const b = body as { code?: string; message?: string } | undefined;
+          conn.destroy();
+          reject(new Error(`${b?.code ?? ev}: ${b?.message ?? 'refused'}`));
+        };
+        conn.onClose = (why) => {
+          clearTimeout(t);
+          reject(new Error(`connect ${host}:${port}: closed before the welcome (${why})`));
+        };
+      });
     });
   }
 
