@@ -69,7 +69,7 @@ function help(): string {
     lines.push(`  ${c.name.padEnd(15)} ${props.map((p) => `${p}=…`).join(' ').padEnd(30)} ${c.summary}`);
   }
   lines.push(`  ${'session.resume'.padEnd(15)} ${'token=…'.padEnd(30)} Restore a parked session (after a reconnect).`);
-  lines.push('local: help, sleep MS, quit');
+  lines.push('local: help, sleep MS, drop (cut the TCP connection: the server parks the session), reconnect (new connection + session.resume), quit');
   return lines.join('\n');
 }
 
@@ -86,8 +86,10 @@ for (const ev of ['item.received', 'quest.progressed', 'channel.joined', 'channe
   client.on(ev, (b) => out(`! ${ev} ${JSON.stringify(b)}`));
 }
 let closing = false;
+/** A `drop` is ours: the connection closes, and the session waits on the server for `reconnect`. */
+let dropped = false;
 client.on('close', () => {
-  if (closing) return;
+  if (closing || dropped) return;
   out('! connection closed by server');
   process.exit(failures && cfg.strict ? 1 : 0);
 });
@@ -103,6 +105,23 @@ async function run(line: string): Promise<void> {
     closing = true;
     await client.close();
     process.exit(failures && cfg.strict ? 1 : 0);
+  }
+  if (t === 'drop') {
+    dropped = true;
+    client.drop();
+    out('! connection dropped (the server keeps the session parked for its resume grace period)');
+    return;
+  }
+  if (t === 'reconnect') {
+    try {
+      const r = await client.reconnect();
+      dropped = false;
+      out(`< session.resume ${JSON.stringify(r)}`);
+    } catch (e) {
+      failures++;
+      out(`< reconnect ERROR ${(e as GameError).code ?? 'ERROR'} ${(e as Error).message}`);
+    }
+    return;
   }
   const sleep = /^sleep\s+(\d+)$/.exec(t);
   if (sleep) return new Promise((r) => setTimeout(r, Number(sleep[1])));

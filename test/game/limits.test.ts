@@ -95,6 +95,11 @@ describe('capacity, shutdown and the CLI', () => {
         `item.give itemId=potion_small qty=1 to=${bobName}`,
         'sleep 100',
         'world.hunt zone=nowhere',
+        'channel.move x=10 y=20',
+        'drop',
+        'sleep 100',
+        'reconnect',
+        'player.get',
       ].join('\n');
       const cli = spawn(process.execPath, ['--import', 'tsx', 'game-server/client/cli.ts', '--host', '127.0.0.1', '--port', String(srv.port), '--name', aliceName, '--password', 'pw-alice'], {
         cwd: ROOT,
@@ -112,6 +117,10 @@ describe('capacity, shutdown and the CLI', () => {
       expect(out).toMatch(/^< quest\.complete \{"questId":"first_aid"/m);
       expect(out).toMatch(/^< channel\.say \{"channel":"town-4"\}/m);
       expect(out).toMatch(/^< world\.hunt ERROR NOT_FOUND/m);
+      // drop + reconnect: the parked session comes back with its channel and position.
+      expect(out).toMatch(/^! connection dropped/m);
+      expect(out).toMatch(/^< session\.resume \{.*"resumed":true,"channel":"town-4","x":10,"y":20/m);
+      expect(out).toMatch(/^< player\.get \{.*"channel":"town-4","x":10,"y":20/m);
       expect((await heard).text).toBe('hi bob');
       await bob.close();
     } finally {
