@@ -1,6 +1,8 @@
 /** A small keep-alive JSON client on node:http that counts the bytes of every socket it opens. */
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
+import type { Op } from '../workloads/scenario.ts';
+import { httpRequestFor } from './wire.ts';
 
 class CountingAgent extends http.Agent {
   readonly opened: Socket[] = [];
@@ -25,9 +27,18 @@ export class HttpJsonClient {
   ) {}
 
   request(method: string, path: string, token?: string, body?: unknown, timeoutMs = 60_000): Promise<{ status: number; text: string }> {
+    return this.send(method, path, token, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
+  }
+
+  /** A command of the table, on its REST route (method and path from the table, as the web server serves it). */
+  command(name: string, input: object, token?: string): Promise<{ status: number; text: string }> {
+    const spec = httpRequestFor({ name, input } as Op);
+    return this.send(spec.method, spec.path, token, spec.body);
+  }
+
+  private send(method: string, path: string, token: string | undefined, payload: string | undefined, timeoutMs = 60_000): Promise<{ status: number; text: string }> {
     this.requests++;
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: Record<string, string> = {};
       if (token) headers.authorization = `Bearer ${token}`;
       if (payload !== undefined) headers['content-type'] = 'application/json';

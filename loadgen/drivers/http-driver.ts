@@ -23,7 +23,8 @@ interface Lane {
 
 /** Log in over HTTP (POST /v1/sessions); returns the bearer token. */
 export async function httpLogin(base: string, name: string, password: string): Promise<string> {
-  const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+  const spec = httpRequestFor({ name: 'player.login', input: { name, password } });
+  const r = await fetch(`${base}${spec.path}`, { method: spec.method, headers: { 'content-type': 'application/json' }, body: spec.body });
   const text = await r.text();
   if (!r.ok) throw new Error(`login ${name}: HTTP ${r.status} ${text.slice(0, 200)}`);
   return (JSON.parse(text) as { token: string }).token;

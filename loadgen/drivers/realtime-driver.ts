@@ -150,7 +150,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
           const channel = all[Math.floor(index / plan.channelSize)];
           try {
             const token = await httpLogin(base, `${plan.namePrefix}${index}`, plan.password);
-            const j = await client.request('PUT', '/v1/me/channel', token, { channel });
+            const j = await client.command('channel.join', { channel }, token);
             if (j.status !== 200) throw new Error(`join ${channel}: HTTP ${j.status} ${j.text.slice(0, 120)}`);
             let cursor: number | undefined;
             const feedLoop = async () => {
@@ -186,7 +186,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
               move(tag, x, y) {
                 const sentAt = performance.now();
                 countRequest();
-                client.request('POST', '/v1/me/channel/moves', token, { x, y, tag }).then(
+                client.command('channel.move', { x, y, tag }, token).then(
                   (r) => {
                     const o = httpOutcome(r.status, r.text);
                     onMoveDone(tag, o.ok, o, sentAt);

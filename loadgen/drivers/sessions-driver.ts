@@ -13,7 +13,11 @@ import { Window, sleep, type DriverResult, type Target } from './driver.ts';
 import { FrameConn } from './frame-conn.ts';
 import { provisionHttp } from './http-driver.ts';
 import { OpStats } from './stats.ts';
-import { httpOutcome, tcpOutcome } from './wire.ts';
+import { httpOutcome, httpRequestFor, tcpOutcome } from './wire.ts';
+
+// Paths from the command table's REST face, not written again here.
+const INVENTORY_PATH = httpRequestFor({ name: 'inventory.get', input: {} }).path;
+const PING_PATH = httpRequestFor({ name: 'ping', input: {} }).path;
 
 export interface SessionsPlan {
   target: Target;
@@ -134,7 +138,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
         tcp.push(c);
       } else {
         const c = new RawHttpConn(await rawConnect(host, port), hostHeader);
-        const r = await c.get('/v1/me/inventory', tokens[i % tokens.length]);
+        const r = await c.get(INVENTORY_PATH, tokens[i % tokens.length]);
         const o = r.status === 0 ? ({ ok: false, code: 'TRANSPORT', kind: 'transport' } as const) : httpOutcome(r.status, r.text);
         stats.record('session.open', o, (performance.now() - started) * 1000);
         if (!o.ok) {
@@ -179,7 +183,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
         const c = http[cursor];
         if (c.closed) continue;
         hbPending++;
-        void c.get('/v1/ping').then((r) => {
+        void c.get(PING_PATH).then((r) => {
           hbPending--;
           stats.record('ping', r.status === 0 ? { ok: false, code: 'TRANSPORT', kind: 'transport' } : httpOutcome(r.status, r.text), null);
           hbHist.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));

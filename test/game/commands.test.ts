@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandList } from '../../shared/commands/table.ts';
 import { unpackr } from '../../shared/protocol/frame.ts';
 import { GameClient } from '../../game-server/client/client.ts';
-import { IO, startGame, uniqueName, type GameServer } from './harness.ts';
+import { IO, rawClient, startGame, uniqueName, type GameServer } from './harness.ts';
 
 let srv: GameServer;
 beforeAll(async () => {
@@ -106,43 +106,10 @@ describe(`every command over TCP (io ${IO})`, () => {
   });
 });
 
-/** Raw socket that collects decoded frames. */
-function raw(port: number) {
-  const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
-  const frames: any[] = [];
-  let buf = Buffer.alloc(0);
-  let closed = false;
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-      const n = buf.readUInt32BE(0);
-      frames.push(unpackr.unpack(buf.subarray(4, 4 + n)));
-      buf = buf.subarray(4 + n);
-    }
-  });
-  sock.on('close', () => (closed = true));
-  sock.on('error', () => {});
-  return {
-    sock,
-    frames,
-    get closed() {
-      return closed;
-    },
-    async waitFor(pred: (f: any) => boolean, ms = 5000) {
-      const end = Date.now() + ms;
-      for (;;) {
-        const f = frames.find(pred);
-        if (f) return f;
-        if (Date.now() > end) throw new Error(`no matching frame; got ${JSON.stringify(frames)}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-}
 
 describe('framing exactly as documented', () => {
   it('accepts a request encoded by hand: 4-byte big-endian length + hand-written MessagePack', async () => {
-    const r = raw(srv.port);
+    const r = rawClient(srv.port);
     const welcome = await r.waitFor((f) => f.ev === 'welcome');
     expect(welcome.body).toMatchObject({ protocol: 1, maxFrameBytes: 65536 });
     // {"id": 1, "op": "ping", "body": {"t": 42}}
@@ -164,7 +131,7 @@ describe('framing exactly as documented', () => {
     const res2 = await r.waitFor((f) => f.id === 2);
     expect(res2).toMatchObject({ id: 2, ok: false, error: { code: 'UNAUTHORIZED' } });
     // The response itself is a plain msgpack map whose first key is "id" (check the raw bytes too).
-    expect(r.closed).toBe(false);
+    expect(r.state.closed).toBe(false);
     r.sock.destroy();
   });
 
@@ -192,7 +159,7 @@ describe('framing exactly as documented', () => {
     expect((await wait).body.t).toBe(900);
     // 300 frames in one write.
     const many = Buffer.concat(Array.from({ length: 300 }, (_, i) => encodeFrame({ id: 1000 + i, op: 'ping', body: { t: i } })));
-    const r = raw(srv.port);
+    const r = rawClient(srv.port);
     await r.waitFor((f) => f.ev === 'welcome');
     r.sock.write(many);
     await r.waitFor((f) => f.id === 1299);

@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { GameClient, type ClientOptions } from '../../game-server/client/client.ts';
+import { encodeFrame, unpackr } from '../../shared/protocol/frame.ts';
 
 export const IO = process.env.GAME_IO || 'libuv';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -101,4 +103,48 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/**
+ * A raw socket that decodes frames by hand (length prefix + msgpack, not the server's FrameDecoder),
+ * so framing tests check the wire itself.
+ */
+export function rawClient(port: number) {
+  const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
+  const frames: any[] = [];
+  let buf = Buffer.alloc(0);
+  const state = { closed: false };
+  sock.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+      const n = buf.readUInt32BE(0);
+      frames.push(unpackr.unpack(buf.subarray(4, 4 + n)));
+      buf = buf.subarray(4 + n);
+    }
+  });
+  sock.on('close', () => (state.closed = true));
+  sock.on('error', () => {});
+  const waitFor = async (pred: (f: any) => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const f = frames.find(pred);
+      if (f) return f;
+      if (Date.now() > end) throw new Error(`no matching frame in ${JSON.stringify(frames)}`);
+      await sleep(10);
+    }
+  };
+  const waitClosed = async (ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!state.closed) {
+      if (Date.now() > end) throw new Error('connection still open');
+      await sleep(10);
+    }
+  };
+  const send = (v: unknown) => sock.write(encodeFrame(v));
+  const framed = (payload: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(payload.length);
+    sock.write(Buffer.concat([len, payload]));
+  };
+  return { sock, frames, state, waitFor, waitClosed, send, framed };
 }

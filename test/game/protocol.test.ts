@@ -1,8 +1,7 @@
 /** Each bad-input rule of docs/protocol.md, with the connection's state asserted afterwards. */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, packr, unpackr } from '../../shared/protocol/frame.ts';
-import { startGame, metric, sleep, uniqueName, type GameServer } from './harness.ts';
+import { encodeFrame, packr } from '../../shared/protocol/frame.ts';
+import { rawClient, startGame, metric, sleep, uniqueName, type GameServer } from './harness.ts';
 
 let srv: GameServer;
 beforeAll(async () => {
@@ -12,45 +11,7 @@ afterAll(async () => {
   await srv.stop();
 });
 
-function raw() {
-  const sock = net.connect({ host: '127.0.0.1', port: srv.port, noDelay: true });
-  const frames: any[] = [];
-  let buf = Buffer.alloc(0);
-  const state = { closed: false };
-  sock.on('data', (d) => {
-    buf = Buffer.concat([buf, d]);
-    while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-      const n = buf.readUInt32BE(0);
-      frames.push(unpackr.unpack(buf.subarray(4, 4 + n)));
-      buf = buf.subarray(4 + n);
-    }
-  });
-  sock.on('close', () => (state.closed = true));
-  sock.on('error', () => {});
-  const waitFor = async (pred: (f: any) => boolean, ms = 5000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const f = frames.find(pred);
-      if (f) return f;
-      if (Date.now() > end) throw new Error(`no matching frame in ${JSON.stringify(frames)}`);
-      await sleep(10);
-    }
-  };
-  const waitClosed = async (ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!state.closed) {
-      if (Date.now() > end) throw new Error('connection still open');
-      await sleep(10);
-    }
-  };
-  const send = (v: unknown) => sock.write(encodeFrame(v));
-  const framed = (payload: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(payload.length);
-    sock.write(Buffer.concat([len, payload]));
-  };
-  return { sock, frames, state, waitFor, waitClosed, send, framed };
-}
+const raw = () => rawClient(srv.port);
 
 /** The connection still answers (ping round trip). */
 async function stillServes(r: ReturnType<typeof raw>, id: number) {
