@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { cliFlags, commonFlags, parseFlags } from '../shared/config.ts';
 import { encodeFrame, FrameDecoder } from '../shared/protocol/frame.ts';
 import { GameClient } from './client/client.ts';

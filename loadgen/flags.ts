@@ -1,6 +1,7 @@
 /** The compare's flags (declarative, shared/config.ts): `npx tsx loadgen/compare.ts --help`. */
 import type { FlagSpecs } from '../shared/config.ts';
 import { DEFAULT_ITEMS_MIX } from './workloads/items.ts';
+import { WORKLOAD_SUMMARIES } from './workloads/index.ts';
 
 export const compareFlags = {
   workload: { type: 'string', default: 'ping,read,items,quests,realtime', env: 'LG_WORKLOAD', help: 'workloads to run, comma-separated: ping, read, items, quests, realtime, sessions (or "all")' },
@@ -45,4 +46,9 @@ export const compareFlags = {
 export const COMPARE_USAGE = `Usage: npx tsx loadgen/compare.ts [options]   (npm run compare -- [options])
 Starts the web server, the game server and the floors as child processes on temp stores, runs the
 same seeded workloads against each, and prints one table of ops/s, latency, bytes and server CPU
-per op, with the ratios TCP/HTTP and server/floor. Every run is bounded by --duration or --amount.`;
+per op, with the ratios TCP/HTTP and server/floor. Every run is bounded by --duration or --amount.
+
+Workloads:
+${Object.entries(WORKLOAD_SUMMARIES)
+  .map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`)
+  .join('\n')}`;

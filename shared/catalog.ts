@@ -176,7 +176,6 @@ export const STARTING_ITEMS: readonly { item: string; qty: number }[] = [{ item:
 export const itemById: ReadonlyMap<string, ItemDef> = new Map(items.map((i) => [i.id, i]));
 export const zoneById: ReadonlyMap<string, ZoneDef> = new Map(zones.map((z) => [z.id, z]));
 export const questById: ReadonlyMap<string, QuestDef> = new Map(quests.map((q) => [q.id, q]));
-export const monsterById: ReadonlyMap<string, MonsterDef> = new Map(zones.flatMap((z) => z.monsters.map((m) => [m.id, m] as const)));
 
 /** Channels are per zone plus a town: `<place>-<n>`, n in 1..channelsPerPlace. */
 export const PLACES: readonly string[] = ['town', ...zones.map((z) => z.id)];

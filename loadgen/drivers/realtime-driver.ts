@@ -7,7 +7,7 @@
  */
 import { channelIds, WORLD_SIZE } from '../../shared/catalog.ts';
 import { Rng } from '../../shared/rng.ts';
-import { newHistogram } from '../stats/latency.ts';
+import { newHistogram, recordMs } from '../stats/latency.ts';
 import { Window, sleep, type DriverResult, type Target } from './driver.ts';
 import { FrameConn } from './frame-conn.ts';
 import { httpLogin } from './http-driver.ts';
@@ -76,7 +76,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
   const onEvent = (tag: unknown, recvWall: number) => {
     if (typeof tag !== 'number' || !inWindow(tag)) return;
     eventsReceived++;
-    hist.recordValue(Math.max(1, Math.round((recvWall - tag) * 1000)));
+    recordMs(hist, recvWall - tag);
   };
   const onMoveDone = (tag: number, ok: boolean, o: Parameters<OpStats['record']>[1], sentAt: number) => {
     if (!inWindow(tag)) return;

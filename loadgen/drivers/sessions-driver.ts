@@ -8,7 +8,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { sampleProc } from '../procs/child.ts';
-import { newHistogram } from '../stats/latency.ts';
+import { newHistogram, recordMs } from '../stats/latency.ts';
 import { Window, sleep, type DriverResult, type Target } from './driver.ts';
 import { FrameConn } from './frame-conn.ts';
 import { provisionHttp } from './http-driver.ts';
@@ -177,7 +177,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
         c.request('ping', {}, (f) => {
           hbPending--;
           stats.record('ping', tcpOutcome(f), null);
-          hbHist.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+          recordMs(hbHist, performance.now() - sent);
         });
       } else {
         const c = http[cursor];
@@ -186,7 +186,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
         void c.get(PING_PATH).then((r) => {
           hbPending--;
           stats.record('ping', r.status === 0 ? { ok: false, code: 'TRANSPORT', kind: 'transport' } : httpOutcome(r.status, r.text), null);
-          hbHist.recordValue(Math.max(1, Math.round((performance.now() - sent) * 1000)));
+          recordMs(hbHist, performance.now() - sent);
         });
       }
     }

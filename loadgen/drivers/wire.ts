@@ -3,7 +3,7 @@
  * HTTP: the command table's REST face (method, path with {param} filled from the input; the other
  * fields go in the JSON body, or the query string for GET). TCP: `{id, op, body}` frames.
  */
-import { commandDefs, type CommandName } from '../../shared/commands/table.ts';
+import { commandDefs } from '../../shared/commands/table.ts';
 import { ErrorCodes } from '../../shared/errors.ts';
 import type { Op, OpOutcome } from '../workloads/scenario.ts';
 
@@ -55,10 +55,6 @@ export function httpRequestFor(op: Op): HttpRequestSpec {
     return { method: r.method, path };
   }
   return n ? { method: r.method, path, body: JSON.stringify(rest) } : { method: r.method, path };
-}
-
-export function httpMethodOf(name: CommandName): string {
-  return routes.get(name)!.method;
 }
 
 const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !['INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].includes(c)));

@@ -4,7 +4,7 @@
  * hunting costs hp, potions heal, potions cost gold, materials sell for gold.
  */
 import { itemById, STARTING_GOLD, STARTING_ITEMS, maxHpFor } from '../../shared/catalog.ts';
-import type { Op, OpOutcome } from './scenario.ts';
+import type { Op, OpOutcome, PlayerScenario } from './scenario.ts';
 
 /** Worst damage a meadow monster deals. */
 export const MEADOW_MAX_DAMAGE = 6;
@@ -141,5 +141,29 @@ export class Belief {
       if (have > 0) return { itemId: m, qty: Math.min(have, 5) };
     }
     return null;
+  }
+}
+
+/**
+ * A scenario player that acts on its Belief: re-reads its state while the belief is stale, records
+ * what it sends and applies what comes back. Subclasses only choose the next op.
+ */
+export abstract class BeliefPlayer implements PlayerScenario {
+  readonly belief = new Belief();
+
+  next(): Op {
+    const op = this.belief.resync() ?? this.choose();
+    this.belief.sent(op);
+    return op;
+  }
+
+  protected abstract choose(): Op;
+
+  done(op: Op, o: OpOutcome): void {
+    this.belief.apply(op, o);
+  }
+
+  resetInflight(): void {
+    this.belief.resetInflight();
   }
 }

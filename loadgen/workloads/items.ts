@@ -5,34 +5,26 @@
  * that does, and the run reports the mix it actually sent.
  */
 import { Rng } from '../../shared/rng.ts';
-import { Belief, MEADOW_MAX_DAMAGE } from './belief.ts';
-import { playerSeed, type Op, type OpOutcome, type PlayerScenario, type RequestWorkload, type ScenarioOptions } from './scenario.ts';
+import { BeliefPlayer, MEADOW_MAX_DAMAGE } from './belief.ts';
+import { playerSeed, type Op, type RequestWorkload, type ScenarioOptions } from './scenario.ts';
 
 export const DEFAULT_ITEMS_MIX = 'inventory.get=40,world.hunt=30,item.use=10,shop.buy=10,shop.sell=10';
 const MIX_OPS = ['inventory.get', 'world.hunt', 'item.use', 'shop.buy', 'shop.sell'] as const;
 
-export class ItemsPlayer implements PlayerScenario {
-  readonly belief = new Belief();
+export class ItemsPlayer extends BeliefPlayer {
   private readonly rng: Rng;
   private readonly weights: (readonly [string, number])[];
 
   constructor(index: number, opts: ScenarioOptions) {
+    super();
     this.rng = new Rng(playerSeed(opts.seed, index));
     this.weights = MIX_OPS.map((n) => [n, opts.mix[n] ?? 0] as const).filter(([, w]) => w > 0);
     for (const k of Object.keys(opts.mix)) if (!(MIX_OPS as readonly string[]).includes(k)) throw new Error(`items mix: unknown op ${k} (use ${MIX_OPS.join(', ')})`);
     if (this.weights.length === 0) throw new Error('items mix: all weights are zero');
   }
 
-  next(): Op {
-    const op = this.choose();
-    this.belief.sent(op);
-    return op;
-  }
-
-  private choose(): Op {
+  protected choose(): Op {
     const b = this.belief;
-    const sync = b.resync();
-    if (sync) return sync;
     const up = b.upkeep();
     if (up) return up;
     const pick = this.rng.weighted(this.weights);
@@ -53,12 +45,6 @@ export class ItemsPlayer implements PlayerScenario {
     }
   }
 
-  done(op: Op, o: OpOutcome): void {
-    this.belief.apply(op, o);
-  }
-  resetInflight(): void {
-    this.belief.resetInflight();
-  }
 }
 
 export const itemsWorkload: RequestWorkload = {

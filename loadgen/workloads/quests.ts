@@ -3,15 +3,14 @@
  * two repeatable level-1 quests (slime_cleanup: hunt 5 slimes; jelly_collector: hold 3 slime jelly).
  * Upkeep (heal, buy potions, sell surplus) runs between steps, as in items.
  */
-import { Belief } from './belief.ts';
-import { type Op, type OpOutcome, type PlayerScenario, type RequestWorkload, type ScenarioOptions } from './scenario.ts';
+import { BeliefPlayer } from './belief.ts';
+import { type Op, type OpOutcome, type RequestWorkload, type ScenarioOptions } from './scenario.ts';
 
 const QUESTS = ['slime_cleanup', 'jelly_collector'] as const;
 type QuestId = (typeof QUESTS)[number];
 const NEED: Record<QuestId, number> = { slime_cleanup: 5, jelly_collector: 3 };
 
-export class QuestPlayer implements PlayerScenario {
-  readonly belief = new Belief();
+export class QuestPlayer extends BeliefPlayer {
   phase: 'accept' | 'hunt' = 'accept';
   quest: QuestId;
   /** Progress toward the current quest's one objective, as far as this player knows. */
@@ -19,19 +18,12 @@ export class QuestPlayer implements PlayerScenario {
   completions = 0;
 
   constructor(index: number, _opts: ScenarioOptions) {
+    super();
     this.quest = QUESTS[index % QUESTS.length];
   }
 
-  next(): Op {
-    const op = this.choose();
-    this.belief.sent(op);
-    return op;
-  }
-
-  private choose(): Op {
+  protected choose(): Op {
     const b = this.belief;
-    const sync = b.resync();
-    if (sync) return sync;
     if (this.phase === 'accept') {
       if (b.pending('quest.accept') === 0) return { name: 'quest.accept', input: { questId: this.quest } };
     } else if (this.progress >= NEED[this.quest] && b.pending('quest.complete') === 0) {
@@ -42,8 +34,8 @@ export class QuestPlayer implements PlayerScenario {
     return { name: 'world.hunt', input: { zone: 'meadow' } };
   }
 
-  done(op: Op, o: OpOutcome): void {
-    this.belief.apply(op, o);
+  override done(op: Op, o: OpOutcome): void {
+    super.done(op, o);
     const q = (op.input as { questId?: string }).questId;
     switch (op.name) {
       case 'player.get': {
@@ -90,9 +82,6 @@ export class QuestPlayer implements PlayerScenario {
         }
         return;
     }
-  }
-  resetInflight(): void {
-    this.belief.resetInflight();
   }
 }
 

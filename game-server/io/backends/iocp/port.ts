@@ -808,8 +808,4 @@ export const postTo: PostTo = (to, key, bytes, payload) => {
   }
 };
 
-export function createIocpPort(opts?: PortOptions): IocpPort {
-  return new IocpPort(opts);
-}
-
 export const _internals = { statusOf, wsaToNtStatus, AF_INET, AF_INET6 };
