@@ -67,8 +67,27 @@ export const zones: readonly ZoneDef[] = [
     name: 'Green Meadow',
     minLevel: 1,
     monsters: [
-      { id: 'slime', name: 'Slime', weight: 3, damage: 4, xp: 5, gold: [1, 4], loot: [{ item: 'slime_jelly', chance: 0.6, min: 1, max: 2 }] },
-      { id: 'rabbit', name: 'Horned Rabbit', weight: 2, damage: 6, xp: 7, gold: [2, 5], loot: [{ item: 'rabbit_fur', chance: 0.5, min: 1, max: 1 }, { item: 'potion_small', chance: 0.05, min: 1, max: 1 }] },
+      {
+        id: 'slime',
+        name: 'Slime',
+        weight: 3,
+        damage: 4,
+        xp: 5,
+        gold: [1, 4],
+        loot: [{ item: 'slime_jelly', chance: 0.6, min: 1, max: 2 }],
+      },
+      {
+        id: 'rabbit',
+        name: 'Horned Rabbit',
+        weight: 2,
+        damage: 6,
+        xp: 7,
+        gold: [2, 5],
+        loot: [
+          { item: 'rabbit_fur', chance: 0.5, min: 1, max: 1 },
+          { item: 'potion_small', chance: 0.05, min: 1, max: 1 },
+        ],
+      },
     ],
   },
   {
@@ -76,8 +95,27 @@ export const zones: readonly ZoneDef[] = [
     name: 'Whispering Forest',
     minLevel: 3,
     monsters: [
-      { id: 'wolf', name: 'Grey Wolf', weight: 3, damage: 14, xp: 18, gold: [5, 12], loot: [{ item: 'wolf_pelt', chance: 0.5, min: 1, max: 2 }] },
-      { id: 'goblin', name: 'Goblin', weight: 2, damage: 18, xp: 24, gold: [8, 20], loot: [{ item: 'goblin_ear', chance: 0.6, min: 1, max: 1 }, { item: 'potion_small', chance: 0.1, min: 1, max: 2 }] },
+      {
+        id: 'wolf',
+        name: 'Grey Wolf',
+        weight: 3,
+        damage: 14,
+        xp: 18,
+        gold: [5, 12],
+        loot: [{ item: 'wolf_pelt', chance: 0.5, min: 1, max: 2 }],
+      },
+      {
+        id: 'goblin',
+        name: 'Goblin',
+        weight: 2,
+        damage: 18,
+        xp: 24,
+        gold: [8, 20],
+        loot: [
+          { item: 'goblin_ear', chance: 0.6, min: 1, max: 1 },
+          { item: 'potion_small', chance: 0.1, min: 1, max: 2 },
+        ],
+      },
     ],
   },
   {
@@ -85,8 +123,27 @@ export const zones: readonly ZoneDef[] = [
     name: 'Sunken Crypt',
     minLevel: 6,
     monsters: [
-      { id: 'skeleton', name: 'Skeleton', weight: 3, damage: 30, xp: 55, gold: [20, 45], loot: [{ item: 'bone_dust', chance: 0.7, min: 1, max: 3 }] },
-      { id: 'ghost', name: 'Wailing Ghost', weight: 1, damage: 40, xp: 80, gold: [30, 60], loot: [{ item: 'potion_large', chance: 0.15, min: 1, max: 1 }, { item: 'tome_xp', chance: 0.03, min: 1, max: 1 }] },
+      {
+        id: 'skeleton',
+        name: 'Skeleton',
+        weight: 3,
+        damage: 30,
+        xp: 55,
+        gold: [20, 45],
+        loot: [{ item: 'bone_dust', chance: 0.7, min: 1, max: 3 }],
+      },
+      {
+        id: 'ghost',
+        name: 'Wailing Ghost',
+        weight: 1,
+        damage: 40,
+        xp: 80,
+        gold: [30, 60],
+        loot: [
+          { item: 'potion_large', chance: 0.15, min: 1, max: 1 },
+          { item: 'tome_xp', chance: 0.03, min: 1, max: 1 },
+        ],
+      },
     ],
   },
 ];

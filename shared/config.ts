@@ -51,7 +51,11 @@ export function helpText<S extends FlagSpecs>(usage: string, specs: S): string {
 }
 
 /** Parse argv (without node and script) against specs. Returns null when --help was asked. */
-export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[], env: NodeJS.ProcessEnv = process.env): FlagValues<S> | null {
+export function parseFlags<S extends FlagSpecs>(
+  specs: S,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): FlagValues<S> | null {
   const byFlag = new Map<string, string>();
   for (const name of Object.keys(specs)) byFlag.set(kebab(name), name);
   const out: Record<string, unknown> = {};
@@ -113,12 +117,34 @@ export function cliFlags<S extends FlagSpecs>(usage: string, specs: S, argv = pr
 export const commonFlags = {
   store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'STORE', help: 'store kind' },
   dbPath: { type: 'string', default: 'data/game.sqlite', env: 'DB_PATH', help: 'SQLite file (created with its schema on first start)' },
-  dbSync: { type: 'string', default: 'normal', choices: ['normal', 'full', 'off'], env: 'DB_SYNC', help: 'SQLite synchronous mode: normal survives a process crash, full also a power loss' },
-  tokenSecret: { type: 'string', default: '', env: 'TOKEN_SECRET', help: 'HMAC secret for session tokens (empty: generated once and kept in the store)' },
+  dbSync: {
+    type: 'string',
+    default: 'normal',
+    choices: ['normal', 'full', 'off'],
+    env: 'DB_SYNC',
+    help: 'SQLite synchronous mode: normal survives a process crash, full also a power loss',
+  },
+  tokenSecret: {
+    type: 'string',
+    default: '',
+    env: 'TOKEN_SECRET',
+    help: 'HMAC secret for session tokens (empty: generated once and kept in the store)',
+  },
   tokenTtl: { type: 'number', default: 3600, env: 'TOKEN_TTL', help: 'session token lifetime, seconds' },
-  hashCost: { type: 'number', default: 14, env: 'HASH_COST', help: 'log2 of the scrypt cost for password hashes (lower only for load tests)' },
+  hashCost: {
+    type: 'number',
+    default: 14,
+    env: 'HASH_COST',
+    help: 'log2 of the scrypt cost for password hashes (lower only for load tests)',
+  },
   worldSeed: { type: 'number', default: 1, env: 'WORLD_SEED', help: 'seed of every loot roll' },
   channelCapacity: { type: 'number', default: 100, env: 'CHANNEL_CAPACITY', help: 'players per channel' },
   channelsPerPlace: { type: 'number', default: 4, env: 'CHANNELS_PER_PLACE', help: 'channels per place (town, each zone)' },
-  logLevel: { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], env: 'LOG_LEVEL', help: 'pino log level' },
+  logLevel: {
+    type: 'string',
+    default: 'info',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    env: 'LOG_LEVEL',
+    help: 'pino log level',
+  },
 } as const satisfies FlagSpecs;

@@ -21,7 +21,13 @@ export const channelJoin = defineCommand({
     if (old === input.channel) return { channel: old, x: p.x, y: p.y };
     w.setChannel(p, input.channel);
     if (old) w.emit({ channel: old, except: p.id }, 'channel.left', { channel: old, playerId: p.id });
-    w.emit({ channel: input.channel, except: p.id }, 'channel.joined', { channel: input.channel, playerId: p.id, name: p.name, x: p.x, y: p.y });
+    w.emit({ channel: input.channel, except: p.id }, 'channel.joined', {
+      channel: input.channel,
+      playerId: p.id,
+      name: p.name,
+      x: p.x,
+      y: p.y,
+    });
     return { channel: input.channel, x: p.x, y: p.y };
   },
 });
@@ -60,7 +66,10 @@ export const channelMove = defineCommand({
     if (!p.channel) fail('CONFLICT', 'not in a channel');
     p.x = input.x;
     p.y = input.y;
-    const body = input.tag === undefined ? { channel: p.channel, playerId: p.id, x: p.x, y: p.y } : { channel: p.channel, playerId: p.id, x: p.x, y: p.y, tag: input.tag };
+    const body =
+      input.tag === undefined
+        ? { channel: p.channel, playerId: p.id, x: p.x, y: p.y }
+        : { channel: p.channel, playerId: p.id, x: p.x, y: p.y, tag: input.tag };
     w.emit({ channel: p.channel, except: p.id }, 'channel.moved', body);
     return { x: p.x, y: p.y };
   },

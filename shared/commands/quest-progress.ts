@@ -3,7 +3,8 @@ import { questById, type Objective } from '../catalog.ts';
 import { countItem, type PlayerState } from '../model.ts';
 import type { World } from './define.ts';
 
-export type Happening = { kind: 'hunt'; monster: string; count: number } | { kind: 'use'; item: string; count: number } | { kind: 'collect' };
+export type Happening =
+  { kind: 'hunt'; monster: string; count: number } | { kind: 'use'; item: string; count: number } | { kind: 'collect' };
 
 /** Current value of one objective: collect objectives read the inventory, the others their counter. */
 export function objectiveValue(p: PlayerState, o: Objective, counter: number): number {
@@ -32,7 +33,10 @@ export function progressQuests(w: World, p: PlayerState, h: Happening): void {
           entry.progress[i] = v;
           changed = true;
         }
-      } else if (h.kind === o.kind && (h.kind === 'hunt' ? h.monster === (o as { monster: string }).monster : h.item === (o as { item: string }).item)) {
+      } else if (
+        h.kind === o.kind &&
+        (h.kind === 'hunt' ? h.monster === (o as { monster: string }).monster : h.item === (o as { item: string }).item)
+      ) {
         const v = Math.min(o.count, (entry.progress[i] ?? 0) + h.count);
         if (entry.progress[i] !== v) {
           entry.progress[i] = v;

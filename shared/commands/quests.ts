@@ -13,7 +13,11 @@ const QuestView = Type.Object({
   minLevel: Type.Integer(),
   status: Type.Union([Type.Literal('available'), Type.Literal('active'), Type.Literal('completed'), Type.Literal('locked')]),
   objectives: Type.Array(Type.Object({ kind: Type.String(), target: Type.String(), count: Type.Integer(), progress: Type.Integer() })),
-  reward: Type.Object({ xp: Type.Integer(), gold: Type.Integer(), items: Type.Array(Type.Object({ item: Type.String(), qty: Type.Integer() })) }),
+  reward: Type.Object({
+    xp: Type.Integer(),
+    gold: Type.Integer(),
+    items: Type.Array(Type.Object({ item: Type.String(), qty: Type.Integer() })),
+  }),
   completions: Type.Integer(),
   done: Type.Boolean(),
 });
@@ -31,7 +35,14 @@ export const questList = defineCommand({
     return {
       quests: quests.map((q) => {
         const e = p.quests[q.id];
-        const status = e?.status === 'active' ? 'active' : e?.status === 'completed' && !q.repeatable ? 'completed' : p.level < q.minLevel ? 'locked' : 'available';
+        const status =
+          e?.status === 'active'
+            ? 'active'
+            : e?.status === 'completed' && !q.repeatable
+              ? 'completed'
+              : p.level < q.minLevel
+                ? 'locked'
+                : 'available';
         return {
           id: q.id,
           name: q.name,

@@ -16,7 +16,14 @@ export const shopList = defineCommand({
   input: Type.Object({}, { additionalProperties: false }),
   output: Type.Object({
     items: Type.Array(
-      Type.Object({ id: Type.String(), name: Type.String(), kind: Type.String(), stack: Type.Integer(), buy: Type.Union([Type.Integer(), Type.Null()]), sell: Type.Integer() }),
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        kind: Type.String(),
+        stack: Type.Integer(),
+        buy: Type.Union([Type.Integer(), Type.Null()]),
+        sell: Type.Integer(),
+      }),
     ),
   }),
   http: { method: 'GET', path: '/v1/shop' },

@@ -110,8 +110,10 @@ export class SqliteStore implements Store {
       loadPlayer: db.prepare<[number], PlayerRow>('SELECT * FROM players WHERE id = ?'),
       findByName: db.prepare<[string], PlayerRow>('SELECT * FROM players WHERE name = ?'),
       insertPlayer: db.prepare(
-        `INSERT INTO players(name, pass_hash, level, xp, hp, max_hp, gold, inventory, quests, channel, x, y, hunts, catalog_version, created_at, updated_at)
-         VALUES (@name, @passHash, @level, @xp, @hp, @maxHp, @gold, @inventory, @quests, @channel, @x, @y, @hunts, ${CATALOG_VERSION}, @at, @at)`,
+        `INSERT INTO players(name, pass_hash, level, xp, hp, max_hp, gold, inventory, quests, channel, x, y, hunts,
+                             catalog_version, created_at, updated_at)
+         VALUES (@name, @passHash, @level, @xp, @hp, @maxHp, @gold, @inventory, @quests, @channel, @x, @y, @hunts,
+                 ${CATALOG_VERSION}, @at, @at)`,
       ),
       savePlayer: db.prepare(
         `UPDATE players SET level=@level, xp=@xp, hp=@hp, max_hp=@maxHp, gold=@gold, inventory=@inventory, quests=@quests,
@@ -237,8 +239,19 @@ export class SqliteStore implements Store {
     });
   }
   readEvents(playerId: number, channel: string | null, after: number, limit: number): StoredEvent[] {
-    const rows = channel === null ? this.s.readEventsPlayer.all(after, playerId, limit) : this.s.readEventsChannel.all(after, playerId, after, channel, playerId, limit);
-    return rows.map((r) => ({ id: r.id, playerId: r.player_id, channel: r.channel, except: r.except_player, name: r.name, body: JSON.parse(r.body), at: r.at }));
+    const rows =
+      channel === null
+        ? this.s.readEventsPlayer.all(after, playerId, limit)
+        : this.s.readEventsChannel.all(after, playerId, after, channel, playerId, limit);
+    return rows.map((r) => ({
+      id: r.id,
+      playerId: r.player_id,
+      channel: r.channel,
+      except: r.except_player,
+      name: r.name,
+      body: JSON.parse(r.body),
+      at: r.at,
+    }));
   }
   lastEventId(): number {
     return this.s.lastEventId.get()!.id ?? 0;

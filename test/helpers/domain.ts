@@ -66,6 +66,17 @@ export function grantGold(store: Store, playerId: number, amount: number): void 
     const p = store.loadPlayer(playerId)!;
     p.gold += amount;
     store.savePlayer(p, Date.now());
-    store.appendLedger([{ opId: `grant-${playerId}-${Date.now()}`, playerId, kind: 'gold', item: null, delta: amount, reason: 'grant', counterparty: null, at: Date.now() }]);
+    store.appendLedger([
+      {
+        opId: `grant-${playerId}-${Date.now()}`,
+        playerId,
+        kind: 'gold',
+        item: null,
+        delta: amount,
+        reason: 'grant',
+        counterparty: null,
+        at: Date.now(),
+      },
+    ]);
   });
 }

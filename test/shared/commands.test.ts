@@ -52,8 +52,18 @@ for (const kind of ['memory', 'sqlite'] as const) {
     it('shop.buy / shop.sell move gold and items, and refuse what cannot be paid', async () => {
       const r = setup();
       const a = await login(r, 'alice');
-      expect(r.runSync('shop.buy', { itemId: 'potion_small', qty: 5 }, a.playerId)).toEqual({ itemId: 'potion_small', qty: 5, gold: 50, have: 8 });
-      expect(r.runSync('shop.sell', { itemId: 'potion_small', qty: 2 }, a.playerId)).toEqual({ itemId: 'potion_small', qty: 2, gold: 58, have: 6 });
+      expect(r.runSync('shop.buy', { itemId: 'potion_small', qty: 5 }, a.playerId)).toEqual({
+        itemId: 'potion_small',
+        qty: 5,
+        gold: 50,
+        have: 8,
+      });
+      expect(r.runSync('shop.sell', { itemId: 'potion_small', qty: 2 }, a.playerId)).toEqual({
+        itemId: 'potion_small',
+        qty: 2,
+        gold: 58,
+        have: 6,
+      });
       expect(code(() => r.runSync('shop.buy', { itemId: 'iron_sword', qty: 1 }, a.playerId))).toBe('INSUFFICIENT');
       expect(code(() => r.runSync('shop.buy', { itemId: 'slime_jelly', qty: 1 }, a.playerId))).toBe('CONFLICT');
       expect(code(() => r.runSync('shop.buy', { itemId: 'nope', qty: 1 }, a.playerId))).toBe('NOT_FOUND');
@@ -91,9 +101,20 @@ for (const kind of ['memory', 'sqlite'] as const) {
       const r = makeRunner(store, { onEvents: (e) => events.push(...e) });
       const a = await login(r, 'alice');
       const b = await login(r, 'bob');
-      expect(r.runSync('item.give', { itemId: 'potion_small', qty: 2, to: 'bob' }, a.playerId)).toEqual({ itemId: 'potion_small', qty: 2, to: b.playerId, left: 1 });
+      expect(r.runSync('item.give', { itemId: 'potion_small', qty: 2, to: 'bob' }, a.playerId)).toEqual({
+        itemId: 'potion_small',
+        qty: 2,
+        to: b.playerId,
+        left: 1,
+      });
       expect((r.runSync('inventory.get', {}, b.playerId) as any).slots).toEqual([{ item: 'potion_small', qty: 5 }]);
-      expect(events).toEqual([expect.objectContaining({ target: { player: b.playerId }, name: 'item.received', body: { from: a.playerId, fromName: 'alice', item: 'potion_small', qty: 2 } })]);
+      expect(events).toEqual([
+        expect.objectContaining({
+          target: { player: b.playerId },
+          name: 'item.received',
+          body: { from: a.playerId, fromName: 'alice', item: 'potion_small', qty: 2 },
+        }),
+      ]);
       expect(code(() => r.runSync('item.give', { itemId: 'potion_small', qty: 2, to: 'bob' }, a.playerId))).toBe('INSUFFICIENT');
       expect(code(() => r.runSync('item.give', { itemId: 'potion_small', qty: 1, to: 'nobody' }, a.playerId))).toBe('NOT_FOUND');
       expect(code(() => r.runSync('item.give', { itemId: 'potion_small', qty: 1, to: 'alice' }, a.playerId))).toBe('INVALID');
@@ -168,7 +189,12 @@ for (const kind of ['memory', 'sqlite'] as const) {
       const a = await login(r, 'alice');
       for (const def of commandList) {
         const bad = { ...({} as object), __extra: 1 };
-        const c = def.prepare ? await r.run(def.name, bad, a.playerId).then(() => 'no error', (e) => e.code) : code(() => r.runSync(def.name, bad, a.playerId));
+        const c = def.prepare
+          ? await r.run(def.name, bad, a.playerId).then(
+              () => 'no error',
+              (e) => e.code,
+            )
+          : code(() => r.runSync(def.name, bad, a.playerId));
         expect(c, def.name).toBe('INVALID');
       }
       expect(code(() => r.runSync('shop.buy', { itemId: 'potion_small', qty: 1.5 }, a.playerId))).toBe('INVALID');

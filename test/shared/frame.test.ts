@@ -53,7 +53,7 @@ describe('frame codec', () => {
     expect(d.pending).toBe(0);
   });
 
-  it('reads a frame whose length prefix is itself split, and does not alias the caller\'s chunk', () => {
+  it("reads a frame whose length prefix is itself split, and does not alias the caller's chunk", () => {
     const f = encodeFrame({ id: 7, op: 'ping', body: { b: Buffer.from([1, 2, 3]) } });
     const d = new FrameDecoder();
     const chunk = Buffer.from(f);

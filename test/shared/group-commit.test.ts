@@ -8,7 +8,13 @@ describe('runner.batch (group commit) with a player cache', () => {
     const store = openTestStore('sqlite', t.dir);
     const cache = new MapCache();
     const events: any[] = [];
-    const r = makeRunner(store, { cache, realtime: 'memory', persistEvents: false, channels: new CountingChannels(), onEvents: (e) => events.push(...e) });
+    const r = makeRunner(store, {
+      cache,
+      realtime: 'memory',
+      persistEvents: false,
+      channels: new CountingChannels(),
+      onEvents: (e) => events.push(...e),
+    });
     const a = await login(r, 'alice');
     const b = await login(r, 'bob');
     cache.m.set(a.playerId, store.loadPlayer(a.playerId));

@@ -54,10 +54,14 @@ describe('quest flows on SQLite', () => {
       heal();
       run('world.hunt', { zone: 'meadow' });
     }
-    const jellyBefore = run('player.get', {}).inventory.filter((s: any) => s.item === 'slime_jelly').reduce((n: number, s: any) => n + s.qty, 0);
+    const jellyBefore = run('player.get', {})
+      .inventory.filter((s: any) => s.item === 'slime_jelly')
+      .reduce((n: number, s: any) => n + s.qty, 0);
     expect(jellyBefore).toBeGreaterThanOrEqual(3);
     run('quest.complete', { questId: 'jelly_collector' });
-    const jellyAfter = run('player.get', {}).inventory.filter((s: any) => s.item === 'slime_jelly').reduce((n: number, s: any) => n + s.qty, 0);
+    const jellyAfter = run('player.get', {})
+      .inventory.filter((s: any) => s.item === 'slime_jelly')
+      .reduce((n: number, s: any) => n + s.qty, 0);
     expect(jellyAfter).toBe(jellyBefore - 3);
 
     // first_aid: use two small potions (buy them if the heals above used them up).
@@ -87,7 +91,10 @@ describe('quest flows on SQLite', () => {
     }
     // Fill every free slot with one-per-slot swords, so the potion reward cannot fit.
     const p = run('player.get', {});
-    run('item.discard', { itemId: 'potion_small', qty: p.inventory.filter((s: any) => s.item === 'potion_small').reduce((n: number, s: any) => n + s.qty, 0) });
+    run('item.discard', {
+      itemId: 'potion_small',
+      qty: p.inventory.filter((s: any) => s.item === 'potion_small').reduce((n: number, s: any) => n + s.qty, 0),
+    });
     const free = 20 - run('player.get', {}).inventory.length;
     grantGold(store, a.playerId, free * 50);
     for (let i = 0; i < free; i++) run('shop.buy', { itemId: 'wooden_sword', qty: 1 });
