@@ -18,7 +18,7 @@
 import type { PlayerState } from '../shared/model.ts';
 import type { PlayerCache } from '../shared/runner.ts';
 import type { Store } from '../shared/store/store.ts';
-import { GEN_SLOTS } from './shared-state.ts';
+import { GEN_SLOTS } from './cross-worker-counters.ts';
 
 const slot = (id: number) => id & (GEN_SLOTS - 1);
 
@@ -35,13 +35,13 @@ export class GenStore {
     private readonly inner: Store,
     private readonly gen: Int32Array,
   ) {
-    const self = this;
+    const { transaction, savePlayer } = this;
     const bound = new Map<PropertyKey, unknown>();
     // A Proxy keeps every other Store method as is (the interface belongs to shared/).
     this.store = new Proxy(inner, {
       get(target, prop, recv) {
-        if (prop === 'transaction') return self.transaction;
-        if (prop === 'savePlayer') return self.savePlayer;
+        if (prop === 'transaction') return transaction;
+        if (prop === 'savePlayer') return savePlayer;
         let f = bound.get(prop);
         if (f !== undefined) return f;
         const v = Reflect.get(target, prop, recv);
