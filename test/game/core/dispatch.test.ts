@@ -1,4 +1,5 @@
 /** Request dispatch: the checks before a command runs, the table's auth flag, response order around async ops. */
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commands } from '../../../shared/commands/table.ts';
 import { startCores, type World } from './fixture.ts';
@@ -39,6 +40,11 @@ describe('dispatch', () => {
     const conn = await world.cores[0].connect();
     const open = [...commands.values()].filter((d) => !d.auth).map((d) => d.name);
     expect(open.sort()).toEqual(['ping', 'player.login', 'shop.list']);
+    // docs/protocol.md names exactly these as working before login.
+    const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
+    const para = /only the ops the command table marks `auth: false` run — ([^\n]+\n[^\n]+)/.exec(doc)?.[1] ?? '';
+    const named = [...para.matchAll(/`([a-z]+(?:\.[a-z]+)?)`/g)].map((m) => m[1]).filter((n) => commands.has(n));
+    expect(named.sort()).toEqual(open);
     expect((await conn.call('shop.list')).ok).toBe(true);
     expect((await conn.call('ping', { t: 1 })).ok).toBe(true);
     for (const def of commands.values()) {
