@@ -153,7 +153,7 @@ export class GameCore implements TransportHandler {
   onPost(payload: unknown): void {
     this.counters.postsIn++;
     const p = payload as PostPacket;
-    switch (p.t) {
+    switch (p.kind) {
       case 'ev':
         this.fanOut.deliverLocal(p.target, p.name, p.body);
         return;

@@ -29,7 +29,7 @@ export class FanOut {
     if (this.silenced()) return;
     for (const e of evs) {
       const remote = this.deliverLocal(e.target, e.name, e.body);
-      if (remote && this.peers.others()) this.peers.broadcast({ t: 'ev', target: e.target, name: e.name, body: e.body });
+      if (remote && this.peers.others()) this.peers.broadcast({ kind: 'ev', target: e.target, name: e.name, body: e.body });
     }
   }
 

@@ -91,7 +91,7 @@ export class Lifecycle {
     if (s.playerId && s.playerId !== id) this.finish(s);
     const old = sessions.byPlayer.get(id);
     if (old && old !== s) this.kick(old, 'replaced by a newer login');
-    if (!realtime && peers.others()) peers.broadcast({ t: 'evict', playerId: id });
+    if (!realtime && peers.others()) peers.broadcast({ kind: 'evict', playerId: id });
     if (old === s) return cache.peek(id);
     const st = cache.add(id, realtime ?? undefined);
     if (!st) return undefined;

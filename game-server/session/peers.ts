@@ -23,13 +23,13 @@ export interface Handover extends RealtimeState {
 /** Cross-worker packets. */
 export type PostPacket =
   /** A domain event for players/members that may be held by the receiving worker. */
-  | { t: 'ev'; target: EventTarget; name: string; body: unknown }
+  | { kind: 'ev'; target: EventTarget; name: string; body: unknown }
   /** One session per player: a login elsewhere replaces the receiver's session of that player. */
-  | { t: 'evict'; playerId: number }
+  | { kind: 'evict'; playerId: number }
   /** A resume on worker `from` asks for the player's session. */
-  | { t: 'claim'; playerId: number; reqId: number; from: number }
-  | { t: 'claimed'; reqId: number; found: false }
-  | ({ t: 'claimed'; reqId: number; found: true } & Handover);
+  | { kind: 'claim'; playerId: number; reqId: number; from: number }
+  | { kind: 'claimed'; reqId: number; found: false }
+  | ({ kind: 'claimed'; reqId: number; found: true } & Handover);
 
 export class Peers {
   /** Port addresses by worker index (this worker's own entry included). */

@@ -71,10 +71,10 @@ export class ResumeClaims {
   answerClaim(playerId: number, reqId: number, from: number): void {
     const s = this.sessions.byPlayer.get(playerId);
     const handover = s ? this.lifecycle.handOver(s) : null;
-    this.peers.postTo(from, handover ? { t: 'claimed', reqId, found: true, ...handover } : { t: 'claimed', reqId, found: false });
+    this.peers.postTo(from, handover ? { kind: 'claimed', reqId, found: true, ...handover } : { kind: 'claimed', reqId, found: false });
   }
 
-  onClaimed(p: Extract<PostPacket, { t: 'claimed' }>): void {
+  onClaimed(p: Extract<PostPacket, { kind: 'claimed' }>): void {
     const c = this.claims.get(p.reqId);
     if (!c) return;
     if (p.found) c.found = { channel: p.channel, x: p.x, y: p.y, buffer: p.buffer, dropped: p.dropped };
@@ -93,7 +93,7 @@ export class ResumeClaims {
       if (c) this.complete(reqId, c);
     }, CLAIM_TIMEOUT_MS);
     this.claims.set(reqId, { waiting: this.peers.others(), timer, found: null, onDone });
-    this.peers.broadcast({ t: 'claim', playerId, reqId, from: this.peers.self });
+    this.peers.broadcast({ kind: 'claim', playerId, reqId, from: this.peers.self });
   }
 
   private complete(reqId: number, c: Claim): void {
