@@ -18,7 +18,7 @@
 import type { PlayerState } from '../shared/model.ts';
 import type { PlayerCache } from '../shared/runner.ts';
 import type { Store } from '../shared/store/store.ts';
-import { GEN_SLOTS } from './shared-state.ts';
+import { GEN_SLOTS } from './cross-worker-counters.ts';
 
 const slot = (id: number) => id & (GEN_SLOTS - 1);
 
@@ -35,13 +35,13 @@ export class GenStore {
     private readonly inner: Store,
     private readonly gen: Int32Array,
   ) {
-    const self = this;
+    const { transaction, savePlayer } = this;
     const bound = new Map<PropertyKey, unknown>();
     // A Proxy keeps every other Store method as is (the interface belongs to shared/).
     this.store = new Proxy(inner, {
       get(target, prop, recv) {
-        if (prop === 'transaction') return self.transaction;
-        if (prop === 'savePlayer') return self.savePlayer;
+        if (prop === 'transaction') return transaction;
+        if (prop === 'savePlayer') return savePlayer;
         let f = bound.get(prop);
         if (f !== undefined) return f;
         const v = Reflect.get(target, prop, recv);
@@ -93,15 +93,15 @@ export class GameCache implements PlayerCache {
   reloads = 0;
 
   constructor(
-    private readonly gs: GenStore,
+    private readonly generations: GenStore,
     /** Called when a cached player's channel changes (the session's channel index). */
     private readonly onChannel: (id: number, from: string | null, to: string | null) => void,
   ) {}
 
   /** Start caching a player (a session logged in). Returns its state, channel cleared. */
   add(id: number, realtime?: { channel: string | null; x: number; y: number }): PlayerState | undefined {
-    const g = this.gs.generation(id);
-    const s = this.gs.store.loadPlayer(id);
+    const g = this.generations.generation(id);
+    const s = this.generations.store.loadPlayer(id);
     if (!s) return undefined;
     s.channel = realtime ? realtime.channel : null;
     if (realtime) {
@@ -114,7 +114,7 @@ export class GameCache implements PlayerCache {
 
   remove(id: number): void {
     this.entries.delete(id);
-    this.gs.lastWritten.delete(id);
+    this.generations.lastWritten.delete(id);
   }
 
   has(id: number): boolean {
@@ -129,9 +129,9 @@ export class GameCache implements PlayerCache {
   get(id: number): PlayerState | undefined {
     const e = this.entries.get(id);
     if (!e) return undefined;
-    const g = this.gs.generation(id);
-    if (g === e.gen || this.gs.writing.has(id)) return e.state;
-    const fresh = this.gs.store.loadPlayer(id);
+    const g = this.generations.generation(id);
+    if (g === e.gen || this.generations.writing.has(id)) return e.state;
+    const fresh = this.generations.store.loadPlayer(id);
     if (!fresh) return e.state;
     fresh.channel = e.state.channel;
     fresh.x = e.state.x;
@@ -149,10 +149,10 @@ export class GameCache implements PlayerCache {
     if (!e) return;
     const from = e.state.channel;
     e.state = state;
-    const lw = this.gs.lastWritten.get(state.id);
-    if (lw !== undefined) {
-      this.gs.lastWritten.delete(state.id);
-      e.gen = lw;
+    const written = this.generations.lastWritten.get(state.id);
+    if (written !== undefined) {
+      this.generations.lastWritten.delete(state.id);
+      e.gen = written;
     }
     if (from !== state.channel) this.onChannel(state.id, from, state.channel);
   }

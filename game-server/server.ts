@@ -11,7 +11,10 @@ const cfg = cliFlags(USAGE, gameFlags);
 // Every backend's port has one owner thread (a completion worker), so IOCP's NumberOfConcurrentThreads
 // can only be 1 here: say so as a flag error, before any thread starts.
 if (cfg.concurrency !== 1) {
-  process.stderr.write(`game-server: --concurrency ${cfg.concurrency} not supported: each completion worker owns its port (one thread per port); add threads with --workers\n`);
+  process.stderr.write(
+    `game-server: --concurrency ${cfg.concurrency} not supported: each completion worker owns its port (one thread per port); ` +
+      'add threads with --workers\n',
+  );
   process.exit(2);
 }
 let server;

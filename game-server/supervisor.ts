@@ -13,7 +13,7 @@ import type { GameConfig } from './config.ts';
 import type { CoreMetrics } from './core.ts';
 import type { PortMetrics, TraceEvent } from './io/completion-port.ts';
 import { startWorker } from './io/ts-worker.ts';
-import { allocShared, SharedCounter } from './shared-state.ts';
+import { allocShared, SharedCounter } from './cross-worker-counters.ts';
 import type { ToWorker, WorkerData } from './worker.ts';
 
 export const SERVER_NAME = 'dine-in/0.1';

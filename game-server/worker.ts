@@ -10,7 +10,7 @@ import { openStore } from '../shared/store/open-store.ts';
 import type { GameConfig } from './config.ts';
 import { GameCore } from './core.ts';
 import { createTransport, selectBackend, type IoChoice } from './io/select-backend.ts';
-import type { SharedBuffers } from './shared-state.ts';
+import type { SharedBuffers } from './cross-worker-counters.ts';
 
 export interface WorkerData {
   cfg: GameConfig;
@@ -31,7 +31,8 @@ const log = (line: string) => process.stderr.write(`[worker ${index}] ${line}\n`
 
 try {
   const sel = await selectBackend(cfg.io as IoChoice);
-  const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError: (e) => log(`handler error: ${(e as Error)?.stack ?? e}`) });
+  const onHandlerError = (e: unknown) => log(`handler error: ${(e as Error)?.stack ?? e}`);
+  const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError });
   const store = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
   const domain = openDomain(cfg, store);
   const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });

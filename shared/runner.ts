@@ -5,16 +5,17 @@
  * Two knobs make the difference between the two servers visible here rather than in two copies:
  *  - `cache`: the game server keeps online players' states in memory (stateful); writes still go to
  *    the store before the caller is answered. The web server has none (stateless).
- *  - `realtime`: 'store' runs channel commands in a transaction and persists their events (the web
- *    server's event feed); 'memory' runs them on the cached session state only and delivers the events
- *    directly (the game server pushes them).
+ *  - `realtime`: a RealtimeMode strategy. `storedFeed` (the web server's, 'store') runs channel commands
+ *    in a transaction and counts channel members in the store, so their events can be persisted for the
+ *    event feed; `inMemoryDelivery` (the game server's, 'memory') runs them on the cached session state
+ *    only, keeps channel places in a ChannelDirectory and delivers the events directly (pushes).
  *
  * `batch(fn)` is group commit: every command run inside fn shares one outer transaction (each in its
  * own savepoint), and their effects (cache, events) are released only after the outer commit.
  */
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import { channelIds, maxHpFor } from './catalog.ts';
 import type { CommandContext, CommandDef, Rules, World } from './commands/define.ts';
 import { commands } from './commands/table.ts';
@@ -40,6 +41,58 @@ export interface ChannelDirectory {
   release(channel: string): void;
 }
 
+/**
+ * Where realtime commands (channel.*) keep their state: the strategy behind RunnerOptions.realtime.
+ * The runner asks it whether those commands run in a store transaction, and UnitOfWork.setChannel
+ * asks it to move a player's channel place.
+ */
+export interface RealtimeMode {
+  readonly kind: 'store' | 'memory';
+  /** Realtime commands run as store writes (one transaction, persisted events) rather than on the cached state. */
+  readonly inTransaction: boolean;
+  /**
+   * Take a place in `to` (CHANNEL_FULL when it holds `capacity`) and give up the one in `from`.
+   * Returns how to give the places back if the command or its batch fails; null when the store
+   * transaction's rollback does that.
+   */
+  moveChannel(from: string | null, to: string | null, capacity: number): (() => void) | null;
+}
+
+/** The web server's mode: channel members are counted in the store, inside the command's transaction. */
+export function storedFeed(store: Store): RealtimeMode {
+  return {
+    kind: 'store',
+    inTransaction: true,
+    moveChannel(_from, to, capacity) {
+      if (to !== null && store.countChannel(to) >= capacity) fail('CHANNEL_FULL', `${to} holds ${capacity} players`);
+      return null;
+    },
+  };
+}
+
+/** The game server's mode: channel places live in a ChannelDirectory (shared across workers), nothing in the store. */
+export function inMemoryDelivery(dir: ChannelDirectory): RealtimeMode {
+  return {
+    kind: 'memory',
+    inTransaction: false,
+    moveChannel(from, to, capacity) {
+      if (to !== null && !dir.reserve(to, capacity)) fail('CHANNEL_FULL', `${to} holds ${capacity} players`);
+      if (from) dir.release(from);
+      return () => {
+        if (to !== null) dir.release(to);
+        if (from) dir.reserve(from, Number.MAX_SAFE_INTEGER);
+      };
+    },
+  };
+}
+
+function realtimeModeOf(opts: RunnerOptions): RealtimeMode {
+  if (typeof opts.realtime === 'object') return opts.realtime;
+  if (opts.realtime === 'store') return storedFeed(opts.store);
+  if (!opts.channels) throw new Error('realtime memory mode needs a ChannelDirectory');
+  return inMemoryDelivery(opts.channels);
+}
+
 export interface DeliveredEvent extends DomainEvent {
   /** The store's event id when the event was persisted (event feed cursor). */
   id?: number;
@@ -51,7 +104,9 @@ export interface RunnerOptions {
   rules: Rules;
   hashCost: HashCost;
   cache?: PlayerCache;
-  realtime: 'store' | 'memory';
+  /** A RealtimeMode, or its name: 'store' (storedFeed over `store`) or 'memory' (inMemoryDelivery over `channels`). */
+  realtime: 'store' | 'memory' | RealtimeMode;
+  /** The directory for realtime: 'memory'. */
   channels?: ChannelDirectory;
   /** Write events to the store (web server feed). */
   persistEvents: boolean;
@@ -96,7 +151,9 @@ export class CommandRunner {
   readonly tokens: TokenSigner;
   private readonly opts: RunnerOptions;
   private readonly now: () => number;
-  private readonly validChannels: Set<string>;
+  private readonly realtime: RealtimeMode;
+  /** What every UnitOfWork of this runner needs, handed over instead of the runner itself. */
+  private readonly workDeps: WorkDeps;
   /** Group-commit state: overlay of states written in the open batch, and effects held until commit. */
   private batchDepth = 0;
   private overlay = new Map<number, PlayerState>();
@@ -110,7 +167,16 @@ export class CommandRunner {
     this.rules = opts.rules;
     this.tokens = opts.tokens;
     this.now = opts.now ?? Date.now;
-    this.validChannels = new Set(channelIds(opts.rules.channelsPerPlace));
+    this.realtime = realtimeModeOf(opts);
+    this.workDeps = {
+      store: opts.store,
+      tokens: opts.tokens,
+      rules: opts.rules,
+      validChannels: new Set(channelIds(opts.rules.channelsPerPlace)),
+      realtime: this.realtime,
+      persistEvents: opts.persistEvents,
+      loadPlayer: (id) => this.loadPlayer(id),
+    };
   }
 
   /** Verify a session token; UNAUTHORIZED when missing, forged or expired. */
@@ -178,7 +244,8 @@ export class CommandRunner {
     return this.overlay.get(id) ?? this.opts.cache?.get(id) ?? this.store.loadPlayer(id);
   }
 
-  private check(def: CommandDef, input: unknown, actorId: number | null, opts: RunOptions): any {
+  /** The input, checked against the command's schema: handlers take it as their declared input type. */
+  private check(def: CommandDef, input: unknown, actorId: number | null, opts: RunOptions): Static<CommandDef['input']> {
     const body = input ?? {};
     if (!opts.validated) validateInput(def, body);
     if (def.auth && !actorId) fail('UNAUTHORIZED', `${def.name} needs a logged-in player`);
@@ -188,14 +255,20 @@ export class CommandRunner {
     return body;
   }
 
-  private execute(def: CommandDef, input: any, actorId: number, clientOpId: string | undefined, prepared: unknown): unknown {
+  private execute(
+    def: CommandDef,
+    input: Static<CommandDef['input']>,
+    actorId: number,
+    clientOpId: string | undefined,
+    prepared: unknown,
+  ): unknown {
     const now = this.now();
     if (def.kind === 'read') {
-      const w = new UnitOfWork(this, actorId, now, 'x', 'read');
+      const w = new UnitOfWork(this.workDeps, actorId, now, 'x', 'read');
       return def.handler(this.ctx(w, actorId, now, 'read', prepared), input);
     }
-    if (def.kind === 'realtime' && this.opts.realtime === 'memory') {
-      const w = new UnitOfWork(this, actorId, now, 'rt', 'memory');
+    if (def.kind === 'realtime' && !this.realtime.inTransaction) {
+      const w = new UnitOfWork(this.workDeps, actorId, now, 'rt', 'write');
       try {
         const out = def.handler(this.ctx(w, actorId, now, 'rt', prepared), input);
         this.afterCommit(w);
@@ -206,7 +279,7 @@ export class CommandRunner {
       }
     }
     const opId = clientOpId ?? randomUUID();
-    const w = new UnitOfWork(this, actorId, now, opId, 'store');
+    const w = new UnitOfWork(this.workDeps, actorId, now, opId, 'write');
     const out = this.store.transaction(() => {
       if (clientOpId !== undefined && actorId) {
         const seen = this.store.getIdempotent(actorId, clientOpId);
@@ -242,11 +315,17 @@ export class CommandRunner {
       if (w.hasChannelChanges()) this.heldChannels.push(w);
     } else publish();
   }
+}
 
-  /** Used by UnitOfWork. */
-  _internals() {
-    return { opts: this.opts, validChannels: this.validChannels };
-  }
+interface WorkDeps {
+  store: Store;
+  tokens: TokenSigner;
+  rules: Rules;
+  validChannels: Set<string>;
+  realtime: RealtimeMode;
+  persistEvents: boolean;
+  /** Committed state as commands see it (the runner's batch overlay → cache → store). */
+  loadPlayer(id: number): PlayerState | undefined;
 }
 
 /** The World a handler runs against: working copies, ledger rows and events of one command. */
@@ -255,15 +334,15 @@ class UnitOfWork implements World {
   readonly ledger: LedgerRow[] = [];
   readonly events: DeliveredEvent[] = [];
   replayed = false;
-  private reserved: string[] = [];
-  private released: string[] = [];
+  /** How to give back the channel places this command took (realtime memory mode). */
+  private channelUndo: (() => void)[] = [];
 
   constructor(
-    private readonly runner: CommandRunner,
+    private readonly deps: WorkDeps,
     private readonly actorId: number,
     private readonly now: number,
     private readonly opId: string,
-    private readonly mode: 'read' | 'memory' | 'store',
+    private readonly access: 'read' | 'write',
   ) {}
 
   actor(): PlayerState {
@@ -274,24 +353,25 @@ class UnitOfWork implements World {
   player(id: number): PlayerState {
     let p = this.touched.get(id);
     if (p) return p;
-    const base = this.runner.loadPlayer(id);
+    const base = this.deps.loadPlayer(id);
     if (!base) fail('NOT_FOUND', `player ${id} not found`);
     // Reads hand out the committed state itself; writers get a copy so a failure changes nothing.
-    p = this.mode === 'read' ? base : clonePlayer(base);
+    p = this.access === 'read' ? base : clonePlayer(base);
     this.touched.set(id, p);
     return p;
   }
 
   playerByName(name: string): PlayerState {
     for (const p of this.touched.values()) if (p.name === name) return p;
-    const found = this.runner.store.findPlayerByName(name);
+    const found = this.deps.store.findPlayerByName(name);
     if (!found) fail('NOT_FOUND', `no player named ${name}`);
     return this.player(found.state.id);
   }
 
   createPlayer(name: string, passHash: string): PlayerState {
-    const init = { name, level: 1, xp: 0, hp: maxHpFor(1), maxHp: maxHpFor(1), gold: 0, inventory: [], quests: {}, channel: null, x: 500, y: 500, hunts: 0 };
-    const id = this.runner.store.insertPlayer(init, passHash, this.now);
+    const hp = maxHpFor(1);
+    const init = { name, level: 1, xp: 0, hp, maxHp: hp, gold: 0, inventory: [], quests: {}, channel: null, x: 500, y: 500, hunts: 0 };
+    const id = this.deps.store.insertPlayer(init, passHash, this.now);
     const p: PlayerState = { id, ...init };
     this.touched.set(id, p);
     return p;
@@ -315,38 +395,21 @@ class UnitOfWork implements World {
   }
 
   setChannel(p: PlayerState, channel: string | null): void {
-    const { opts, validChannels } = this.runner._internals();
-    if (channel !== null && !validChannels.has(channel)) fail('NOT_FOUND', `no channel ${channel}`);
-    const cap = this.runner.rules.channelCapacity;
-    if (this.mode === 'memory') {
-      const dir = opts.channels;
-      if (!dir) throw new Error('realtime memory mode needs a ChannelDirectory');
-      if (channel !== null) {
-        if (!dir.reserve(channel, cap)) fail('CHANNEL_FULL', `${channel} holds ${cap} players`);
-        this.reserved.push(channel);
-      }
-      if (p.channel) {
-        dir.release(p.channel);
-        this.released.push(p.channel);
-      }
-    } else if (channel !== null && this.runner.store.countChannel(channel) >= cap) {
-      fail('CHANNEL_FULL', `${channel} holds ${cap} players`);
-    }
+    if (channel !== null && !this.deps.validChannels.has(channel)) fail('NOT_FOUND', `no channel ${channel}`);
+    const undo = this.deps.realtime.moveChannel(p.channel, channel, this.deps.rules.channelCapacity);
+    if (undo) this.channelUndo.push(undo);
     p.channel = channel;
   }
 
   hasChannelChanges(): boolean {
-    return this.reserved.length > 0 || this.released.length > 0;
+    return this.channelUndo.length > 0;
   }
 
-  /** Undo channel reservations of a failed memory-mode command (or of a batch whose commit failed). */
+  /** Give back the channel places of a failed memory-mode command (or of a batch whose commit failed), newest first. */
   rollbackChannels(): void {
-    const dir = this.runner._internals().opts.channels;
-    if (!dir) return;
-    for (const c of this.reserved) dir.release(c);
-    for (const c of this.released) dir.reserve(c, Number.MAX_SAFE_INTEGER);
-    this.reserved = [];
-    this.released = [];
+    const undo = this.channelUndo;
+    this.channelUndo = [];
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]();
   }
 
   emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void {
@@ -354,20 +417,19 @@ class UnitOfWork implements World {
   }
 
   issueToken(playerId: number) {
-    return this.runner.tokens.issue(playerId, this.now);
+    return this.deps.tokens.issue(playerId, this.now);
   }
 
   rngFor(p: PlayerState): Rng {
-    return new Rng(hash32(`${p.id}:${p.hunts}`, this.runner.rules.worldSeed));
+    return new Rng(hash32(`${p.id}:${p.hunts}`, this.deps.rules.worldSeed));
   }
 
   /** Inside the transaction: save every touched player, the ledger rows and (web) the events. */
   write(): void {
-    const store = this.runner.store;
+    const store = this.deps.store;
     for (const p of this.touched.values()) store.savePlayer(p, this.now);
     if (this.ledger.length) store.appendLedger(this.ledger);
-    const { opts } = this.runner._internals();
-    if (opts.persistEvents && this.events.length) {
+    if (this.deps.persistEvents && this.events.length) {
       const stored = store.appendEvents(
         this.events.map((e) => ({
           playerId: 'player' in e.target ? e.target.player : null,

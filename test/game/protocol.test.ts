@@ -87,12 +87,16 @@ describe('bad input', () => {
     r.sock.destroy();
   });
 
-  it('before authentication every op but ping / player.login / session.resume → UNAUTHORIZED; ping works', async () => {
+  it('before authentication only the table\'s auth: false ops and session.resume are served, the rest → UNAUTHORIZED', async () => {
     const r = raw();
     await r.waitFor((f) => f.ev === 'welcome');
-    const ops = ['player.get', 'inventory.get', 'world.hunt', 'item.give', 'channel.join', 'shop.list', 'quest.list'];
+    const ops = ['player.get', 'inventory.get', 'world.hunt', 'item.give', 'channel.join', 'quest.list'];
     ops.forEach((op, i) => r.send({ id: 10 + i, op, body: {} }));
-    for (let i = 0; i < ops.length; i++) expect(await r.waitFor((f) => f.id === 10 + i)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    for (let i = 0; i < ops.length; i++) {
+      expect(await r.waitFor((f) => f.id === 10 + i)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    }
+    r.send({ id: 40, op: 'shop.list', body: {} }); // auth: false in the command table
+    expect((await r.waitFor((f) => f.id === 40)).body.items.length).toBeGreaterThan(0);
     r.send({ id: 50, op: 'session.resume', body: { token: 'v1.forged' } });
     expect(await r.waitFor((f) => f.id === 50)).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
     await stillServes(r, 60);

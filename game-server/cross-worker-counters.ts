@@ -62,22 +62,22 @@ export class SharedChannels implements ChannelDirectory {
 
 /** Server-wide connection counter. */
 export class SharedCounter {
-  private readonly a: Int32Array;
+  private readonly cell: Int32Array;
   constructor(buf: SharedArrayBuffer) {
-    this.a = new Int32Array(buf);
+    this.cell = new Int32Array(buf);
   }
   /** Take one place unless `limit` are taken. */
   tryTake(limit: number): boolean {
     for (;;) {
-      const n = Atomics.load(this.a, 0);
+      const n = Atomics.load(this.cell, 0);
       if (n >= limit) return false;
-      if (Atomics.compareExchange(this.a, 0, n, n + 1) === n) return true;
+      if (Atomics.compareExchange(this.cell, 0, n, n + 1) === n) return true;
     }
   }
   give(): void {
-    Atomics.sub(this.a, 0, 1);
+    Atomics.sub(this.cell, 0, 1);
   }
   get value(): number {
-    return Atomics.load(this.a, 0);
+    return Atomics.load(this.cell, 0);
   }
 }
