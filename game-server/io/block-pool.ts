@@ -48,7 +48,8 @@ export class BlockPool<B> {
     if (cls === undefined) throw new Error('block pool: block given back twice (or never taken)');
     this.live.delete(b);
     const list = cls === 0 || this.closed ? undefined : this.listOf(cls);
-    const room = list !== undefined && list.length < (this.opts.keepPerClass ?? Infinity) && this.keptBytes + cls <= (this.opts.keepBytes ?? Infinity);
+    const room =
+      list !== undefined && list.length < (this.opts.keepPerClass ?? Infinity) && this.keptBytes + cls <= (this.opts.keepBytes ?? Infinity);
     if (room) {
       list.push(b);
       this.keptBytes += cls;

@@ -144,7 +144,10 @@ export interface PortMetrics {
   wakeups: number;
   /** Completions delivered. */
   completions: number;
-  /** Histogram of completions per wait: batchHistogram[i] = number of waits that returned i..(2i-1). Power-of-two buckets: [0,1,2-3,4-7,...]. */
+  /**
+   * Histogram of completions per wait: batchHistogram[i] = number of waits that returned i..(2i-1).
+   * Power-of-two buckets: [0,1,2-3,4-7,...].
+   */
   batchHistogram: number[];
   /** Largest batch seen. */
   maxBatch: number;
@@ -160,7 +163,10 @@ export interface PortMetrics {
 
 export type TraceKind = 'wait' | 'wake' | 'completion' | 'post' | 'issue';
 export interface TraceEvent {
-  /** Wall-clock time in microseconds since the Unix epoch (performance.timeOrigin + now), so the timelines of several ports and threads line up. */
+  /**
+   * Wall-clock time in microseconds since the Unix epoch (performance.timeOrigin + now), so the
+   * timelines of several ports and threads line up.
+   */
   t: number;
   /** threadId of the thread the event happened on. */
   thread: number;

@@ -62,12 +62,17 @@ function select(mod: BackendModule, backend: BackendName, reason: string): Selec
 export async function selectBackend(choice: IoChoice = 'auto'): Promise<SelectedBackend> {
   if (!IO_CHOICES.includes(choice)) throw new Error(`--io must be one of ${IO_CHOICES.join('|')}, got ${JSON.stringify(choice)}`);
   const native: BackendName | null =
-    choice === 'iocp' || choice === 'uring' ? choice : choice === 'libuv' ? null : process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+    choice === 'iocp' || choice === 'uring' ? choice
+    : choice === 'libuv' ? null
+    : process.platform === 'win32' ? 'iocp'
+    : process.platform === 'linux' ? 'uring'
+    : null;
   if (native !== null) {
     try {
       const mod = await load(native);
       mod.probe();
-      const why = choice === 'auto' ? `auto on ${process.platform}: ${native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available'}` : `--io ${choice}`;
+      const probed = native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available';
+      const why = choice === 'auto' ? `auto on ${process.platform}: ${probed}` : `--io ${choice}`;
       return select(mod, native, `io backend ${native} (${why})`);
     } catch (err) {
       const libuv = await load('libuv');

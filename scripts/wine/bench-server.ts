@@ -60,7 +60,8 @@ if (backend === 'net') {
     sock.on('error', () => {});
     sock.on('data', (d) => {
       const out = f.push(d, () => {
-        sock.end(statsFrame({ backend: 'net', frames, cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }), () => process.exit(0));
+        const stats = statsFrame({ backend: 'net', frames, cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) });
+        sock.end(stats, () => process.exit(0));
       });
       if (out) sock.write(out);
     });
@@ -80,7 +81,8 @@ if (backend === 'net') {
       onOpen: (c: Connection) => void framers.set(c.id, new Framer()),
       onData: (c: Connection, chunk: Uint8Array) => {
         const out = framers.get(c.id)!.push(chunk, () => {
-          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), iocp: iocpPort.backendStats?.(), cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }));
+          const wallNs = Number(process.hrtime.bigint() - t0);
+          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), iocp: iocpPort.backendStats?.(), cpu: process.cpuUsage(), wallNs }));
           c.end();
           setTimeout(() => process.exit(0), 200);
         });

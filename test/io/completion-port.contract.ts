@@ -117,6 +117,12 @@ function readN(s: net.Socket, n: number, ms = WAIT_MS): Promise<Buffer> {
   });
 }
 
+interface EchoServer {
+  listener: DeviceId;
+  port: number;
+  accepted: DeviceId[];
+}
+
 /** One case's world: the ports and client sockets it opened (closed after it) and the bound of its waits. */
 class Env {
   readonly ports: CompletionPort[] = [];
@@ -147,7 +153,7 @@ class Env {
   readonly readN = (s: net.Socket, n: number, ms = this.waitMs): Promise<Buffer> => readN(s, n, ms);
 
   /** Listener under key 1 with `depth` accepts pending, each accepted device associated under 1000+n and armed for recv. */
-  readonly echoServer = async (h: Harness, mode: 'echo' | 'none' = 'echo', depth = 4): Promise<{ listener: DeviceId; port: number; accepted: DeviceId[] }> => {
+  readonly echoServer = async (h: Harness, mode: 'echo' | 'none' = 'echo', depth = 4): Promise<EchoServer> => {
     const { device, port } = await h.port.listen({ host: HOST, port: 0 }, 1);
     const accepted: DeviceId[] = [];
     h.react = (c) => {

@@ -5,7 +5,9 @@
  *  - 'drop-recv': every `every`-th successful recv completion with data is lost;
  *  - 'reverse-fifo': every batch is delivered in reverse order.
  */
-import type { BatchHandler, Completion, CompletionPort, DeviceId, ListenOptions, PortAddress, PortMetrics, TraceEvent } from '../../game-server/io/completion-port.ts';
+import type {
+  BatchHandler, Completion, CompletionPort, DeviceId, ListenOptions, PortAddress, PortMetrics, TraceEvent,
+} from '../../game-server/io/completion-port.ts';
 import { Op, Status } from '../../game-server/io/completion-port.ts';
 
 export type Fault = 'drop-recv' | 'reverse-fifo';

@@ -102,11 +102,16 @@ export interface Win32 {
   setsockopt(s: number, level: number, name: number, val: number, len: number): number;
   shutdown(s: number, how: number): number;
   closesocket(s: number): number;
-  WSAIoctl(s: number, code: number, inBuf: number, inLen: number, outBuf: number, outLen: number, pBytes: number, ov: number, routine: number): number;
+  WSAIoctl(
+    s: number, code: number, inBuf: number, inLen: number, outBuf: number, outLen: number, pBytes: number, ov: number, routine: number,
+  ): number;
   WSARecv(s: number, bufs: number, count: number, pBytes: number, pFlags: number, ov: number, routine: number): number;
   WSASend(s: number, bufs: number, count: number, pBytes: number, flags: number, ov: number, routine: number): number;
   /** AcceptEx, called through the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) returned. */
-  AcceptEx(listenSock: number, acceptSock: number, outBuf: number, recvLen: number, localLen: number, remoteLen: number, pBytes: number, ov: number): number;
+  AcceptEx(
+    listenSock: number, acceptSock: number, outBuf: number, recvLen: number, localLen: number, remoteLen: number,
+    pBytes: number, ov: number,
+  ): number;
 }
 
 /** Native memory the backend owns: an address for the kernel and a view for JS. Freed exactly once. */

@@ -13,7 +13,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Op, Status, type BatchHandler, type Completion } from '../../completion-port.ts';
-import { IPPROTO_TCP, OVERLAPPED_ENTRY_SIZE, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, TCP_NODELAY, WAIT_TIMEOUT, INVALID_SOCKET, allocBlock, freeBlock, type NativeBlock } from './ffi.ts';
+import {
+  IPPROTO_TCP, OVERLAPPED_ENTRY_SIZE, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, TCP_NODELAY, WAIT_TIMEOUT, INVALID_SOCKET,
+  allocBlock, freeBlock, type NativeBlock,
+} from './ffi.ts';
 import { OFF_DATA, type Dev, type IocpCore, type OpRec } from './port.ts';
 import { hex, translate } from './status.ts';
 
@@ -283,7 +286,8 @@ export class IocpLoop {
     w.setsockopt(sock, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, scratch.addr, 8);
     scratch.dv.setInt32(0, 1, true);
     w.setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, scratch.addr, 4);
-    const id = devs.add({ sock, kind: 'conn', family: listener.family, key: 0, associated: false, closing: false, skip: false, pending: 0 });
+    const dev: Dev = { sock, kind: 'conn', family: listener.family, key: 0, associated: false, closing: false, skip: false, pending: 0 };
+    const id = devs.add(dev);
     stats.m.devices = devs.count;
     return id;
   }

@@ -112,7 +112,9 @@ export function probeIocp(): void {
 }
 
 function postPacket(w: Win32, handle: number, bytes: number, key: number, overlapped: number): void {
-  if (!w.PostQueuedCompletionStatus(handle, bytes, key, overlapped)) throw new Error(`PostQueuedCompletionStatus failed: ${w.GetLastError()}`);
+  if (!w.PostQueuedCompletionStatus(handle, bytes, key, overlapped)) {
+    throw new Error(`PostQueuedCompletionStatus failed: ${w.GetLastError()}`);
+  }
 }
 
 export class IocpPort implements CompletionPort, IocpCore {
@@ -154,7 +156,10 @@ export class IocpPort implements CompletionPort, IocpCore {
     this.scratch = allocBlock(256);
     // Size classes: an accept's address slots, the send classes, a recv buffer (each after the header).
     const classes = [2 * ACCEPT_ADDR_SLOT, ...SEND_CLASSES, this.recvBytes].map((c) => OFF_DATA + c).sort((a, b) => a - b);
-    this.blocks = new BlockPool({ alloc: allocBlock, free: freeBlock }, { classOf: (n) => classes.find((c) => c >= n) ?? null, keepPerClass: POOL_KEEP });
+    this.blocks = new BlockPool(
+      { alloc: allocBlock, free: freeBlock },
+      { classOf: (n) => classes.find((c) => c >= n) ?? null, keepPerClass: POOL_KEEP },
+    );
     this.ring = new PostQueue(PostQueue.create());
     this.loop = new IocpLoop(this, Math.max(1, Math.min(opts.maxBatch ?? 128, 4096)));
   }
@@ -217,7 +222,10 @@ export class IocpPort implements CompletionPort, IocpCore {
     const l = listenSocket(this.w, this.scratch, opts);
     let device = -1;
     try {
-      device = this.devs.add({ sock: l.sock, kind: 'listener', family: l.family, key, associated: false, closing: false, skip: false, pending: 0 });
+      const dev: Dev = {
+        sock: l.sock, kind: 'listener', family: l.family, key, associated: false, closing: false, skip: false, pending: 0,
+      };
+      device = this.devs.add(dev);
       this.stats.m.devices = this.devs.count;
       this.associate(device, key);
       return { device, port: l.port };
@@ -240,7 +248,8 @@ export class IocpPort implements CompletionPort, IocpCore {
     d.key = key;
     d.associated = true;
     if (this.skipOnSuccess) {
-      d.skip = this.w.SetFileCompletionNotificationModes(d.sock, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) !== 0;
+      const modes = FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE;
+      d.skip = this.w.SetFileCompletionNotificationModes(d.sock, modes) !== 0;
       if (d.skip) this.skipDevices++;
     }
   }
@@ -258,7 +267,8 @@ export class IocpPort implements CompletionPort, IocpCore {
     }
     r.acceptSock = as;
     const b = r.blk;
-    this.called(this.w.AcceptEx(d.sock, as, b.addr + OFF_DATA, 0, ACCEPT_ADDR_SLOT, ACCEPT_ADDR_SLOT, b.addr + OFF_BYTES, b.addr) !== 0, r, d);
+    const ok = this.w.AcceptEx(d.sock, as, b.addr + OFF_DATA, 0, ACCEPT_ADDR_SLOT, ACCEPT_ADDR_SLOT, b.addr + OFF_BYTES, b.addr) !== 0;
+    this.called(ok, r, d);
   }
 
   recv(device: DeviceId): void {
@@ -345,7 +355,9 @@ export class IocpPort implements CompletionPort, IocpCore {
     this.stats.m.devices = 0;
     freeBlock(this.scratch);
     this.w.CloseHandle(this.handle);
-    if (leaked > 0) process.emitWarning(`iocp port: ${leaked} operations never completed during shutdown; their buffers were leaked, not freed`);
+    if (leaked > 0) {
+      process.emitWarning(`iocp port: ${leaked} operations never completed during shutdown; their buffers were leaked, not freed`);
+    }
   }
 
   // ---------------------------------------------------------------- introspection

@@ -80,7 +80,9 @@ export class LibuvPort implements CompletionPort {
 
   constructor(opts: PortOptions = {}) {
     if (opts.concurrency !== undefined && opts.concurrency !== 1) {
-      throw new Error(`libuv port: concurrency ${opts.concurrency} not supported (a libuv port has one owner thread; run one port per worker)`);
+      throw new Error(
+        `libuv port: concurrency ${opts.concurrency} not supported (a libuv port has one owner thread; run one port per worker)`,
+      );
     }
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
     this.stats = new PortStats('libuv', opts.trace);
@@ -108,7 +110,8 @@ export class LibuvPort implements CompletionPort {
     if (d === undefined || d.kind !== kind || (d.kind === 'socket' && d.id < 0)) throw noDevice('libuv', OpName[op], id);
     this.stats.issued(op, d.key);
     if (!d.closing) return d as Extract<Dev, { kind: K }>;
-    this.complete({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error: kind === 'listener' ? 'listener closed' : 'device closed' });
+    const error = kind === 'listener' ? 'listener closed' : 'device closed';
+    this.complete({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error });
     return null;
   }
 
@@ -121,7 +124,9 @@ export class LibuvPort implements CompletionPort {
     let listenArg: net.ListenOptions | { fd: number };
     let nativeFd = -1;
     if (opts.reusePort) {
-      if (process.platform !== 'linux') throw new Error(`libuv port: reusePort is implemented for Linux only (platform ${process.platform})`);
+      if (process.platform !== 'linux') {
+        throw new Error(`libuv port: reusePort is implemented for Linux only (platform ${process.platform})`);
+      }
       const { nativeListen } = await import('../../native/libc.ts');
       const l = nativeListen(opts.host, opts.port, backlog, true);
       nativeFd = l.fd;
@@ -278,7 +283,9 @@ export class LibuvPort implements CompletionPort {
       dev.sends--;
       if (err) {
         const { status, error } = translate(err);
-        this.complete({ key: dev.key, op: Op.Send, bytes: 0, status: status === Status.Cancelled ? Status.BrokenPipe : status, device, error });
+        // A write the stream refused after destroy is a send on a dead connection: a broken pipe.
+        const st = status === Status.Cancelled ? Status.BrokenPipe : status;
+        this.complete({ key: dev.key, op: Op.Send, bytes: 0, status: st, device, error });
       } else {
         this.stats.m.bytesOut += len;
         this.complete({ key: dev.key, op: Op.Send, bytes: len, status: Status.Ok, device });
@@ -368,7 +375,9 @@ const senders = new Map<string, BroadcastChannel>();
 
 /** PostQueuedCompletionStatus to a libuv port owned by any thread of this process. */
 export const postTo: PostTo<'libuv'> = (to, key, bytes, payload) => {
-  if (to.backend !== 'libuv' || typeof to.channel !== 'string') throw new Error(`libuv postTo: not a libuv port address: ${JSON.stringify(to)}`);
+  if (to.backend !== 'libuv' || typeof to.channel !== 'string') {
+    throw new Error(`libuv postTo: not a libuv port address: ${JSON.stringify(to)}`);
+  }
   let ch = senders.get(to.channel);
   if (ch === undefined) {
     ch = new BroadcastChannel(to.channel);

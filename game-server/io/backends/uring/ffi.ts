@@ -259,7 +259,9 @@ export const io = {
  * Fill SQE slot `tail` (opcode, fd, addr, len, op flags; user_data as two u32 halves; everything
  * else 0). The caller publishes the new tail.
  */
-export function writeSqe(r: Ring, tail: number, op: number, fd: number, addr: number, len: number, opFlags: number, userLo: number, userHi: number): void {
+export function writeSqe(
+  r: Ring, tail: number, op: number, fd: number, addr: number, len: number, opFlags: number, userLo: number, userHi: number,
+): void {
   const i = (tail & r.sqMask) * 16;
   const s = r.sqes32;
   s[i] = op; // opcode, flags 0, ioprio 0

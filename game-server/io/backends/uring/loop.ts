@@ -172,7 +172,8 @@ export class UringLoop {
     } else {
       const st = translate(res);
       const status = dev.closing ? Status.Cancelled : res === 0 ? Status.BrokenPipe : st.status;
-      core.q.push({ key: dev.key, op: Op.Send, bytes: req.off, status, device: dev.id, error: dev.closing ? 'device closed' : (st.error ?? '') });
+      const error = dev.closing ? 'device closed' : (st.error ?? '');
+      core.q.push({ key: dev.key, op: Op.Send, bytes: req.off, status, device: dev.id, error });
     }
     if (dev.sendQ.length > 0 && !dev.closing) core.submitSend(dev);
   }

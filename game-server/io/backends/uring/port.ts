@@ -23,7 +23,9 @@ import {
 import { BlockPool } from '../../block-pool.ts';
 import { CompletionQueue } from '../../completion-queue.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
-import { EFD_CLOEXEC, EFD_NONBLOCK, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, TCP_NODELAY, errnoError, libc, nativeListen, type Libc } from '../../native/libc.ts';
+import {
+  EFD_CLOEXEC, EFD_NONBLOCK, IPPROTO_TCP, SOCK_CLOEXEC, SOCK_NONBLOCK, TCP_NODELAY, errnoError, libc, nativeListen, type Libc,
+} from '../../native/libc.ts';
 import { PortStats } from '../../port-stats.ts';
 import { PostQueue } from '../../post-queue.ts';
 import {
@@ -200,7 +202,10 @@ export class UringPort implements CompletionPort, UringCore {
   }
 
   private addDevice(kind: UDev['kind'], fd: number, key: number): DeviceId {
-    const dev: UDev = { kind, id: -1, gen: 0, fd, key, closing: false, inKernel: 0, accepts: 0, recvPending: false, sendQ: [], sendInKernel: false, slotBusy: false };
+    const dev: UDev = {
+      kind, id: -1, gen: 0, fd, key, closing: false, inKernel: 0, accepts: 0,
+      recvPending: false, sendQ: [], sendInKernel: false, slotBusy: false,
+    };
     const id = this.devs.add(dev);
     dev.id = id;
     dev.gen = this.devs.gen(id) & 0xffff;
@@ -242,7 +247,8 @@ export class UringPort implements CompletionPort, UringCore {
     this.stats.issued(op, d.key);
     if (!d.closing) return d;
     this.stats.m.inFlight--;
-    this.q.push({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error: kind === 'listener' ? 'listener closed' : 'device closed' });
+    const error = kind === 'listener' ? 'listener closed' : 'device closed';
+    this.q.push({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error });
     return null;
   }
 
