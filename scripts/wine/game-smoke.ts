@@ -27,7 +27,8 @@ function start(): ChildProcess {
 
 /** The start line, or '' if the process exited (or timed out) first. */
 async function startLine(c: ChildProcess): Promise<string> {
-  const deadline = Date.now() + 30_000;
+  // Wine + Windows node loading the bundled server took over 30 s on this shared 2-core machine at load ~30.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const line = readFileSync(`${base}.stdout`, 'utf8').split('\n').find((l) => l.startsWith('game-server listening'));
     if (line) return line;
