@@ -102,14 +102,38 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
-/** Where another thread can post to this port (structured-cloneable, send it via postMessage). */
-export interface PortAddress {
-  backend: BackendName;
-  /** Backend-specific fields (an eventfd number + SharedArrayBuffer queue, a HANDLE, a MessagePort…). */
-  [k: string]: unknown;
+/**
+ * Where another thread can post to a port (structured-cloneable: send it via postMessage). One
+ * variant per backend, told apart by `backend`, so a backend's `postTo` takes only its own kind.
+ */
+export type PortAddress = IocpAddress | UringAddress | LibuvAddress;
+
+export interface IocpAddress {
+  backend: 'iocp';
+  /** The completion port HANDLE (process-wide; PostQueuedCompletionStatus is thread-safe). */
+  handle: number;
+  /** PostQueue (post-queue.ts) carrying the payloads. */
+  ring: SharedArrayBuffer;
 }
 
-export type BackendName = 'iocp' | 'uring' | 'libuv';
+export interface UringAddress {
+  backend: 'uring';
+  /** eventfd number (valid in every thread of this process). */
+  eventfd: number;
+  /** PostQueue (post-queue.ts) carrying the payloads; structured-clones as shared memory. */
+  queue: SharedArrayBuffer;
+}
+
+export interface LibuvAddress {
+  backend: 'libuv';
+  /** Name of the BroadcastChannel the port listens on. */
+  channel: string;
+}
+
+export type BackendName = PortAddress['backend'];
+
+/** The address variant of one backend. */
+export type AddressOf<B extends BackendName> = Extract<PortAddress, { backend: B }>;
 
 /** Counters every backend keeps; exposed on /metrics and in the trace. */
 export interface PortMetrics {
@@ -120,7 +144,10 @@ export interface PortMetrics {
   wakeups: number;
   /** Completions delivered. */
   completions: number;
-  /** Histogram of completions per wait: batchHistogram[i] = number of waits that returned i..(2i-1). Power-of-two buckets: [0,1,2-3,4-7,...]. */
+  /**
+   * Histogram of completions per wait: batchHistogram[i] = number of waits that returned i..(2i-1).
+   * Power-of-two buckets: [0,1,2-3,4-7,...].
+   */
   batchHistogram: number[];
   /** Largest batch seen. */
   maxBatch: number;
@@ -136,7 +163,10 @@ export interface PortMetrics {
 
 export type TraceKind = 'wait' | 'wake' | 'completion' | 'post' | 'issue';
 export interface TraceEvent {
-  /** Wall-clock time in microseconds since the Unix epoch (performance.timeOrigin + now), so the timelines of several ports and threads line up. */
+  /**
+   * Wall-clock time in microseconds since the Unix epoch (performance.timeOrigin + now), so the
+   * timelines of several ports and threads line up.
+   */
   t: number;
   /** threadId of the thread the event happened on. */
   thread: number;
@@ -193,7 +223,25 @@ export interface CompletionPort {
   metrics(): PortMetrics;
   /** Trace events recorded since the last call (empty unless trace was on). */
   drainTrace(): TraceEvent[];
+  /** Counters only this backend has (iocp: inline completions), for benchmarks; absent elsewhere. */
+  backendStats?(): Record<string, number>;
 }
 
-/** Post to a port owned by another thread (PostQueuedCompletionStatus across threads). */
-export type PostTo = (to: PortAddress, key: number, bytes: number, payload?: unknown) => void;
+/**
+ * Post to a port owned by another thread (PostQueuedCompletionStatus across threads). A backend's
+ * own function is `PostTo<'uring'>` etc.; `PostTo` (any backend) is what select-backend hands out.
+ */
+export type PostTo<B extends BackendName = BackendName> = (to: AddressOf<B>, key: number, bytes: number, payload?: unknown) => void;
+
+/** True when `to` is an address of a `backend` port. */
+export function isAddressOf<B extends BackendName>(to: PortAddress, backend: B): to is AddressOf<B> {
+  return to.backend === backend;
+}
+
+/** A backend's own `postTo` as one taking any address: an address of another backend is refused. */
+export function checkedPostTo<B extends BackendName>(backend: B, postTo: PostTo<B>): PostTo {
+  return (to, key, bytes, payload) => {
+    if (!isAddressOf(to, backend)) throw new Error(`${backend} postTo: cannot post to a ${String(to.backend)} port`);
+    postTo(to, key, bytes, payload);
+  };
+}

@@ -6,7 +6,9 @@
  */
 import { threadId } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { OpName, type BackendName, type Completion, type OpCode, type PortMetrics, type TraceEvent, type TraceKind } from './completion-port.ts';
+import {
+  OpName, type BackendName, type Completion, type OpCode, type PortMetrics, type TraceEvent, type TraceKind,
+} from './completion-port.ts';
 
 /** Histogram bucket of a batch size: 0 → 0, 1 → 1, 2..3 → 2, 4..7 → 3, … */
 export function batchBucket(n: number): number {

@@ -11,7 +11,10 @@
  * onClose is called exactly once per connection, when the device's Close completion arrives, with
  * the first cause recorded (eof / reset / local / error).
  */
-import { Op, Status, type Completion, type CompletionPort, type DeviceId, type PortAddress, type PortMetrics, type PostTo, type TraceEvent } from './completion-port.ts';
+import {
+  Op, Status, type Completion, type CompletionPort, type DeviceId, type PortAddress, type PortMetrics, type PostTo,
+  type TraceEvent,
+} from './completion-port.ts';
 import type { CloseReason, Connection, Transport, TransportHandler, TransportOptions } from '../transport.ts';
 
 /** Completion key of the listening device; connections get keys from 1 up. */
@@ -114,7 +117,8 @@ export class PortTransport implements Transport {
   async listen(opts: TransportOptions, handler: TransportHandler): Promise<{ port: number }> {
     if (this.handler !== null) throw new Error('PortTransport: already listening');
     this.handler = handler;
-    const { device, port } = await this.port.listen({ host: opts.host, port: opts.port, backlog: opts.backlog, reusePort: opts.reusePort }, LISTENER_KEY);
+    const listenOpts = { host: opts.host, port: opts.port, backlog: opts.backlog, reusePort: opts.reusePort };
+    const { device, port } = await this.port.listen(listenOpts, LISTENER_KEY);
     this.listener = device;
     this.accepting = true;
     this.port.start((batch) => this.onBatch(batch));
@@ -274,7 +278,9 @@ export class PortTransport implements Transport {
         if (conn === undefined || c.status === Status.Cancelled) return;
         conn.sending = false;
         conn.inflight = 0;
-        if (c.status !== Status.Ok) this.fail(conn, c.status === Status.Reset || c.status === Status.BrokenPipe ? 'reset' : 'error', c.error);
+        if (c.status !== Status.Ok) {
+          this.fail(conn, c.status === Status.Reset || c.status === Status.BrokenPipe ? 'reset' : 'error', c.error);
+        }
         else this.flush(conn);
         return;
       }

@@ -1,14 +1,14 @@
 /**
- * The only file that names the I/O backends. `--io auto|iocp|uring|libuv`:
+ * The only file that loads the I/O backends, and the one list of them (BACKENDS, IO_CHOICES).
+ * `--io auto|iocp|uring|libuv`:
  *  - auto: iocp on win32; uring on Linux when io_uring_setup succeeds; libuv otherwise;
  *  - an explicit native backend that cannot start falls back to libuv, with the reason.
  * Backends are loaded lazily (dynamic import), so a platform never loads another's FFI.
  */
-import type { BackendName, CompletionPort, PortOptions, PostTo } from './completion-port.ts';
+import { checkedPostTo, type BackendName, type CompletionPort, type PortOptions, type PostTo } from './completion-port.ts';
 import { PortTransport, type PortTransportOptions } from './port-transport.ts';
 
 export type IoChoice = 'auto' | BackendName;
-export const IO_CHOICES: readonly IoChoice[] = ['auto', 'iocp', 'uring', 'libuv'];
 
 export interface SelectedBackend {
   backend: BackendName;
@@ -27,28 +27,31 @@ interface BackendModule {
   probe(): void;
 }
 
-async function load(name: BackendName): Promise<BackendModule> {
-  switch (name) {
-    case 'libuv': {
-      const m = await import('./backends/libuv/port.ts');
-      return { create: (o) => new m.LibuvPort(o), postTo: m.postTo, probe: () => {} };
-    }
-    case 'uring': {
-      if (process.platform !== 'linux') throw new Error(`io_uring is Linux-only (platform ${process.platform})`);
-      const m = await import('./backends/uring/port.ts');
-      return { create: (o) => new m.UringPort(o), postTo: m.postTo, probe: m.probeUring };
-    }
-    case 'iocp': {
-      if (process.platform !== 'win32') throw new Error(`IOCP is Windows-only (platform ${process.platform})`);
-      const m = (await import('./backends/iocp/port.ts')) as Record<string, unknown>;
-      const Port = m.IocpPort as new (o?: PortOptions) => CompletionPort;
-      const postTo = m.postTo as PostTo | undefined;
-      if (typeof Port !== 'function') throw new Error('backends/iocp/port.ts does not export IocpPort');
-      if (typeof postTo !== 'function') throw new Error('backends/iocp/port.ts does not export postTo');
-      const probe = typeof m.probeIocp === 'function' ? (m.probeIocp as () => void) : () => {};
-      return { create: (o) => new Port(o), postTo, probe };
-    }
-  }
+/** One loader per backend. A Record over BackendName: the compiler insists every backend is here. */
+const LOADERS: Record<BackendName, () => Promise<BackendModule>> = {
+  iocp: async () => {
+    if (process.platform !== 'win32') throw new Error(`IOCP is Windows-only (platform ${process.platform})`);
+    const m = await import('./backends/iocp/port.ts');
+    return { create: (o) => new m.IocpPort(o), postTo: checkedPostTo('iocp', m.postTo), probe: m.probeIocp };
+  },
+  uring: async () => {
+    if (process.platform !== 'linux') throw new Error(`io_uring is Linux-only (platform ${process.platform})`);
+    const m = await import('./backends/uring/port.ts');
+    return { create: (o) => new m.UringPort(o), postTo: checkedPostTo('uring', m.postTo), probe: m.probeUring };
+  },
+  libuv: async () => {
+    const m = await import('./backends/libuv/port.ts');
+    return { create: (o) => new m.LibuvPort(o), postTo: checkedPostTo('libuv', m.postTo), probe: () => {} };
+  },
+};
+
+/** The backends, the one list (flags' choices, docs and tools take it from here). */
+export const BACKENDS = Object.keys(LOADERS) as readonly BackendName[];
+/** What `--io` accepts. */
+export const IO_CHOICES: readonly IoChoice[] = ['auto', ...BACKENDS];
+
+function load(name: BackendName): Promise<BackendModule> {
+  return LOADERS[name]();
 }
 
 function select(mod: BackendModule, backend: BackendName, reason: string): SelectedBackend {
@@ -59,12 +62,17 @@ function select(mod: BackendModule, backend: BackendName, reason: string): Selec
 export async function selectBackend(choice: IoChoice = 'auto'): Promise<SelectedBackend> {
   if (!IO_CHOICES.includes(choice)) throw new Error(`--io must be one of ${IO_CHOICES.join('|')}, got ${JSON.stringify(choice)}`);
   const native: BackendName | null =
-    choice === 'iocp' || choice === 'uring' ? choice : choice === 'libuv' ? null : process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+    choice === 'iocp' || choice === 'uring' ? choice
+    : choice === 'libuv' ? null
+    : process.platform === 'win32' ? 'iocp'
+    : process.platform === 'linux' ? 'uring'
+    : null;
   if (native !== null) {
     try {
       const mod = await load(native);
       mod.probe();
-      const why = choice === 'auto' ? `auto on ${process.platform}: ${native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available'}` : `--io ${choice}`;
+      const probed = native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available';
+      const why = choice === 'auto' ? `auto on ${process.platform}: ${probed}` : `--io ${choice}`;
       return select(mod, native, `io backend ${native} (${why})`);
     } catch (err) {
       const libuv = await load('libuv');

@@ -1,7 +1,8 @@
 /**
  * Start a worker thread on a TypeScript module (tsx registered inside the worker), or on a plain
- * .js/.mjs module as is. Used by the I/O tests and benchmarks; workers started this way run the
- * same .ts sources as the main thread.
+ * .js/.mjs module as is: the one helper for it (the supervisor's completion workers, the load
+ * generator's TCP workers, the I/O tests and benchmarks), so workers run the same .ts sources as
+ * the main thread. Under Wine the bundles swap it for test/wine/ts-worker-shim.ts.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

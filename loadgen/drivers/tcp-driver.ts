@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { Window, sleep, type DriverResult, type RequestPlan } from './driver.ts';
 import { mergeEncoded, type EncodedStats } from './stats.ts';
-import { startTsWorker } from './ts-worker.ts';
+import { startWorker } from '../../game-server/io/ts-worker.ts';
 import type { TcpWorkerData, WorkerMsg } from './tcp-worker.ts';
 
 export async function runTcp(plan: RequestPlan): Promise<DriverResult> {
@@ -33,7 +33,7 @@ export async function runTcp(plan: RequestPlan): Promise<DriverResult> {
       mix: plan.mix,
       amount: plan.amount > 0 ? share(plan.amount) : 0,
     };
-    const w = startTsWorker(new URL('./tcp-worker.ts', import.meta.url), { workerData: data });
+    const w = startWorker(new URL('./tcp-worker.ts', import.meta.url), { workerData: data });
     workers.push(w);
     const failed = new Promise<never>((_, rej) => {
       w.once('error', rej);

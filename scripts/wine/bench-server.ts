@@ -2,14 +2,14 @@
  * Framed echo server for the Wine benchmark (runs under Windows node; bundled by build-tests.mjs).
  *   node bench-server.mjs <iocp|net> <readyFile>
  * Frames are [u32 BE length][payload]; every complete frame is echoed back whole, replies of one
- * read grouped into one write. `iocp` = PortTransport over IocpPort (what the game server runs with
- * --io iocp); `net` = Windows node's own net module (libuv, itself on IOCP).
+ * read grouped into one write. `iocp` = PortTransport over the iocp port from select-backend (what the game
+ * server runs with --io iocp); `net` = Windows node's own net module (libuv, itself on IOCP).
  * Writes "READY <port>" to <readyFile>. A frame whose payload is "!stats" gets a JSON reply (the
  * port metrics) and the server exits.
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { IocpPort, postTo } from '../../game-server/io/backends/iocp/port.ts';
+import { selectBackend } from '../../game-server/io/select-backend.ts';
 import { PortTransport } from '../../game-server/io/port-transport.ts';
 import type { Connection } from '../../game-server/transport.ts';
 
@@ -60,7 +60,8 @@ if (backend === 'net') {
     sock.on('error', () => {});
     sock.on('data', (d) => {
       const out = f.push(d, () => {
-        sock.end(statsFrame({ backend: 'net', frames, cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }), () => process.exit(0));
+        const stats = statsFrame({ backend: 'net', frames, cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) });
+        sock.end(stats, () => process.exit(0));
       });
       if (out) sock.write(out);
     });
@@ -68,8 +69,11 @@ if (backend === 'net') {
   });
   srv.listen(0, '127.0.0.1', () => writeFileSync(readyFile, `READY ${(srv.address() as net.AddressInfo).port}\n`));
 } else {
-  const iocp = new IocpPort({ maxBatch: 128 });
-  const t = new PortTransport(iocp, postTo);
+  // Through select-backend like the game server; a fallback to libuv would measure the wrong thing.
+  const sel = await selectBackend('iocp');
+  if (sel.backend !== 'iocp') throw new Error(`bench-server: ${sel.reason}`);
+  const iocpPort = sel.createPort({ maxBatch: 128 });
+  const t = new PortTransport(iocpPort, sel.postTo);
   const framers = new Map<number, Framer>();
   const { port } = await t.listen(
     { host: '127.0.0.1', port: 0 },
@@ -77,7 +81,8 @@ if (backend === 'net') {
       onOpen: (c: Connection) => void framers.set(c.id, new Framer()),
       onData: (c: Connection, chunk: Uint8Array) => {
         const out = framers.get(c.id)!.push(chunk, () => {
-          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), iocp: iocp.iocpStats(), cpu: process.cpuUsage(), wallNs: Number(process.hrtime.bigint() - t0) }));
+          const wallNs = Number(process.hrtime.bigint() - t0);
+          c.write(statsFrame({ backend: 'iocp', metrics: t.metrics(), iocp: iocpPort.backendStats?.(), cpu: process.cpuUsage(), wallNs }));
           c.end();
           setTimeout(() => process.exit(0), 200);
         });

@@ -171,7 +171,8 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const b of order) {
     const w = await window(b, servers.get(b)!.port);
     windows.push(w);
-    console.log(`window ${r + 1} ${b.padEnd(4)}: ${Math.round(w.frames / w.secs).toLocaleString('en-US')} frames/s (${w.frames} frames, ${w.bad} bad)`);
+    const fpsText = Math.round(w.frames / w.secs).toLocaleString('en-US');
+    console.log(`window ${r + 1} ${b.padEnd(4)}: ${fpsText} frames/s (${w.frames} frames, ${w.bad} bad)`);
     if (w.bad > 0) throw new Error(`${b}: ${w.bad} corrupt or out-of-order frames`);
   }
 }
@@ -188,7 +189,8 @@ if (a.smoke) {
     console.error(`[wine-smoke] FAIL: ${bad.map((w) => `${w.backend}: ${w.frames} frames, ${w.bad} bad`).join('; ')}`);
     process.exit(1);
   }
-  console.log(`[wine-smoke] OK: ${windows.map((w) => `${w.backend} echoed ${w.frames} frames intact to ${CONNS} Linux clients`).join('; ')}`);
+  const echoed = windows.map((w) => `${w.backend} echoed ${w.frames} frames intact to ${CONNS} Linux clients`);
+  console.log(`[wine-smoke] OK: ${echoed.join('; ')}`);
   process.exit(0);
 }
 const fps = (b: string) => {
@@ -202,7 +204,22 @@ const cpuSecs = (b: string) => {
 const totalFrames = (b: string) => windows.filter((w) => w.backend === b).reduce((s, w) => s + w.frames, 0);
 const m = server.iocp.metrics as { completions: number; wakeups: number; waits: number; maxBatch: number; batchHistogram: number[] };
 const ratio = fps('iocp') / fps('net');
-console.log(`\nframed echo, ${CONNS} conns × depth ${DEPTH}, ${SIZE}-byte frames, ${ROUNDS} × ${SECONDS}s windows per backend, under Wine (${process.env.WINE_VERSION ?? 'wine'}):`);
-console.log(`  net (libuv): ${Math.round(fps('net')).toLocaleString('en-US')} frames/s   iocp: ${Math.round(fps('iocp')).toLocaleString('en-US')} frames/s   ratio iocp/net = ${ratio.toFixed(2)}× (target ≥ 0.8×)`);
-console.log(`  server process CPU (whole run incl. warmups): net ${cpuSecs('net').toFixed(1)} s, iocp ${cpuSecs('iocp').toFixed(1)} s; frames per server CPU-second (measured windows only in the numerator): net ${Math.round(totalFrames('net') / cpuSecs('net'))}, iocp ${Math.round(totalFrames('iocp') / cpuSecs('iocp'))}`);
-console.log(`  iocp port: ${m.completions} completions, ${m.waits} GQCSEx calls (${m.wakeups} non-empty): ${(m.completions / m.wakeups).toFixed(1)} completions per non-empty dequeue, ${(m.completions / m.waits).toFixed(1)} per call, max batch ${m.maxBatch}, histogram [${m.batchHistogram.join(',')}] (buckets 0,1,2-3,4-7,…); ${JSON.stringify(server.iocp.iocp)}`);
+const wineName = process.env.WINE_VERSION ?? 'wine';
+console.log(
+  `\nframed echo, ${CONNS} conns × depth ${DEPTH}, ${SIZE}-byte frames, ` +
+    `${ROUNDS} × ${SECONDS}s windows per backend, under Wine (${wineName}):`,
+);
+const fpsOf = (b: string): string => Math.round(fps(b)).toLocaleString('en-US');
+console.log(
+  `  net (libuv): ${fpsOf('net')} frames/s   iocp: ${fpsOf('iocp')} frames/s   ratio iocp/net = ${ratio.toFixed(2)}× (target ≥ 0.8×)`,
+);
+console.log(
+  `  server process CPU (whole run incl. warmups): net ${cpuSecs('net').toFixed(1)} s, iocp ${cpuSecs('iocp').toFixed(1)} s; ` +
+    'frames per server CPU-second (measured windows only in the numerator): ' +
+    `net ${Math.round(totalFrames('net') / cpuSecs('net'))}, iocp ${Math.round(totalFrames('iocp') / cpuSecs('iocp'))}`,
+);
+console.log(
+  `  iocp port: ${m.completions} completions, ${m.waits} GQCSEx calls (${m.wakeups} non-empty): ` +
+    `${(m.completions / m.wakeups).toFixed(1)} completions per non-empty dequeue, ${(m.completions / m.waits).toFixed(1)} per call, ` +
+    `max batch ${m.maxBatch}, histogram [${m.batchHistogram.join(',')}] (buckets 0,1,2-3,4-7,…); ${JSON.stringify(server.iocp.iocp)}`,
+);

@@ -19,14 +19,16 @@ const base = path.join(WINE_CACHE, 'game-smoke');
 const logs = () => `--- stdout ---\n${readFileSync(`${base}.stdout`, 'utf8')}--- stderr ---\n${readFileSync(`${base}.stderr`, 'utf8')}`;
 
 function start(): ChildProcess {
-  return spawn(WINE!, [NODE_EXE!, path.join(STAGE!, 'game', 'server.mjs'), '--io', 'iocp', '--store', 'memory', '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'], {
+  const args = ['--io', 'iocp', '--store', 'memory', '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'];
+  return spawn(WINE!, [NODE_EXE!, path.join(STAGE!, 'game', 'server.mjs'), ...args], {
     stdio: ['ignore', openSync(`${base}.stdout`, 'w'), openSync(`${base}.stderr`, 'w')],
   });
 }
 
 /** The start line, or '' if the process exited (or timed out) first. */
 async function startLine(c: ChildProcess): Promise<string> {
-  const deadline = Date.now() + 30_000;
+  // Wine + Windows node loading the bundled server took over 30 s on this shared 2-core machine at load ~30.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const line = readFileSync(`${base}.stdout`, 'utf8').split('\n').find((l) => l.startsWith('game-server listening'));
     if (line) return line;
@@ -51,10 +53,13 @@ try {
   if (m[3] !== 'iocp') throw new Error(`the game server runs io ${m[3]}, not iocp (fallback?)`);
   const port = Number(m[2]);
 
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, () => GameClient.connect({ host: '127.0.0.1', port, keepalive: false, timeoutMs: 10_000 })));
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, () => GameClient.connect({ host: '127.0.0.1', port, keepalive: false, timeoutMs: 10_000 })),
+  );
   await Promise.all(
     clients.map(async (c, i) => {
-      const login = (await c.login(`wine-smoke-${i}`, `password-${i}-long-enough`)) as { player?: { id?: number } } & Record<string, unknown>;
+      type Login = { player?: { id?: number } } & Record<string, unknown>;
+      const login = (await c.login(`wine-smoke-${i}`, `password-${i}-long-enough`)) as Login;
       if (!c.token) throw new Error(`client ${i}: login returned no token: ${JSON.stringify(login)}`);
       for (let k = 0; k < PINGS; k++) {
         const r = (await c.call('ping', { t: i * 1000 + k })) as { t?: number; serverTime?: number };
@@ -70,7 +75,10 @@ try {
   const again = (await clients[2].call('ping', { t: 7 })) as { t: number };
   if (again.t !== 7) throw new Error('ping after a peer drop failed');
   for (const c of clients) if (c !== clients[1]) await c.close();
-  console.log(`[wine-game] OK: game server --io iocp under Wine: ${CLIENTS} GameClients logged in, ${CLIENTS * PINGS + 201} pings answered (incl. 200 pipelined), a dropped peer did not disturb the rest`);
+  console.log(
+    `[wine-game] OK: game server --io iocp under Wine: ${CLIENTS} GameClients logged in, ` +
+      `${CLIENTS * PINGS + 201} pings answered (incl. 200 pipelined), a dropped peer did not disturb the rest`,
+  );
 } catch (e) {
   failed = (e as Error).stack ?? String(e);
 } finally {

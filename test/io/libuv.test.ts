@@ -1,4 +1,5 @@
 import { LibuvPort, postTo } from '../../game-server/io/backends/libuv/port.ts';
+import { checkedPostTo } from '../../game-server/io/completion-port.ts';
 import { describeCompletionPort } from './completion-port.contract.ts';
 import { describePortTransport } from './port-transport.contract.ts';
 
@@ -6,4 +7,4 @@ describeCompletionPort('libuv', (opts) => new LibuvPort(opts), {
   postToModule: new URL('../../game-server/io/backends/libuv/port.ts', import.meta.url).href,
 });
 
-describePortTransport('libuv', () => new LibuvPort(), postTo);
+describePortTransport('libuv', () => new LibuvPort(), checkedPostTo('libuv', postTo));

@@ -9,6 +9,13 @@ import { LibuvPort } from '../../game-server/io/backends/libuv/port.ts';
 import { UringPort, probeUring } from '../../game-server/io/backends/uring/port.ts';
 import { startWorker } from '../../game-server/io/ts-worker.ts';
 
+function connectTo(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => resolve(s)).once('error', reject);
+  });
+}
+
 let uringReason = '';
 try {
   probeUring();
@@ -46,7 +53,7 @@ describe.skipIf(process.platform !== 'linux')('reusePort', () => {
       expect(sb.port).toBe(sa.port);
       const N = 40;
       const socks = await Promise.all(
-        Array.from({ length: N }, () => new Promise<net.Socket>((res, rej) => net.connect(sa.port, '127.0.0.1').once('connect', function (this: net.Socket) { res(this); }).once('error', rej))),
+        Array.from({ length: N }, () => connectTo(sa.port)),
       );
       const end = Date.now() + 5000;
       while (sa.accepted() + sb.accepted() < N && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
@@ -78,7 +85,7 @@ describe.skipIf(process.platform !== 'linux')('reusePort', () => {
     });
     expect(listening).toBe(sa.port);
     const N = 40;
-    const socks = await Promise.all(Array.from({ length: N }, () => new Promise<net.Socket>((res) => net.connect(sa.port, '127.0.0.1').once('connect', function (this: net.Socket) { res(this); }))));
+    const socks = await Promise.all(Array.from({ length: N }, () => connectTo(sa.port)));
     await new Promise((r) => setTimeout(r, 200));
     const theirs = await new Promise<number>((res) => {
       w.once('message', (m: { accepted: number }) => res(m.accepted));

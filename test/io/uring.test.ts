@@ -1,5 +1,6 @@
 import { describe, it } from 'vitest';
 import { UringPort, postTo, probeUring } from '../../game-server/io/backends/uring/port.ts';
+import { checkedPostTo } from '../../game-server/io/completion-port.ts';
 import { describeCompletionPort } from './completion-port.contract.ts';
 import { describePortTransport } from './port-transport.contract.ts';
 
@@ -22,5 +23,5 @@ describe.skipIf(reason !== '')(`uring${reason ? ` (skipped: ${reason})` : ''}`, 
   describeCompletionPort('uring', (opts) => new UringPort(opts), {
     postToModule: new URL('../../game-server/io/backends/uring/port.ts', import.meta.url).href,
   });
-  describePortTransport('uring', () => new UringPort(), postTo);
+  describePortTransport('uring', () => new UringPort(), checkedPostTo('uring', postTo));
 });

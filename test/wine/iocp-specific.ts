@@ -294,7 +294,9 @@ export function describeIocpSpecific(): void {
       const workers = [1, 2, 3, 4].map(
         (key) =>
           new Worker(new URL('./post-worker.mjs', import.meta.url), {
-            workerData: { module: new URL('./iocp-port.mjs', import.meta.url).href, exportName: 'postTo', address: h.port.address(), count: PER, key },
+            workerData: {
+              module: new URL('./iocp-port.mjs', import.meta.url).href, exportName: 'postTo', address: h.port.address(), count: PER, key,
+            },
           }),
       );
       const exits = workers.map((w) => new Promise<number>((resolve, reject) => (w.once('error', reject), w.once('exit', resolve))));

@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { IocpPort, MAX_CONCURRENCY, postTo } from '../../game-server/io/backends/iocp/port.ts';
+import { checkedPostTo } from '../../game-server/io/completion-port.ts';
 import { describeCompletionPort } from '../io/completion-port.contract.ts';
 import { describePortTransport } from '../io/port-transport.contract.ts';
 import { describeIocpSpecific } from './iocp-specific.ts';
@@ -19,7 +20,7 @@ function contracts(skipOnSuccess: boolean): void {
     postToModule: new URL('./iocp-port.mjs', import.meta.url).href,
     maxConcurrency: MAX_CONCURRENCY,
   });
-  describePortTransport('iocp', () => new IocpPort({ skipOnSuccess }), postTo);
+  describePortTransport('iocp', () => new IocpPort({ skipOnSuccess }), checkedPostTo('iocp', postTo));
 }
 describe('iocp, skip-on-success (default)', () => contracts(true));
 describe('iocp, every completion through the queue (skipOnSuccess: false)', () => contracts(false));

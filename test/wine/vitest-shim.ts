@@ -8,7 +8,10 @@
  */
 import * as nodeTest from 'node:test';
 import * as chai from 'chai';
-import { JestAsymmetricMatchers, JestChaiExpect, JestExtend, ASYMMETRIC_MATCHERS_OBJECT, GLOBAL_EXPECT, customMatchers, getState, setState } from '@vitest/expect';
+import {
+  JestAsymmetricMatchers, JestChaiExpect, JestExtend, ASYMMETRIC_MATCHERS_OBJECT, GLOBAL_EXPECT, customMatchers, getState,
+  setState,
+} from '@vitest/expect';
 
 chai.use(JestExtend);
 chai.use(JestChaiExpect);
@@ -78,10 +81,11 @@ describeImpl.skip = () => refuse('describe.skip');
 describeImpl.only = () => refuse('describe.only');
 export const describe = describeImpl;
 
-export const beforeEach = (fn: Fn, timeout?: number) => nodeTest.beforeEach(async () => void (await fn()), { timeout: timeout ?? TEST_TIMEOUT_MS });
-export const afterEach = (fn: Fn, timeout?: number) => nodeTest.afterEach(async () => void (await fn()), { timeout: timeout ?? TEST_TIMEOUT_MS });
-export const beforeAll = (fn: Fn, timeout?: number) => nodeTest.before(async () => void (await fn()), { timeout: timeout ?? TEST_TIMEOUT_MS });
-export const afterAll = (fn: Fn, timeout?: number) => nodeTest.after(async () => void (await fn()), { timeout: timeout ?? TEST_TIMEOUT_MS });
+const hook = (fn: Fn) => async (): Promise<void> => void (await fn());
+export const beforeEach = (fn: Fn, timeout?: number) => nodeTest.beforeEach(hook(fn), { timeout: timeout ?? TEST_TIMEOUT_MS });
+export const afterEach = (fn: Fn, timeout?: number) => nodeTest.afterEach(hook(fn), { timeout: timeout ?? TEST_TIMEOUT_MS });
+export const beforeAll = (fn: Fn, timeout?: number) => nodeTest.before(hook(fn), { timeout: timeout ?? TEST_TIMEOUT_MS });
+export const afterAll = (fn: Fn, timeout?: number) => nodeTest.after(hook(fn), { timeout: timeout ?? TEST_TIMEOUT_MS });
 
 /** Any other vitest export the contracts start using fails the bundle loudly at run time. */
 export const vi = new Proxy({}, { get: (_t, p) => refuse(`vi.${String(p)}`) });

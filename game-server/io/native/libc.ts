@@ -34,7 +34,10 @@ export interface Libc {
   mmap(addr: bigint | number, len: number, prot: number, flags: number, fd: number, off: number): bigint;
   munmap(addr: bigint | number, len: number): number;
   /** syscall(nr, a1..a6) with seven fixed long arguments (koffi cannot `.async` a variadic). */
-  syscall(nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint, a4: number | bigint, a5: number | bigint, a6: number | bigint): number;
+  syscall(
+    nr: number, a1: number | bigint, a2: number | bigint, a3: number | bigint,
+    a4: number | bigint, a5: number | bigint, a6: number | bigint,
+  ): number;
   errno(): number;
   strerror(errno: number): string;
   /** getrusage(who, struct rusage *) into a 144-byte buffer. */

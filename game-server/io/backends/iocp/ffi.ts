@@ -1,6 +1,6 @@
 /**
  * kernel32 / ws2_32 bindings for the IOCP backend, through koffi. Windows x64 only: import this module
- * only when process.platform === 'win32' (port.ts loads it lazily).
+ * only when process.platform === 'win32' (select-backend loads the backend lazily).
  *
  * Every pointer argument is declared as an integer (`uintptr_t`): the backend keeps its OVERLAPPED
  * structs, WSABUFs and buffers in native memory it allocated itself (koffi.alloc, never moved, never
@@ -102,11 +102,16 @@ export interface Win32 {
   setsockopt(s: number, level: number, name: number, val: number, len: number): number;
   shutdown(s: number, how: number): number;
   closesocket(s: number): number;
-  WSAIoctl(s: number, code: number, inBuf: number, inLen: number, outBuf: number, outLen: number, pBytes: number, ov: number, routine: number): number;
+  WSAIoctl(
+    s: number, code: number, inBuf: number, inLen: number, outBuf: number, outLen: number, pBytes: number, ov: number, routine: number,
+  ): number;
   WSARecv(s: number, bufs: number, count: number, pBytes: number, pFlags: number, ov: number, routine: number): number;
   WSASend(s: number, bufs: number, count: number, pBytes: number, flags: number, ov: number, routine: number): number;
   /** AcceptEx, called through the pointer WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) returned. */
-  AcceptEx(listenSock: number, acceptSock: number, outBuf: number, recvLen: number, localLen: number, remoteLen: number, pBytes: number, ov: number): number;
+  AcceptEx(
+    listenSock: number, acceptSock: number, outBuf: number, recvLen: number, localLen: number, remoteLen: number,
+    pBytes: number, ov: number,
+  ): number;
 }
 
 /** Native memory the backend owns: an address for the kernel and a view for JS. Freed exactly once. */
@@ -258,4 +263,36 @@ export function parseIPv6(s: string): Uint8Array | null {
     out[i * 2 + 1] = w & 0xff;
   });
   return out;
+}
+
+/** An overlapped TCP socket of `family`, not inherited by child processes. */
+export function openSocket(w: Win32, family: number): number {
+  const s = w.WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, 0, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s === INVALID_SOCKET) throw new Error(`WSASocketW failed: WSA error ${w.WSAGetLastError()}`);
+  return s;
+}
+
+/** socket + bind + listen for `opts` (scratch: ≥ 256 bytes of native memory); the socket is closed again on failure. */
+export function listenSocket(
+  w: Win32, scratch: NativeBlock, opts: { host: string; port: number; backlog?: number; reusePort?: boolean },
+): { sock: number; family: number; port: number } {
+  const len = writeSockaddr(scratch, 0, opts.host, opts.port);
+  const family = scratch.dv.getUint16(0, true);
+  const s = openSocket(w, family);
+  try {
+    // Several workers' listeners on one port: SO_REUSEADDR lets them bind (Windows does not
+    // balance connections across them the way SO_REUSEPORT does on Linux; see docs/iocp-wine.md).
+    if (opts.reusePort) {
+      scratch.dv.setInt32(128, 1, true);
+      w.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, scratch.addr + 128, 4);
+    }
+    if (w.bind(s, scratch.addr, len) !== 0) throw new Error(`bind ${opts.host}:${opts.port} failed: WSA error ${w.WSAGetLastError()}`);
+    if (w.listen(s, opts.backlog ?? 511) !== 0) throw new Error(`listen failed: WSA error ${w.WSAGetLastError()}`);
+    scratch.dv.setInt32(128, 128, true);
+    if (w.getsockname(s, scratch.addr, scratch.addr + 128) !== 0) throw new Error(`getsockname failed: WSA error ${w.WSAGetLastError()}`);
+    return { sock: s, family, port: scratch.dv.getUint16(2, false) };
+  } catch (err) {
+    w.closesocket(s);
+    throw err;
+  }
 }

@@ -1,11 +1,6 @@
 /**
- * libuv backend: Node's `net` adapted to the CompletionPort interface.
- *
- * libuv already is a completion-style loop (on Windows it *is* an IOCP with concurrency 1 and
- * 128-packet GetQueuedCompletionStatusEx); here its socket events are turned back into completion
- * packets: every event that finishes an issued operation appends a packet to a FIFO queue, and a
- * setImmediate drain (the "wait") hands out up to maxBatch packets at a time. Everything that
- * became ready in one libuv poll phase lands in one batch, so batch sizes are real.
+ * libuv backend: Node's `net` adapted to the CompletionPort interface. Every socket event that
+ * finishes an issued operation becomes a completion packet for the loop (loop.ts).
  *
  * Single owner: concurrency must be 1. Cross-thread post goes through a BroadcastChannel whose name
  * is the PortAddress (plain data; nothing to transfer).
@@ -21,16 +16,19 @@ import {
   type CompletionPort,
   type DeviceId,
   type ListenOptions,
+  type LibuvAddress,
   type OpCode,
-  type PortAddress,
   type PortMetrics,
   type PortOptions,
   type PostTo,
   type TraceEvent,
 } from '../../completion-port.ts';
-import { CompletionQueue } from '../../completion-queue.ts';
 import { DeviceTable, noDevice } from '../../device-table.ts';
 import { PortStats } from '../../port-stats.ts';
+import { LibuvLoop } from './loop.ts';
+import { translate } from './status.ts';
+
+export type { LibuvAddress };
 
 /** Pause a socket whose received-but-not-yet-requested bytes exceed this. */
 const RECV_HIGH_WATER = 256 * 1024;
@@ -67,21 +65,7 @@ interface Sock {
 
 type Dev = Listener | Sock;
 
-export interface LibuvAddress extends PortAddress {
-  backend: 'libuv';
-  /** BroadcastChannel name. */
-  channel: string;
-}
-
 let portSeq = 0;
-
-export function errorStatus(err: NodeJS.ErrnoException | Error | null | undefined): number {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ECONNRESET') return Status.Reset;
-  if (code === 'EPIPE' || code === 'ERR_STREAM_WRITE_AFTER_END') return Status.BrokenPipe;
-  if (code === 'ERR_STREAM_DESTROYED' || code === 'ECANCELED') return Status.Cancelled;
-  return Status.Failed;
-}
 
 export class LibuvPort implements CompletionPort {
   readonly backend = 'libuv' as const;
@@ -89,20 +73,20 @@ export class LibuvPort implements CompletionPort {
   private readonly maxBatch: number;
   private readonly stats: PortStats;
   private readonly devs = new DeviceTable<Dev>();
-  private readonly q: CompletionQueue;
-  private onBatch: BatchHandler | null = null;
-  private scheduled = false;
+  private readonly loop: LibuvLoop;
   private stopped = false;
   private readonly channelName = `io-port:libuv:${process.pid}:${threadId}:${portSeq++}`;
   private channel: BroadcastChannel | null = null;
 
   constructor(opts: PortOptions = {}) {
     if (opts.concurrency !== undefined && opts.concurrency !== 1) {
-      throw new Error(`libuv port: concurrency ${opts.concurrency} not supported (a libuv port has one owner thread; run one port per worker)`);
+      throw new Error(
+        `libuv port: concurrency ${opts.concurrency} not supported (a libuv port has one owner thread; run one port per worker)`,
+      );
     }
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
     this.stats = new PortStats('libuv', opts.trace);
-    this.q = new CompletionQueue(this.stats, this.devs);
+    this.loop = new LibuvLoop(this.stats, this.devs, this.maxBatch);
     // Listening from construction, so posts sent before start() queue up instead of vanishing.
     this.channel = new BroadcastChannel(this.channelName);
     this.channel.onmessage = (ev: unknown): void => {
@@ -112,32 +96,9 @@ export class LibuvPort implements CompletionPort {
     (this.channel as unknown as { unref(): void }).unref();
   }
 
-  // ---------------------------------------------------------------- queue
-
   private complete(c: Completion): void {
-    if (this.stopped) return;
-    this.q.push(c);
-    if (c.op !== Op.Post) this.stats.m.inFlight--;
-    this.schedule();
+    this.loop.complete(c);
   }
-
-  private schedule(): void {
-    if (!this.scheduled && this.onBatch !== null && this.q.length > 0) {
-      this.scheduled = true;
-      setImmediate(this.drain);
-    }
-  }
-
-  private readonly drain = (): void => {
-    this.scheduled = false;
-    if (this.stopped || this.onBatch === null) return;
-    if (this.stats.tracing) this.stats.event('wait');
-    try {
-      this.q.deliver(this.maxBatch, this.onBatch);
-    } finally {
-      this.schedule();
-    }
-  };
 
   /**
    * The start of accept / recv / send: a device of the right kind (a socket that accept has handed
@@ -149,7 +110,8 @@ export class LibuvPort implements CompletionPort {
     if (d === undefined || d.kind !== kind || (d.kind === 'socket' && d.id < 0)) throw noDevice('libuv', OpName[op], id);
     this.stats.issued(op, d.key);
     if (!d.closing) return d as Extract<Dev, { kind: K }>;
-    this.complete({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error: kind === 'listener' ? 'listener closed' : 'device closed' });
+    const error = kind === 'listener' ? 'listener closed' : 'device closed';
+    this.complete({ key: d.key, op, bytes: 0, status: Status.Cancelled, device: id, error });
     return null;
   }
 
@@ -162,7 +124,9 @@ export class LibuvPort implements CompletionPort {
     let listenArg: net.ListenOptions | { fd: number };
     let nativeFd = -1;
     if (opts.reusePort) {
-      if (process.platform !== 'linux') throw new Error(`libuv port: reusePort is implemented for Linux only (platform ${process.platform})`);
+      if (process.platform !== 'linux') {
+        throw new Error(`libuv port: reusePort is implemented for Linux only (platform ${process.platform})`);
+      }
       const { nativeListen } = await import('../../native/libc.ts');
       const l = nativeListen(opts.host, opts.port, backlog, true);
       nativeFd = l.fd;
@@ -275,8 +239,8 @@ export class LibuvPort implements CompletionPort {
 
   private onError(dev: Sock, err: Error): void {
     if (dev.closing || dev.error !== null) return;
-    const status = errorStatus(err);
-    dev.error = { status: status === Status.Cancelled ? Status.Failed : status, error: err.message };
+    const { status, error } = translate(err);
+    dev.error = { status: status === Status.Cancelled ? Status.Failed : status, error };
     if (dev.recvPending && dev.chunks.length === 0) {
       dev.recvPending = false;
       this.complete({ key: dev.key, op: Op.Recv, bytes: 0, status: dev.error.status, device: dev.id, error: dev.error.error });
@@ -318,8 +282,10 @@ export class LibuvPort implements CompletionPort {
       if (dev.closing) return; // already completed as Cancelled by close()
       dev.sends--;
       if (err) {
-        const status = errorStatus(err);
-        this.complete({ key: dev.key, op: Op.Send, bytes: 0, status: status === Status.Cancelled ? Status.BrokenPipe : status, device, error: err.message });
+        const { status, error } = translate(err);
+        // A write the stream refused after destroy is a send on a dead connection: a broken pipe.
+        const st = status === Status.Cancelled ? Status.BrokenPipe : status;
+        this.complete({ key: dev.key, op: Op.Send, bytes: 0, status: st, device, error });
       } else {
         this.stats.m.bytesOut += len;
         this.complete({ key: dev.key, op: Op.Send, bytes: len, status: Status.Ok, device });
@@ -368,16 +334,16 @@ export class LibuvPort implements CompletionPort {
   }
 
   start(onBatch: BatchHandler): void {
-    if (this.onBatch !== null) throw new Error('libuv port: already started');
+    if (this.loop.started) throw new Error('libuv port: already started');
     if (this.stopped) throw new Error('libuv port: shut down');
-    this.onBatch = onBatch;
     (this.channel as unknown as { ref(): void }).ref(); // a started port keeps its thread alive, like a listening server
-    this.schedule();
+    this.loop.start(onBatch);
   }
 
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.loop.stop();
     this.channel?.close();
     this.channel = null;
     const closing: Promise<void>[] = [];
@@ -390,13 +356,12 @@ export class LibuvPort implements CompletionPort {
         d.socket.destroy();
       }
     }
-    this.q.clear();
     await Promise.all(closing);
   }
 
   metrics(): PortMetrics {
     const s = this.stats.snapshot();
-    s.queueDepth = this.q.length;
+    s.queueDepth = this.loop.depth;
     s.devices = this.devs.count;
     return s;
   }
@@ -409,8 +374,10 @@ export class LibuvPort implements CompletionPort {
 const senders = new Map<string, BroadcastChannel>();
 
 /** PostQueuedCompletionStatus to a libuv port owned by any thread of this process. */
-export const postTo: PostTo = (to, key, bytes, payload) => {
-  if (to.backend !== 'libuv' || typeof to.channel !== 'string') throw new Error(`libuv postTo: not a libuv port address: ${JSON.stringify(to)}`);
+export const postTo: PostTo<'libuv'> = (to, key, bytes, payload) => {
+  if (to.backend !== 'libuv' || typeof to.channel !== 'string') {
+    throw new Error(`libuv postTo: not a libuv port address: ${JSON.stringify(to)}`);
+  }
   let ch = senders.get(to.channel);
   if (ch === undefined) {
     ch = new BroadcastChannel(to.channel);

@@ -254,3 +254,25 @@ export const io = {
     return r < 0 ? -c.errno() : r;
   },
 };
+
+/**
+ * Fill SQE slot `tail` (opcode, fd, addr, len, op flags; user_data as two u32 halves; everything
+ * else 0). The caller publishes the new tail.
+ */
+export function writeSqe(
+  r: Ring, tail: number, op: number, fd: number, addr: number, len: number, opFlags: number, userLo: number, userHi: number,
+): void {
+  const i = (tail & r.sqMask) * 16;
+  const s = r.sqes32;
+  s[i] = op; // opcode, flags 0, ioprio 0
+  s[i + 1] = fd;
+  s[i + 2] = 0; // off / addr2
+  s[i + 3] = 0;
+  s[i + 4] = addr % 4294967296;
+  s[i + 5] = Math.floor(addr / 4294967296);
+  s[i + 6] = len;
+  s[i + 7] = opFlags;
+  s[i + 8] = userLo;
+  s[i + 9] = userHi;
+  s.fill(0, i + 10, i + 16);
+}
