@@ -1,15 +1,15 @@
 /**
  * How far is the web server from a stateless floor? CPU per request, measured in the server:
  *
- *   npx tsx web-server/bench-floor.ts [--requests 20000] [--rounds 5] [--connections 10] [--cpu-prof DIR]
+ *   npx tsx web-server/bench-floor.ts [--seconds 3] [--rounds 5] [--connections 10] [--cpu-prof DIR] [--baseline PATH/app.ts]
  *
  * Each target runs in its own child process (so its CPU is its own), on its own temporary SQLite file:
  *  - bare:  bare Fastify, one route returning the inventory-shaped object (wire only);
  *  - floor: bare Fastify + the same bearer-token check + the same store read (loadPlayer) and answer,
  *           with nothing else (no schemas, hooks, metrics): the least a stateless server must do;
  *  - web:   the web app (buildApp), rate limit off, logs silent.
- * autocannon sends the same GET /v1/me/inventory (with the token) to each, a fixed number of requests
- * per round, targets interleaved round by round; the parent asks each child for its CPU time before and
+ * autocannon sends the same GET /v1/me/inventory (with the token) to each for --seconds per round,
+ * targets interleaved round by round (the order rotating); the parent asks each child for its CPU time before and
  * after. CPU µs per request varies far less than req/s on a shared machine; both are printed, as
  * medians over the rounds, with the web/floor ratios.
  */
@@ -27,15 +27,16 @@ import { CommandRunner } from '../shared/runner.ts';
 import { buildApp } from './app.ts';
 import { webConfig } from './config.ts';
 
-const TARGETS = ['bare', 'floor', 'web'] as const;
+const TARGETS = ['bare', 'floor', 'web', 'web-base'] as const;
 type Target = (typeof TARGETS)[number];
 
 const flags = cliFlags('Usage: npx tsx web-server/bench-floor.ts [options]', {
-  requests: { type: 'number', default: 20_000, help: 'requests per target per round' },
+  seconds: { type: 'number', default: 3, help: 'seconds per target per round' },
   rounds: { type: 'number', default: 5, help: 'rounds (targets interleaved in each)' },
   connections: { type: 'number', default: 10, help: 'concurrent connections' },
   targets: { type: 'string', default: TARGETS.join(','), help: 'which targets, comma-separated' },
   cpuProf: { type: 'string', default: '', help: 'write a V8 CPU profile per target into this directory' },
+  baseline: { type: 'string', default: '', help: 'also run "web-base": the app.ts at this path (e.g. an export of an earlier commit)' },
   serve: { type: 'string', default: '', help: '(internal) run one target in this process' },
 });
 
@@ -47,8 +48,9 @@ async function serve(target: Target): Promise<void> {
   let close: () => Promise<unknown>;
   let port: number;
   let token: string;
-  if (target === 'web') {
-    const app = await buildApp(config);
+  if (target === 'web' || target === 'web-base') {
+    const build = target === 'web' ? buildApp : ((await import(flags.baseline)) as { buildApp: typeof buildApp }).buildApp;
+    const app = await build(config);
     await app.listen({ host: '127.0.0.1', port: 0 });
     token = (await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } })).json().token;
     port = (app.server.address() as { port: number }).port;
@@ -107,7 +109,7 @@ function ask<T>(c: Child, type: string): Promise<T> {
 async function start(target: Target): Promise<Child> {
   const execArgv = ['--import', 'tsx'];
   if (flags.cpuProf) execArgv.push("--cpu-prof", `--cpu-prof-dir=${join(flags.cpuProf, target)}`);
-  const proc = fork(fileURLToPath(import.meta.url), ['--serve', target], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(fileURLToPath(import.meta.url), ['--serve', target, '--baseline', flags.baseline], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number; token: string }));
     proc.once('exit', (code) => reject(new Error(`${target} exited (${code})`)));
@@ -117,37 +119,37 @@ async function start(target: Target): Promise<Child> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function round(c: Child, amount: number): Promise<{ rps: number; usPerReq: number; non2xx: number }> {
+async function round(c: Child, seconds: number): Promise<{ rps: number; usPerReq: number; non2xx: number }> {
   const before = await ask<{ us: number }>(c, 'cpu');
   const r = await autocannon({
     url: `http://127.0.0.1:${c.port}/v1/me/inventory`,
     headers: { authorization: `Bearer ${c.token}` },
     connections: flags.connections,
-    amount,
+    duration: seconds,
   });
   const after = await ask<{ us: number }>(c, 'cpu');
   return { rps: r.requests.total / r.duration, usPerReq: (after.us - before.us) / r.requests.total, non2xx: r.non2xx + r.errors };
 }
 
 async function main(): Promise<void> {
-  const targets = flags.targets.split(',') as Target[];
+  const targets = (flags.targets === TARGETS.join(',') && !flags.baseline ? 'bare,floor,web' : flags.targets).split(',') as Target[];
   const children: Child[] = [];
   try {
     for (const t of targets) children.push(await start(t));
-    for (const c of children) await round(c, Math.min(2000, flags.requests)); // warm-up (JIT), not counted
+    for (const c of children) await round(c, 1); // warm-up (JIT), not counted
     const res = new Map<Target, { rps: number[]; us: number[] }>(targets.map((t) => [t, { rps: [], us: [] }]));
     const load0 = loadavg()[0];
     for (let i = 0; i < flags.rounds; i++) {
       // Rotate the order each round so no target always runs first (or last) in a round.
       for (let j = 0; j < children.length; j++) {
         const c = children[(i + j) % children.length];
-        const r = await round(c, flags.requests);
+        const r = await round(c, flags.seconds);
         if (r.non2xx) throw new Error(`${c.target}: ${r.non2xx} non-2xx answers`);
         res.get(c.target)!.rps.push(r.rps);
         res.get(c.target)!.us.push(r.usPerReq);
       }
     }
-    console.log(`load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; ${flags.rounds} rounds × ${flags.requests} requests, ${flags.connections} connections`);
+    console.log(`load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; ${flags.rounds} rounds × ${flags.seconds} s per target, ${flags.connections} connections`);
     for (const [t, r] of res) {
       console.log(
         `${t.padEnd(6)} req/s median ${median(r.rps).toFixed(0).padStart(6)} [${r.rps.map((x) => x.toFixed(0)).join(' ')}]` +

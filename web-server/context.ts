@@ -3,7 +3,7 @@
  * runner, the event feed, the metrics and the request lifecycle counters. Built once per app by
  * buildApp and handed to each plugin as an option (and to tests as `app.web`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { openDomain, type Domain } from '../shared/domain.ts';
 import { CommandRunner } from '../shared/runner.ts';
 import type { Store } from '../shared/store/store.ts';
@@ -15,7 +15,8 @@ import { Metrics } from './metrics.ts';
 export class Lifecycle {
   closing = false;
   received = 0;
-  readonly inFlight = new Set<FastifyRequest>();
+  /** Keyed by reply: at close, the ones not sent yet are told to close their connection. */
+  readonly inFlight = new Set<FastifyReply>();
 }
 
 export interface WebContext {

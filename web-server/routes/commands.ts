@@ -32,6 +32,12 @@ function addCommandRoute(app: FastifyInstance, def: CommandDef, ctx: WebContext)
     routeConfig.rateLimit = { max: config.loginRateLimit, timeWindow: config.rateLimitWindowMs, keyGenerator: (req: FastifyRequest) => `login:${req.ip}` };
   }
   const fromBody = shape.restFrom === 'body';
+  const sync = runner.isSync(def.name);
+  const inputOf = (req: FastifyRequest) => inputFrom(shape, req.params, fromBody ? req.body : req.query);
+  const opIdOf = (req: FastifyRequest): string | undefined => {
+    const key = req.headers['idempotency-key'];
+    return write && def.auth && typeof key === 'string' ? key : undefined;
+  };
   app.withTypeProvider<TypeBoxTypeProvider>().route({
     method: shape.method,
     url: shape.url,
@@ -55,14 +61,20 @@ function addCommandRoute(app: FastifyInstance, def: CommandDef, ctx: WebContext)
           done();
         }
       : undefined,
-    handler: async (req, reply) => {
-      const actor = def.auth ? requireActor(req, runner) : null;
-      const input = inputFrom(shape, req.params, fromBody ? req.body : req.query);
-      const key = req.headers['idempotency-key'];
-      const opId = write && def.auth && typeof key === 'string' ? key : undefined;
-      const out = await runner.run(def.name, input, actor, { validated: true, opId });
-      if (def.auth) reply.header('cache-control', 'no-store');
-      return out;
-    },
+    // Commands without an async step (all but player.login) run synchronously: a plain handler whose
+    // return value Fastify sends at once, without a promise and a microtask per request.
+    handler: sync
+      ? (req, reply) => {
+          const actor = def.auth ? requireActor(req, runner) : null;
+          const out = runner.runSync(def.name, inputOf(req), actor, { validated: true, opId: opIdOf(req) });
+          if (def.auth) reply.header('cache-control', 'no-store');
+          return out;
+        }
+      : async (req, reply) => {
+          const actor = def.auth ? requireActor(req, runner) : null;
+          const out = await runner.run(def.name, inputOf(req), actor, { validated: true, opId: opIdOf(req) });
+          if (def.auth) reply.header('cache-control', 'no-store');
+          return out;
+        },
   });
 }
