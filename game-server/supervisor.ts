@@ -5,6 +5,7 @@
  * It handles no game traffic itself.
  */
 import http from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { resolveTokenSecret } from '../shared/auth/token.ts';
@@ -106,6 +107,7 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   const started = Date.now();
 
   const metrics = () => Promise.all(handles.map((h) => ask<{ core: CoreMetrics; port: PortMetrics }>(h, { type: 'metrics', reqId: reqSeq++ })));
+  const exposition = new GameMetrics(metrics, () => connections.value);
 
   let admin: http.Server | null = null;
   let adminPort: number | null = null;
@@ -118,10 +120,10 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
         return;
       }
       if (url === '/metrics') {
-        metrics().then(
-          (ms) => {
-            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-            res.end(prometheus(ms, connections.value));
+        exposition.render().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': exposition.contentType });
+            res.end(text);
           },
           (e) => {
             res.writeHead(500, { 'content-type': 'text/plain' });
@@ -182,53 +184,104 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   return { host: cfg.host, port: first.port, adminPort, backend: first.backend, reason: first.reason, workers: handles.length, metrics, stop, line };
 }
 
-/** Prometheus text exposition: one series per worker. */
-export function prometheus(ms: { core: CoreMetrics; port: PortMetrics }[], connections: number): string {
-  const out: string[] = [];
-  const g = (name: string, help: string, type: 'gauge' | 'counter', rows: [string, number][]) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) out.push(`${name}${labels} ${v}`);
-  };
-  const per = (f: (m: { core: CoreMetrics; port: PortMetrics }) => number): [string, number][] => ms.map((m, i) => [`{worker="${i}"}`, f(m)]);
-  g('game_connections', 'live connections, all workers', 'gauge', [['', connections]]);
-  g('game_sessions_live', 'sessions with a connection', 'gauge', per((m) => m.core.sessionsLive));
-  g('game_sessions_parked', 'disconnected sessions waiting for session.resume', 'gauge', per((m) => m.core.sessionsParked));
-  g('game_players_online', 'players held in the session cache', 'gauge', per((m) => m.core.playersOnline));
-  g('game_connections_accepted_total', 'connections accepted', 'counter', per((m) => m.core.connectionsAccepted));
-  g('game_frames_in_total', 'frames received', 'counter', per((m) => m.core.framesIn));
-  g('game_frames_out_total', 'frames sent (responses and pushes)', 'counter', per((m) => m.core.framesOut));
-  g('game_bytes_in_total', 'payload bytes received', 'counter', per((m) => m.core.bytesIn));
-  g('game_bytes_out_total', 'bytes written', 'counter', per((m) => m.core.bytesOut));
-  g('game_pushes_dropped_total', 'pushes dropped for slow readers or parked sessions', 'counter', per((m) => m.core.pushesDropped));
-  g('game_pushes_buffered_for_resume_total', 'pushes kept for parked sessions', 'counter', per((m) => m.core.pushesBufferedForResume));
-  g('game_slow_disconnects_total', 'connections dropped past the hard send-queue limit', 'counter', per((m) => m.core.slowDisconnects));
-  g('game_idle_disconnects_total', 'connections closed for silence past the heartbeat window', 'counter', per((m) => m.core.idleDisconnects));
-  g('game_server_full_total', 'connections refused with SERVER_FULL', 'counter', per((m) => m.core.serverFull));
-  g('game_resumes_total', 'session.resume answered', 'counter', per((m) => m.core.resumes));
-  g('game_group_commits_total', 'group commits (one per completion batch with sync requests)', 'counter', per((m) => m.core.groupCommits));
-  g('game_group_commit_commands_total', 'commands run inside group commits', 'counter', per((m) => m.core.groupCommitCommands));
-  g('game_group_commit_max', 'largest group commit', 'gauge', per((m) => m.core.groupCommitMax));
-  g('game_cache_reloads_total', 'cached players reloaded after another worker wrote them', 'counter', per((m) => m.core.cacheReloads));
-  g('game_posts_out_total', 'packets posted to other workers', 'counter', per((m) => m.core.postsOut));
-  g('game_posts_in_total', 'packets posted by other workers', 'counter', per((m) => m.core.postsIn));
-  const errRows: [string, number][] = [];
-  ms.forEach((m, i) => {
-    for (const [code, n] of Object.entries(m.core.errors)) errRows.push([`{worker="${i}",code="${code}"}`, n]);
-  });
-  g('game_errors_total', 'error responses and error pushes by code', 'counter', errRows);
-  g('port_waits_total', 'completion-port waits', 'counter', per((m) => m.port.waits));
-  g('port_wakeups_total', 'waits that returned completions', 'counter', per((m) => m.port.wakeups));
-  g('port_completions_total', 'completions delivered', 'counter', per((m) => m.port.completions));
-  g('port_posts_total', 'packets posted to the port', 'counter', per((m) => m.port.posts));
-  g('port_batch_max', 'largest completion batch', 'gauge', per((m) => m.port.maxBatch));
-  g('port_in_flight', 'operations issued and not completed', 'gauge', per((m) => m.port.inFlight));
-  g('port_devices', 'devices associated', 'gauge', per((m) => m.port.devices));
-  g('port_bytes_in_total', 'bytes received by the port', 'counter', per((m) => m.port.bytesIn));
-  g('port_bytes_out_total', 'bytes sent by the port', 'counter', per((m) => m.port.bytesOut));
-  const hist: [string, number][] = [];
-  ms.forEach((m, i) => {
-    m.port.batchHistogram.forEach((n, b) => hist.push([`{worker="${i}",size="${b === 0 ? '0' : `${2 ** (b - 1)}-${2 ** b - 1}`}"}`, n]));
-  });
-  g('port_batch_size_waits', 'waits by completions returned (power-of-two buckets)', 'counter', hist);
-  return out.join('\n') + '\n';
+type WorkerMetrics = { core: CoreMetrics; port: PortMetrics };
+
+/** One figure per worker, read from the workers' answers at scrape time. */
+const PER_WORKER: [name: string, help: string, type: 'gauge' | 'counter', read: (m: WorkerMetrics) => number][] = [
+  ['game_sessions_live', 'sessions with a connection', 'gauge', (m) => m.core.sessionsLive],
+  ['game_sessions_parked', 'disconnected sessions waiting for session.resume', 'gauge', (m) => m.core.sessionsParked],
+  ['game_players_online', 'players held in the session cache', 'gauge', (m) => m.core.playersOnline],
+  ['game_connections_accepted_total', 'connections accepted', 'counter', (m) => m.core.connectionsAccepted],
+  ['game_frames_in_total', 'frames received', 'counter', (m) => m.core.framesIn],
+  ['game_frames_out_total', 'frames sent (responses and pushes)', 'counter', (m) => m.core.framesOut],
+  ['game_bytes_in_total', 'payload bytes received', 'counter', (m) => m.core.bytesIn],
+  ['game_bytes_out_total', 'bytes written', 'counter', (m) => m.core.bytesOut],
+  ['game_pushes_dropped_total', 'pushes dropped for slow readers or parked sessions', 'counter', (m) => m.core.pushesDropped],
+  ['game_pushes_buffered_for_resume_total', 'pushes kept for parked sessions', 'counter', (m) => m.core.pushesBufferedForResume],
+  ['game_slow_disconnects_total', 'connections dropped past the hard send-queue limit', 'counter', (m) => m.core.slowDisconnects],
+  ['game_idle_disconnects_total', 'connections closed for silence past the heartbeat window', 'counter', (m) => m.core.idleDisconnects],
+  ['game_server_full_total', 'connections refused with SERVER_FULL', 'counter', (m) => m.core.serverFull],
+  ['game_resumes_total', 'session.resume answered', 'counter', (m) => m.core.resumes],
+  ['game_group_commits_total', 'group commits (one per completion batch with sync requests)', 'counter', (m) => m.core.groupCommits],
+  ['game_group_commit_commands_total', 'commands run inside group commits', 'counter', (m) => m.core.groupCommitCommands],
+  ['game_group_commit_max', 'largest group commit', 'gauge', (m) => m.core.groupCommitMax],
+  ['game_cache_reloads_total', 'cached players reloaded after another worker wrote them', 'counter', (m) => m.core.cacheReloads],
+  ['game_posts_out_total', 'packets posted to other workers', 'counter', (m) => m.core.postsOut],
+  ['game_posts_in_total', 'packets posted by other workers', 'counter', (m) => m.core.postsIn],
+  ['port_waits_total', 'completion-port waits', 'counter', (m) => m.port.waits],
+  ['port_wakeups_total', 'waits that returned completions', 'counter', (m) => m.port.wakeups],
+  ['port_completions_total', 'completions delivered', 'counter', (m) => m.port.completions],
+  ['port_posts_total', 'packets posted to the port', 'counter', (m) => m.port.posts],
+  ['port_batch_max', 'largest completion batch', 'gauge', (m) => m.port.maxBatch],
+  ['port_in_flight', 'operations issued and not completed', 'gauge', (m) => m.port.inFlight],
+  ['port_devices', 'devices associated', 'gauge', (m) => m.port.devices],
+  ['port_bytes_in_total', 'bytes received by the port', 'counter', (m) => m.port.bytesIn],
+  ['port_bytes_out_total', 'bytes sent by the port', 'counter', (m) => m.port.bytesOut],
+];
+
+/**
+ * The admin port's /metrics, kept by prom-client: the workers' figures (asked for at each scrape, one
+ * series per worker) and prom-client's default process metrics (the workers are threads of this
+ * process, so these cover them all). The workers keep their own totals; at a scrape each counter is
+ * set to them.
+ */
+export class GameMetrics {
+  readonly registry = new Registry();
+  private latest: WorkerMetrics[] = [];
+
+  constructor(
+    private readonly sample: () => Promise<WorkerMetrics[]>,
+    connections: () => number,
+  ) {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    const workers = () => this.latest;
+    new Gauge({ name: 'game_connections', help: 'live connections, all workers', registers, collect() { this.set(connections()); } });
+    for (const [name, help, type, read] of PER_WORKER) {
+      const fill = (set: (labels: { worker: string }, v: number) => void) =>
+        workers().forEach((m, i) => set({ worker: String(i) }, read(m)));
+      if (type === 'gauge') {
+        new Gauge({ name, help, labelNames: ['worker'], registers, collect() { this.reset(); fill((l, v) => this.set(l, v)); } });
+      } else {
+        new Counter({ name, help, labelNames: ['worker'], registers, collect() { this.reset(); fill((l, v) => this.inc(l, v)); } });
+      }
+    }
+    new Counter({
+      name: 'game_errors_total',
+      help: 'error responses and error pushes by code',
+      labelNames: ['worker', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        workers().forEach((m, i) => {
+          for (const [code, n] of Object.entries(m.core.errors)) this.inc({ worker: String(i), code }, n);
+        });
+      },
+    });
+    // The workers count waits per power-of-two batch size; they send counts, not observations, so
+    // this stays a counter by size rather than a prom-client histogram.
+    new Counter({
+      name: 'port_batch_size_waits',
+      help: 'waits by completions returned (power-of-two buckets)',
+      labelNames: ['worker', 'size'],
+      registers,
+      collect() {
+        this.reset();
+        workers().forEach((m, i) => {
+          m.port.batchHistogram.forEach((n, b) => {
+            this.inc({ worker: String(i), size: b === 0 ? '0' : `${2 ** (b - 1)}-${2 ** b - 1}` }, n);
+          });
+        });
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async render(): Promise<string> {
+    this.latest = await this.sample();
+    return this.registry.metrics();
+  }
 }

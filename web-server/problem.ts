@@ -108,3 +108,9 @@ export function toProblem(err: unknown): { body: ProblemBody; internal: boolean 
   }
   return { body: problem('INTERNAL', 'internal error'), internal: true };
 }
+
+/** The error half of a route's `response` schema (OpenAPI: problem+json for 4xx and 5xx). */
+export function ProblemResponses(description: string) {
+  const entry = (d: string) => ({ description: d, content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } } });
+  return { '4xx': entry(description), '5xx': entry('Problem') };
+}

@@ -1,32 +1,14 @@
 /**
  * How one scenario operation looks on each wire, and how each wire's answer becomes an OpOutcome.
- * HTTP: the command table's REST face (method, path with {param} filled from the input; the other
- * fields go in the JSON body, or the query string for GET). TCP: `{id, op, body}` frames.
+ * HTTP: the command table's REST face (shared/commands/rest-face.ts). TCP: `{id, op, body}` frames.
  */
 import { commandDefs } from '../../shared/commands/table.ts';
+import { fillPath, restFace, type RestFace } from '../../shared/commands/rest-face.ts';
 import { ErrorCodes } from '../../shared/errors.ts';
 import type { Op, OpOutcome } from '../workloads/scenario.ts';
 
-interface Route {
-  method: string;
-  parts: (string | { param: string })[];
-  params: Set<string>;
-}
-
-const routes = new Map<string, Route>();
-for (const [name, def] of Object.entries(commandDefs)) {
-  const parts: Route['parts'] = [];
-  const params = new Set<string>();
-  for (const seg of def.http.path.split(/(\{[^}]+\})/)) {
-    if (!seg) continue;
-    const m = /^\{(.+)\}$/.exec(seg);
-    if (m) {
-      parts.push({ param: m[1] });
-      params.add(m[1]);
-    } else parts.push(seg);
-  }
-  routes.set(name, { method: def.http.method, parts, params });
-}
+const routes = new Map<string, RestFace>();
+for (const [name, def] of Object.entries(commandDefs)) routes.set(name, restFace(def.http));
 
 export interface HttpRequestSpec {
   method: string;
@@ -39,21 +21,19 @@ export function httpRequestFor(op: Op): HttpRequestSpec {
   const r = routes.get(op.name);
   if (!r) throw new Error(`no route for ${op.name}`);
   const input = op.input as Record<string, unknown>;
-  let path = '';
-  for (const p of r.parts) path += typeof p === 'string' ? p : encodeURIComponent(String(input[p.param]));
+  let path = fillPath(r, input);
   const rest: Record<string, unknown> = {};
   let n = 0;
   for (const k in input) {
-    if (r.params.has(k)) continue;
+    if (r.pathFields.includes(k)) continue;
     rest[k] = input[k];
     n++;
   }
-  // The web server reads the rest of the input from the querystring for GET and DELETE, from a JSON
-  // body otherwise (a POST with nothing left to send may omit the body).
-  if (r.method === 'GET' || r.method === 'DELETE') {
+  if (r.restFrom === 'querystring') {
     if (n) path += '?' + new URLSearchParams(Object.entries(rest).map(([k, v]) => [k, String(v)])).toString();
     return { method: r.method, path };
   }
+  // A POST with nothing left to send may omit the body.
   return n ? { method: r.method, path, body: JSON.stringify(rest) } : { method: r.method, path };
 }
 

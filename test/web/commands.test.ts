@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandList } from '../../shared/commands/table.ts';
-import { routeShape } from '../../web-server/routes.ts';
-import { EVENTS_OPERATION } from '../../web-server/app.ts';
+import { routeShape } from '../../web-server/routes/route-shape.ts';
+import { EVENTS_OPERATION } from '../../shared/commands/rest-face.ts';
 import { call, loginHttp, startApp, type Harness } from './helpers.ts';
 
 let h: Harness;

@@ -1,12 +1,12 @@
 /**
- * The REST face of the command table, generated: one route per command, with no per-command code.
- * `{param}` path segments become Fastify `:param`s; the remaining input fields come from the
- * querystring (GET, DELETE) or the JSON body (POST, PUT). The command's input schema is split into
- * params/querystring/body schemas by property name, so each part is validated on its own and still
- * refuses unknown fields.
+ * The REST face of the command table as Fastify routes: one per command, with no per-command code.
+ * The face's rules (path params, querystring or body) are shared/commands/rest-face.ts; here the
+ * command's input schema is split into params/querystring/body schemas by property name, so each
+ * part is validated on its own and still refuses unknown fields.
  */
 import Type, { type TSchema } from 'typebox';
-import type { CommandDef } from '../shared/commands/define.ts';
+import type { CommandDef } from '../../shared/commands/define.ts';
+import { restFace, type RestSource } from '../../shared/commands/rest-face.ts';
 
 export type InputPart = 'params' | 'querystring' | 'body';
 
@@ -15,7 +15,7 @@ export interface CommandRouteShape {
   url: string;
   method: CommandDef['http']['method'];
   /** Where the non-path fields are read from. */
-  restFrom: 'querystring' | 'body';
+  restFrom: RestSource;
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
@@ -24,22 +24,20 @@ export interface CommandRouteShape {
   restFields: string[];
 }
 
-const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
 /** Split a command's input schema along its HTTP face. Throws if the path names a field the input does not have. */
 export function routeShape(def: CommandDef): CommandRouteShape {
   const input = def.input as TSchema & { type?: string; properties?: Record<string, TSchema>; additionalProperties?: unknown };
   if (input.type !== 'object') throw new Error(`${def.name}: input schema must be an object`);
   const props = input.properties ?? {};
-  const pathFields = [...def.http.path.matchAll(PARAM)].map((m) => m[1]);
+  const face = restFace(def.http);
+  const { pathFields, restFrom } = face;
   for (const f of pathFields) if (!(f in props)) throw new Error(`${def.name}: path segment {${f}} is not an input field`);
   const restFields = Object.keys(props).filter((k) => !pathFields.includes(k));
   const strict = input.additionalProperties === false;
   // Re-wrapping the same property schemas keeps their Optional marks, so `required` comes out right.
   const pick = (names: string[]) => Type.Object(Object.fromEntries(names.map((n) => [n, props[n]])), strict ? { additionalProperties: false } : {});
-  const restFrom = def.http.method === 'GET' || def.http.method === 'DELETE' ? 'querystring' : 'body';
   const shape: CommandRouteShape = {
-    url: def.http.path.replace(PARAM, ':$1'),
+    url: face.routeUrl,
     method: def.http.method,
     restFrom,
     pathFields,

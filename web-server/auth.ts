@@ -1,0 +1,42 @@
+/**
+ * The caller named by `Authorization: Bearer <token>`. Checked at most once per request: the rate
+ * limiter (which keys on the player) and the handler share the memoized result.
+ */
+import type { FastifyRequest } from 'fastify';
+import { DomainError, fail } from '../shared/errors.ts';
+import type { CommandRunner } from '../shared/runner.ts';
+
+export type AuthResult = { id: number } | { error: DomainError };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Memoized result of checking the bearer token (null until someone asks). */
+    tdiAuth: AuthResult | null;
+  }
+}
+
+const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+
+export function authOf(req: FastifyRequest, runner: CommandRunner): AuthResult {
+  if (req.tdiAuth) return req.tdiAuth;
+  const h = req.headers.authorization;
+  let result: AuthResult;
+  try {
+    if (!h) fail('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
+    const m = BEARER.exec(h);
+    if (!m) fail('UNAUTHORIZED', 'Authorization must be "Bearer <token>"');
+    result = { id: runner.authenticate(m[1]) };
+  } catch (e) {
+    if (!(e instanceof DomainError)) throw e;
+    result = { error: e };
+  }
+  req.tdiAuth = result;
+  return result;
+}
+
+/** The caller's player id, or the UNAUTHORIZED error thrown. */
+export function requireActor(req: FastifyRequest, runner: CommandRunner): number {
+  const a = authOf(req, runner);
+  if ('error' in a) throw a.error;
+  return a.id;
+}

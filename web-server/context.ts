@@ -1,0 +1,81 @@
+/**
+ * What every part of the web app shares: the config, the domain (store, tokens, rules), the command
+ * runner, the event feed, the metrics and the request lifecycle counters. Built once per app by
+ * buildApp and handed to each plugin as an option (and to tests as `app.web`).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { openDomain, type Domain } from '../shared/domain.ts';
+import { CommandRunner } from '../shared/runner.ts';
+import type { Store } from '../shared/store/store.ts';
+import type { WebConfig } from './config.ts';
+import { EventFeed } from './event-feed.ts';
+import { Metrics } from './metrics.ts';
+
+/** Requests seen and not answered yet, and whether close() has begun (kept by the lifecycle plugin). */
+export class Lifecycle {
+  closing = false;
+  received = 0;
+  /** Keyed by reply: at close, the ones not sent yet are told to close their connection. */
+  readonly inFlight = new Set<FastifyReply>();
+}
+
+export interface WebContext {
+  config: WebConfig;
+  domain: Domain;
+  runner: CommandRunner;
+  feed: EventFeed;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  /** False when the caller passed its own store (it keeps ownership: not closed with the app). */
+  ownsStore: boolean;
+  /** True from the start of close(): new requests get 503 SHUTTING_DOWN. */
+  readonly closing: boolean;
+  /** Requests received so far, and those not answered yet. */
+  readonly received: number;
+  readonly inFlight: number;
+}
+
+export type WebApp = FastifyInstance & { web: WebContext };
+
+/** Plugin options: every plugin gets the context. */
+export interface WebPluginOptions {
+  ctx: WebContext;
+}
+
+export function createWebContext(config: WebConfig, store?: Store): WebContext {
+  const domain = openDomain(config, store);
+  const feed = new EventFeed({
+    store: domain.store,
+    pollMs: config.eventsPollMs,
+    retentionMs: config.eventsRetentionS * 1000,
+    pruneMs: config.eventsPruneMs,
+  });
+  const runner = new CommandRunner({
+    store: domain.store,
+    tokens: domain.tokens,
+    rules: domain.rules,
+    hashCost: domain.hashCost,
+    realtime: 'store',
+    persistEvents: true,
+    onEvents: feed.onEvents,
+  });
+  const lifecycle = new Lifecycle();
+  return {
+    config,
+    domain,
+    runner,
+    feed,
+    metrics: new Metrics(),
+    lifecycle,
+    ownsStore: !store,
+    get closing() {
+      return lifecycle.closing;
+    },
+    get received() {
+      return lifecycle.received;
+    },
+    get inFlight() {
+      return lifecycle.inFlight.size;
+    },
+  };
+}
