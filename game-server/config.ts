@@ -8,7 +8,7 @@ export const gameFlags = {
   host: { type: 'string', default: '127.0.0.1', env: 'GAME_HOST', help: 'address to listen on' },
   port: { type: 'number', default: 7777, env: 'GAME_PORT', help: 'TCP port (0 = any free port; the start line prints the real one)' },
   ...commonFlags,
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], env: 'GAME_IO', help: 'completion-port backend (native ones fall back to libuv when they cannot start)' },
+  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'epoll', 'libuv'], env: 'GAME_IO', help: 'completion-port backend (native ones fall back to libuv when they cannot start)' },
   workers: { type: 'number', default: 1, env: 'GAME_WORKERS', help: 'completion worker threads, each with its own port and sessions, all on the same TCP port (SO_REUSEPORT)' },
   concurrency: { type: 'number', default: 1, env: 'GAME_CONCURRENCY', help: "threads per port allowed to run completions at once (IOCP's NumberOfConcurrentThreads; libuv supports 1)" },
   maxUsers: { type: 'number', default: 10000, env: 'MAX_USERS', help: 'concurrent connections across all workers; one more gets SERVER_FULL and is closed' },

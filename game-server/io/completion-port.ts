@@ -109,7 +109,7 @@ export interface PortAddress {
   [k: string]: unknown;
 }
 
-export type BackendName = 'iocp' | 'uring' | 'libuv';
+export type BackendName = 'iocp' | 'uring' | 'libuv' | 'epoll';
 
 /** Counters every backend keeps; exposed on /metrics and in the trace. */
 export interface PortMetrics {

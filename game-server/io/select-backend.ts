@@ -1,6 +1,7 @@
 /**
- * The only file that names the I/O backends. `--io auto|iocp|uring|libuv`:
+ * The only file that names the I/O backends. `--io auto|iocp|uring|epoll|libuv`:
  *  - auto: iocp on win32; uring on Linux when io_uring_setup succeeds; libuv otherwise;
+ *  - epoll only when asked for (readiness turned into completions, as libuv does on Linux);
  *  - an explicit native backend that cannot start falls back to libuv, with the reason.
  * Backends are loaded lazily (dynamic import), so a platform never loads another's FFI.
  */
@@ -8,7 +9,7 @@ import type { BackendName, CompletionPort, PortOptions, PostTo } from './complet
 import { PortTransport, type PortTransportOptions } from './port-transport.ts';
 
 export type IoChoice = 'auto' | BackendName;
-export const IO_CHOICES: readonly IoChoice[] = ['auto', 'iocp', 'uring', 'libuv'];
+export const IO_CHOICES: readonly IoChoice[] = ['auto', 'iocp', 'uring', 'epoll', 'libuv'];
 
 export interface SelectedBackend {
   backend: BackendName;
@@ -38,6 +39,11 @@ async function load(name: BackendName): Promise<BackendModule> {
       const m = await import('./backends/uring/port.ts');
       return { create: (o) => new m.UringPort(o), postTo: m.postTo, probe: m.probeUring };
     }
+    case 'epoll': {
+      if (process.platform !== 'linux') throw new Error(`epoll is Linux-only (platform ${process.platform})`);
+      const m = await import('./backends/epoll/port.ts');
+      return { create: (o) => new m.EpollPort(o), postTo: m.postTo, probe: m.probeEpoll };
+    }
     case 'iocp': {
       if (process.platform !== 'win32') throw new Error(`IOCP is Windows-only (platform ${process.platform})`);
       const m = (await import('./backends/iocp/port.ts')) as Record<string, unknown>;
@@ -58,13 +64,14 @@ function select(mod: BackendModule, backend: BackendName, reason: string): Selec
 /** Pick and load a backend; never throws for a native backend that cannot start (falls back to libuv). */
 export async function selectBackend(choice: IoChoice = 'auto'): Promise<SelectedBackend> {
   if (!IO_CHOICES.includes(choice)) throw new Error(`--io must be one of ${IO_CHOICES.join('|')}, got ${JSON.stringify(choice)}`);
-  const native: BackendName | null =
-    choice === 'iocp' || choice === 'uring' ? choice : choice === 'libuv' ? null : process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+  const byPlatform: BackendName | null = process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+  const native: BackendName | null = choice === 'auto' ? byPlatform : choice === 'libuv' ? null : choice;
   if (native !== null) {
     try {
       const mod = await load(native);
       mod.probe();
-      const why = choice === 'auto' ? `auto on ${process.platform}: ${native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available'}` : `--io ${choice}`;
+      const auto = `auto on ${process.platform}: ${native === 'uring' ? 'io_uring_setup succeeded' : 'IOCP available'}`;
+      const why = choice === 'auto' ? auto : `--io ${choice}`;
       return select(mod, native, `io backend ${native} (${why})`);
     } catch (err) {
       const libuv = await load('libuv');

@@ -30,6 +30,13 @@ export const EFD_NONBLOCK = 0o4000;
 
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const ECONNABORTED = 103;
+
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const MSG_NOSIGNAL = 0x4000;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
 
 export const EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 const DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
@@ -44,6 +51,11 @@ export interface Epoll {
   read(fd: number, buf: Uint8Array, len: number): number;
   write(fd: number, buf: Uint8Array, len: number): number;
   close(fd: number): number;
+  accept4(fd: number, addr: null, len: null, flags: number): number;
+  /** recv / send with a JS buffer (koffi passes the view's own bytes, byteOffset included). */
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
   /** nanosleep(req, NULL): a synchronous sleep in the kernel. */
   nanosleep(req: Uint8Array, rem: null): number;
   errno(): number;
@@ -63,6 +75,10 @@ export function epoll(): Epoll {
     read: lib.func('long read(int, void *, unsigned long)'),
     write: lib.func('long write(int, void *, unsigned long)'),
     close: lib.func('int close(int)'),
+    accept4: lib.func('int accept4(int, void *, void *, int)'),
+    recv: lib.func('long recv(int, void *, unsigned long, int)'),
+    send: lib.func('long send(int, void *, unsigned long, int)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, void *, unsigned int)'),
     nanosleep: lib.func('int nanosleep(void *, void *)'),
   };
   cached = { ...f, errno: () => koffi.errno() };
