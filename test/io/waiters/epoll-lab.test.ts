@@ -75,7 +75,7 @@ describe.runIf(process.platform === 'linux')('port lab server on one shared epol
     const b = await open();
     expect((await b.ping()).count).toBe(1); // per connection
     expect((await a.ping()).count).toBe(3);
-  });
+  }, 90_000);
 
   it('while one thread blocks in the kernel, another serves, and a connection\'s state follows it across threads', async () => {
     server = await startLabServer({ threads: 2, mode: 'shared' });
@@ -96,7 +96,7 @@ describe.runIf(process.platform === 'linux')('port lab server on one shared epol
     const after = await b.ping();
     expect(after.count).toBe(during.count + 1);
     expect(new Set([before.thread, during.thread, after.thread]).size).toBe(2);
-  });
+  }, 90_000);
 
   it('a malformed frame closes only that connection', async () => {
     server = await startLabServer({ threads: 2, mode: 'shared' });
@@ -115,5 +115,5 @@ describe.runIf(process.platform === 'linux')('port lab server on one shared epol
     server = null;
     expect(stats).toHaveLength(2);
     expect(stats.reduce((n, s) => n + s.ops, 0)).toBe(1);
-  });
+  }, 90_000);
 });

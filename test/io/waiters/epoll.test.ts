@@ -22,7 +22,7 @@ describe.runIf(process.platform === 'linux')('waiters on one epoll instance (rea
     expect(ids('finish')).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const times = run.events.map((e) => e.t);
     expect(times).toEqual([...times].sort((a, b) => a - b));
-  });
+  }, 90_000);
 
   it('a burst wakes several threads at once: nothing caps how many run', async () => {
     const run = await runReal({ backend: 'epoll', threads: 4, concurrency: 1, scenario: 'burst' });
@@ -31,7 +31,7 @@ describe.runIf(process.platform === 'linux')('waiters on one epoll instance (rea
     expect(concurrencySeen(run).maxRunning).toBeGreaterThan(1);
     // Which thread takes which ready item depends on who is scheduled first once woken: only the count is the kernel's.
     expect(new Set(wakeThreads(run)).size).toBeGreaterThan(1);
-  });
+  }, 90_000);
 
   it('blocking handlers: threads sleep in the kernel (paused) and the others keep taking packets', async () => {
     const run = await runReal({ backend: 'epoll', threads: 4, concurrency: 1, scenario: 'blocking' });
@@ -45,5 +45,5 @@ describe.runIf(process.platform === 'linux')('waiters on one epoll instance (rea
       expect(r!.t - b.t).toBeGreaterThanOrEqual(29_000); // the 30 ms kernel sleep, in µs
     }
     expect(concurrencySeen(run).maxPaused).toBeGreaterThan(1);
-  });
+  }, 90_000);
 });

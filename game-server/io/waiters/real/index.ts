@@ -34,7 +34,7 @@ export const EPOLL_CONCURRENCY_NOTE =
 /** Time a thread is given, after it announced its wait, to be inside the kernel's wait. */
 const SETTLE_MS = 30;
 /** Upper bound for one run (thread start-up under tsx included). */
-const RUN_TIMEOUT_MS = 30_000;
+const RUN_TIMEOUT_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -75,14 +75,20 @@ export async function runReal(opts: RealOptions): Promise<WaitersRun> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
 
   const port: PosterPort = createPosterPort(backend, { concurrency, packets, threads });
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (threads + 2)));
+  const TURN = threads + 1;
   const spawned: Thread[] = [];
   const events: WaiterEvent[] = [];
   const t0 = nowUs();
   let stopped = false;
   try {
+    // Load every thread at once (start-up is the slow part), then let them block one at a time, in order.
     for (let i = 0; i < threads; i++) {
       spawned.push(spawn({ thread: i, threads, port: port.description, handler: plan.handler, ctl: ctl.buffer as SharedArrayBuffer }));
+    }
+    for (let i = 0; i < threads; i++) {
+      Atomics.store(ctl, TURN, i + 1);
+      Atomics.notify(ctl, TURN);
       await Promise.race([until(`thread ${i} to wait`, () => Atomics.load(ctl, i) >= 1, deadline), spawned[i].events]);
       await sleep(SETTLE_MS);
     }

@@ -7,7 +7,8 @@
  *
  * workerData: WaiterThreadData. ctl (Int32Array over a SharedArrayBuffer): ctl[thread] counts the
  * thread's waits (set just before it enters the wait, so the poster knows it is about to block);
- * ctl[threads] counts packets handled.
+ * ctl[threads] counts packets handled; ctl[threads + 1] is the turn: thread i enters its first wait only
+ * once the turn exceeds i (threads load in parallel, then block one after the other, in order).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WaiterEvent } from '../trace.ts';
@@ -37,6 +38,8 @@ function serve(d: WaiterThreadData): WaiterEvent[] {
   const ctl = new Int32Array(d.ctl);
   const events: WaiterEvent[] = [];
   const rec = (e: Omit<WaiterEvent, 't' | 'thread'>): void => void events.push({ t: nowUs(), thread: d.thread, ...e });
+  const TURN = d.threads + 1;
+  for (let turn = Atomics.load(ctl, TURN); turn <= d.thread; turn = Atomics.load(ctl, TURN)) Atomics.wait(ctl, TURN, turn, 1000);
   for (;;) {
     rec({ kind: 'wait' });
     Atomics.add(ctl, d.thread, 1);
