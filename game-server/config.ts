@@ -3,6 +3,7 @@
  */
 import { commonFlags, type FlagSpecs, type FlagValues } from '../shared/config.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../shared/protocol/frame.ts';
+import { IO_CHOICES } from './io/select-backend.ts';
 
 export const gameFlags = {
   host: { type: 'string', default: '127.0.0.1', env: 'GAME_HOST', help: 'address to listen on' },
@@ -11,7 +12,7 @@ export const gameFlags = {
   io: {
     type: 'string',
     default: 'auto',
-    choices: ['auto', 'iocp', 'uring', 'libuv'],
+    choices: IO_CHOICES,
     env: 'GAME_IO',
     help: 'completion-port backend (native ones fall back to libuv when they cannot start)',
   },

@@ -106,7 +106,7 @@ export interface ListenOptions {
  * Where another thread can post to a port (structured-cloneable: send it via postMessage). One
  * variant per backend, told apart by `backend`, so a backend's `postTo` takes only its own kind.
  */
-export type PortAddress = IocpAddress | UringAddress | LibuvAddress;
+export type PortAddress = IocpAddress | UringAddress | EpollAddress | LibuvAddress;
 
 export interface IocpAddress {
   backend: 'iocp';
@@ -119,6 +119,14 @@ export interface IocpAddress {
 export interface UringAddress {
   backend: 'uring';
   /** eventfd number (valid in every thread of this process). */
+  eventfd: number;
+  /** PostQueue (post-queue.ts) carrying the payloads; structured-clones as shared memory. */
+  queue: SharedArrayBuffer;
+}
+
+export interface EpollAddress {
+  backend: 'epoll';
+  /** The doorbell eventfd (valid in every thread of this process). */
   eventfd: number;
   /** PostQueue (post-queue.ts) carrying the payloads; structured-clones as shared memory. */
   queue: SharedArrayBuffer;

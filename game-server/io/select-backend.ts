@@ -1,7 +1,8 @@
 /**
  * The only file that loads the I/O backends, and the one list of them (BACKENDS, IO_CHOICES).
- * `--io auto|iocp|uring|libuv`:
+ * `--io auto|iocp|uring|epoll|libuv`:
  *  - auto: iocp on win32; uring on Linux when io_uring_setup succeeds; libuv otherwise;
+ *  - epoll only when asked for (readiness turned into completions, as libuv does on Linux);
  *  - an explicit native backend that cannot start falls back to libuv, with the reason.
  * Backends are loaded lazily (dynamic import), so a platform never loads another's FFI.
  */
@@ -39,6 +40,11 @@ const LOADERS: Record<BackendName, () => Promise<BackendModule>> = {
     const m = await import('./backends/uring/port.ts');
     return { create: (o) => new m.UringPort(o), postTo: checkedPostTo('uring', m.postTo), probe: m.probeUring };
   },
+  epoll: async () => {
+    if (process.platform !== 'linux') throw new Error(`epoll is Linux-only (platform ${process.platform})`);
+    const m = await import('./backends/epoll/port.ts');
+    return { create: (o) => new m.EpollPort(o), postTo: checkedPostTo('epoll', m.postTo), probe: m.probeEpoll };
+  },
   libuv: async () => {
     const m = await import('./backends/libuv/port.ts');
     return { create: (o) => new m.LibuvPort(o), postTo: checkedPostTo('libuv', m.postTo), probe: () => {} };
@@ -61,12 +67,8 @@ function select(mod: BackendModule, backend: BackendName, reason: string): Selec
 /** Pick and load a backend; never throws for a native backend that cannot start (falls back to libuv). */
 export async function selectBackend(choice: IoChoice = 'auto'): Promise<SelectedBackend> {
   if (!IO_CHOICES.includes(choice)) throw new Error(`--io must be one of ${IO_CHOICES.join('|')}, got ${JSON.stringify(choice)}`);
-  const native: BackendName | null =
-    choice === 'iocp' || choice === 'uring' ? choice
-    : choice === 'libuv' ? null
-    : process.platform === 'win32' ? 'iocp'
-    : process.platform === 'linux' ? 'uring'
-    : null;
+  const byPlatform: BackendName | null = process.platform === 'win32' ? 'iocp' : process.platform === 'linux' ? 'uring' : null;
+  const native: BackendName | null = choice === 'auto' ? byPlatform : choice === 'libuv' ? null : choice;
   if (native !== null) {
     try {
       const mod = await load(native);

@@ -35,6 +35,7 @@ const common = {
 const entries = {
   'iocp.wine': 'test/wine/iocp.wine.ts',
   'post-worker': 'test/io/post-worker.ts',
+  'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
   'iocp-bench': 'scripts/wine/bench-server.ts',
   // The game server (workers started by the supervisor from ./worker.ts next to it).

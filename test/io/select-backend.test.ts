@@ -42,7 +42,7 @@ describe('selectBackend (--io)', () => {
   });
 
   it('rejects an unknown --io value', async () => {
-    await expect(selectBackend('epoll' as never)).rejects.toThrow(/--io must be one of/);
+    await expect(selectBackend('kqueue' as never)).rejects.toThrow(/--io must be one of/);
   });
 
   it('the chosen postTo reaches a port of the chosen backend', async () => {

@@ -9,6 +9,7 @@ import { checkedPostTo } from '../../game-server/io/completion-port.ts';
 import { describeCompletionPort } from '../io/completion-port.contract.ts';
 import { describePortTransport } from '../io/port-transport.contract.ts';
 import { describeIocpSpecific } from './iocp-specific.ts';
+import './waiters.wine.ts';
 
 if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.sh)');
 
