@@ -20,7 +20,7 @@ export type Factory = (opts: PortOptions) => CompletionPort | Promise<Completion
 const HOST = '127.0.0.1';
 const WAIT_MS = 10_000;
 /** Bound of the waits when a broken port is expected to fail (its failure is a timeout). */
-export const FAULT_WAIT_MS = 1_500;
+export const FAULT_WAIT_MS = 3_000;
 
 /** A completion as recorded by the harness: recv data copied (the port's view dies with the batch). */
 export interface Seen extends Completion {
