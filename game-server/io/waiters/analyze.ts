@@ -141,7 +141,7 @@ export function wakesOf(run: WaitersRun): WakeRecord[] {
     }
     out.push(rec);
   }
-  return out.sort((a, b) => a.t - b.t);
+  return out.sort((a, b) => a.t - b.t || a.packets[0] - b.packets[0]);
 }
 
 export type WakeOrder = 'LIFO' | 'FIFO' | 'mixed' | 'undetermined';
