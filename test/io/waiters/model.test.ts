@@ -280,3 +280,18 @@ describe('replay against real behaviour', () => {
     expect(r.findings.join('\n')).toMatch(/up to 4 threads ran at once with a limit of 2.*epoll has no concurrency limit/);
   });
 });
+
+describe('replay of batched wakes', () => {
+  it('a thread that takes further queued packets in the same wake (GetQueuedCompletionStatusEx) is not a divergence', () => {
+    const events: WaiterEvent[] = [];
+    for (let i = 0; i < 3; i++) events.push({ t: i * 100, thread: i, kind: 'wait' });
+    events.push({ t: 1_000, thread: -1, kind: 'post', packet: 0 }, { t: 1_010, thread: -1, kind: 'post', packet: 1 });
+    events.push({ t: 1_200, thread: 2, kind: 'wake', packets: [0, 1] });
+    events.push({ t: 3_000, thread: 2, kind: 'finish', packet: 0 }, { t: 3_000, thread: 2, kind: 'finish', packet: 1 });
+    events.push({ t: 3_001, thread: 2, kind: 'wait' });
+    const run: WaitersRun = { backend: 'iocp', platform: 'win32', threads: 3, concurrency: 1, scenario: 'burst', events };
+    expect(replay(run).divergences).toEqual([]);
+    // with limit 2 the model hands packet 1 to thread 1 at once: taking it in thread 2's wake is a different choice
+    expect(replay(run, { concurrency: 2 }).divergences).toMatchObject([{ packet: 1, kind: 'order', real: 2, model: 1 }]);
+  });
+});
