@@ -36,31 +36,24 @@ export function listsOf(run: WaitersRun): ListsSnapshot[] {
     const i = list.indexOf(v);
     if (i >= 0) list.splice(i, 1);
   };
+  // Each event puts its thread on exactly one list, whatever list it was on (a trace may be odd).
+  const place = (thread: number, to: 'waiting' | 'released' | 'paused') => {
+    drop(waiting, thread);
+    released.delete(thread);
+    paused.delete(thread);
+    if (to === 'waiting') waiting.push(thread);
+    else (to === 'released' ? released : paused).add(thread);
+  };
   ev.forEach((e, i) => {
-    switch (e.kind) {
-      case 'post':
-        if (e.packet !== undefined) queue.push(e.packet);
-        break;
-      case 'wait':
-        released.delete(e.thread);
-        drop(waiting, e.thread);
-        waiting.push(e.thread);
-        break;
-      case 'wake':
-        drop(waiting, e.thread);
-        released.add(e.thread);
+    if (e.kind === 'post') {
+      if (e.packet !== undefined) queue.push(e.packet);
+    } else if (e.thread >= 0) {
+      if (e.kind === 'wait') place(e.thread, 'waiting');
+      else if (e.kind === 'wake') {
+        place(e.thread, 'released');
         for (const p of e.packets ?? []) if (posted.has(p)) drop(queue, p);
-        break;
-      case 'block':
-        released.delete(e.thread);
-        paused.add(e.thread);
-        break;
-      case 'resume':
-        paused.delete(e.thread);
-        released.add(e.thread);
-        break;
-      case 'finish':
-        break;
+      } else if (e.kind === 'block') place(e.thread, 'paused');
+      else if (e.kind === 'resume') place(e.thread, 'released');
     }
     if (i + 1 === ev.length || ev[i + 1].t !== e.t) {
       const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);

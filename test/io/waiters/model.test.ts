@@ -295,3 +295,26 @@ describe('replay of batched wakes', () => {
     expect(replay(run, { concurrency: 2 }).divergences).toMatchObject([{ packet: 1, kind: 'order', real: 2, model: 1 }]);
   });
 });
+
+describe('traces that make no sense', () => {
+  it('never crash the analysis or the replay, and a thread is on at most one list', () => {
+    const kinds = ['wait', 'wake', 'block', 'resume', 'finish', 'post'] as const;
+    const evArb = fc.record({
+      t: fc.integer({ min: 0, max: 50 }),
+      thread: fc.integer({ min: -1, max: 3 }),
+      kind: fc.constantFrom(...kinds),
+      packet: fc.integer({ min: 0, max: 6 }),
+      packets: fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 3 }),
+    });
+    fc.assert(fc.property(fc.array(evArb, { maxLength: 40 }), fc.integer({ min: 0, max: 3 }), (events, concurrency) => {
+      const run: WaitersRun = { backend: 'epoll', platform: 'linux', threads: 4, concurrency, scenario: 'rare', events };
+      const c = classify(run);
+      for (const s of c.lists) {
+        const all = [...s.waiting, ...s.released, ...s.paused];
+        expect(new Set(all).size).toBe(all.length);
+      }
+      const r = replay(run, { cpus: 2 });
+      expect(r.checked).toBeGreaterThanOrEqual(r.divergences.length);
+    }), { numRuns: 300 });
+  });
+});
