@@ -11,7 +11,7 @@ import { classify, type Classification } from './analyze.ts';
 import { runModel } from './model/simulate.ts';
 import { loadRealRunner, RealRunnerMissing } from './real-runner.ts';
 import { replay, findings as findingsOf, type ReplayResult } from './replay.ts';
-import { SCENARIO_NAMES, scenarioSpec } from './scenarios.ts';
+import { SCENARIO_NAMES, scenarioSpec, specFromRun } from './scenarios.ts';
 import { panelHeight, renderTimeline, type TimelinePanel } from './timeline.ts';
 import type { WaitersBackend, WaitersRun, WaitersScenario } from './trace.ts';
 import { cliFlags, type FlagSpecs } from '../../../shared/config.ts';
@@ -57,6 +57,8 @@ export interface WaitersResult extends RunSummary {
   /** The concurrency the real runner reported, when it differs (epoll reports 0: it has no limit). */
   reportedConcurrency?: number;
   scenario: WaitersScenario;
+  /** What the scenario's script does (the named script for the model; the recorded one for a real run). */
+  about: string;
   /** The model's MaximumCount for this concurrency (0 resolved to the processors). */
   limit: number;
   devices: string[];
@@ -97,11 +99,11 @@ export async function runWaiters(f: WaitersOptions): Promise<WaitersResult> {
   }
   const cpus = f.cpus > 0 ? f.cpus : os.availableParallelism();
   const scenario = f.scenario as WaitersScenario;
-  scenarioSpec(scenario, f.threads);
-  const model = runModel({ scenario, threads: f.threads, concurrency: f.concurrency, cpus });
-  const mc = classify(model.run);
-  const base = { threads: f.threads, concurrency: f.concurrency, scenario, limit: model.limit, machine: machine() };
+  const spec = scenarioSpec(scenario, f.threads);
   if (f.backend === 'model') {
+    const model = runModel({ scenario, threads: f.threads, concurrency: f.concurrency, cpus });
+    const mc = classify(model.run);
+    const base = { threads: f.threads, concurrency: f.concurrency, scenario, about: spec.about, limit: model.limit, machine: machine() };
     const r = replay(model.run, { cpus });
     const findings = findingsOf(model.run, r.divergences, model.limit);
     return { backend: 'model', platform: process.platform, ...base, ...summary(model.run, mc), devices: DEVICES.model, findings };
@@ -109,16 +111,29 @@ export async function runWaiters(f: WaitersOptions): Promise<WaitersResult> {
   if (f.backend !== 'epoll' && f.backend !== 'iocp') throw new RangeError(`--backend must be model|epoll|iocp, got ${f.backend}`);
   const runReal = await loadRealRunner();
   const real = await runReal({ backend: f.backend, threads: f.threads, concurrency: f.concurrency, scenario });
+  return realResult(real, { concurrency: f.concurrency, cpus });
+}
+
+/**
+ * A real run held against the model: the model plays the script the run actually played (its posts and
+ * thread starts, its median handler), and the real arrivals are replayed against the model's rules.
+ */
+export function realResult(real: WaitersRun, f: { concurrency: number; cpus: number }): WaitersResult {
+  const { concurrency, cpus } = f;
+  const spec = specFromRun(real);
+  const model = runModel({ scenario: real.scenario, threads: real.threads, concurrency, cpus, spec });
+  const mc = classify(model.run);
+  const base = { threads: real.threads, concurrency, scenario: real.scenario, about: spec.about, limit: model.limit, machine: machine() };
   const rc = classify(real);
-  const rp = replay(real, { concurrency: f.concurrency, cpus });
+  const rp = replay(real, { concurrency, cpus });
   return {
     backend: real.backend,
     platform: real.platform,
     ...(real.wine ? { wine: real.wine } : {}),
     ...base,
-    ...(real.concurrency !== f.concurrency ? { reportedConcurrency: real.concurrency } : {}),
+    ...(real.concurrency !== concurrency ? { reportedConcurrency: real.concurrency } : {}),
     ...summary(real, rc),
-    devices: DEVICES[f.backend],
+    devices: DEVICES[real.backend],
     model: summary(model.run, mc),
     replay: rp,
     findings: rp.findings,
@@ -141,14 +156,13 @@ export function panels(r: WaitersResult): TimelinePanel[] {
 
 /** The lines the command prints. */
 export function report(r: WaitersResult): string[] {
-  const spec = scenarioSpec(r.scenario, r.threads);
   const line = (name: string, s: RunSummary) => [
     `${name}: order ${s.order} (choices among ≥ 2 waiters: ${s.choices.top} top, ${s.choices.bottom} bottom, ${s.choices.middle} between); `
       + `up to ${s.maxRunning} running; paused ${s.pausedSeen ? 'seen' : 'never'}`,
     `${name}: packets served by threads: ${s.servedBy.map((t) => (t === undefined ? '-' : String(t))).join(' ')}`,
   ];
   const out = [
-    `waiters: backend ${r.backend}${r.wine ? ` (Wine ${r.wine})` : ''}, scenario ${r.scenario} (${spec.about}), ${r.threads} threads, `
+    `waiters: backend ${r.backend}${r.wine ? ` (Wine ${r.wine})` : ''}, scenario ${r.scenario} (${r.about}), ${r.threads} threads, `
       + `concurrency ${r.concurrency} (model limit ${r.limit})`,
     ...line(r.backend, r),
   ];
@@ -175,8 +189,7 @@ if (isMain) {
       process.stdout.write(`JSON written to ${f.json}\n`);
     }
     if (f.html) {
-      const about = scenarioSpec(r.scenario, r.threads).about;
-      const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${about}. `
+      const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${r.about}. `
         + `Load average ${r.machine.loadAvg.join(' ')} on ${r.machine.cpus} cores.`;
       const ps = panels(r);
       const heading = `Waiters on one port: ${r.backend}, ${r.scenario}`;

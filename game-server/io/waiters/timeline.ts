@@ -44,10 +44,15 @@ export function panelHeight(threads: number): number {
 export function panelSvg(p: TimelinePanel): string {
   const { run, cls } = p;
   const ev = run.events;
-  const t0 = ev.length ? Math.min(...ev.map((e) => e.t)) : 0;
+  const first = ev.length ? Math.min(...ev.map((e) => e.t)) : 0;
   const t1 = ev.length ? Math.max(...ev.map((e) => e.t)) : 1;
+  // Real threads can take seconds to start on a loaded machine: the axis begins shortly before the
+  // first post, and whatever came earlier is drawn at its left edge.
+  const postTs = ev.filter((e) => e.kind === 'post').map((e) => e.t);
+  const firstPost = postTs.length ? Math.min(...postTs) : first;
+  const t0 = Math.max(first, firstPost - Math.max(1, t1 - firstPost) * 0.25);
   const span = Math.max(1, t1 - t0) * 1.03;
-  const x = (t: number) => LEFT + ((t - t0) / span) * (PW - LEFT - 10);
+  const x = (t: number) => LEFT + (Math.max(0, t - t0) / span) * (PW - LEFT - 10);
   const H = panelHeight(run.threads);
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${PW}" height="${H}" viewBox="0 0 ${PW} ${H}" font-family="sans-serif" font-size="11">`);
@@ -132,14 +137,19 @@ export function panelSvg(p: TimelinePanel): string {
     o.push(el('circle', dot, `packet ${e.packet} finished by thread ${e.thread}`));
   }
 
-  // Time axis.
+  // Time axis, in ms from the run's first event.
   const axisY = lTop + run.threads * LANE + 4;
   const spanMs = span / 1000;
+  if (t0 > first) {
+    const note = `(the ${ms(t0 - first)} before are not drawn to scale)`;
+    o.push(el('text', { x: LEFT + 2, y: axisY - 2, fill: '#999', 'font-size': 9 }, undefined, note));
+  }
   const step = [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000].find((v) => spanMs / v <= 8) ?? 10000;
-  for (let ms = 0; ms <= spanMs; ms += step) {
-    const xx = x(t0 + ms * 1000);
-    o.push(`<line x1="${xx.toFixed(1)}" x2="${xx.toFixed(1)}" y1="${qTop}" y2="${axisY}" stroke="#f1f3f5"/>`);
-    o.push(`<text x="${xx.toFixed(1)}" y="${axisY + 14}" text-anchor="middle" fill="#555">${ms} ms</text>`);
+  const from = (t0 - first) / 1000;
+  for (let m = Math.ceil(from / step) * step; m <= from + spanMs; m += step) {
+    const xx = x(first + m * 1000);
+    o.push(el('line', { x1: xx, x2: xx, y1: qTop, y2: axisY, stroke: '#f1f3f5' }));
+    o.push(el('text', { x: xx, y: axisY + 14, 'text-anchor': 'middle', fill: '#555' }, undefined, `${Number(m.toFixed(1))} ms`));
   }
   o.push('</svg>');
   return o.join('\n');

@@ -78,7 +78,7 @@ export function runModel(o: ModelOptions): ModelResult {
     released(t, q.remove(thread));
   };
 
-  for (let i = 0; i < o.threads; i++) at(i * spec.staggerUs, { kind: 'start', thread: i });
+  for (let i = 0; i < o.threads; i++) at(spec.startsUs?.[i] ?? i * spec.staggerUs, { kind: 'start', thread: i });
   spec.posts.forEach((t, packet) => at(t, { kind: 'post', packet }));
 
   while (agenda.length) {
