@@ -6,8 +6,10 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runWaiters, type WaitersResult } from '../../../game-server/io/waiters/cli.ts';
+import { panels, realResult, runWaiters, type WaitersResult } from '../../../game-server/io/waiters/cli.ts';
+import { renderTimeline } from '../../../game-server/io/waiters/timeline.ts';
 import { loadRealRunner, RealRunnerMissing } from '../../../game-server/io/waiters/real-runner.ts';
+import type { WaitersRun } from '../../../game-server/io/waiters/trace.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const dir = mkdtempSync(join(os.tmpdir(), 'waiters-cli-'));
@@ -75,5 +77,36 @@ describe('npm run waiters --backend model', () => {
     const url = new URL('./no-such-runner/index.ts', import.meta.url);
     await expect(loadRealRunner(url)).rejects.toThrow(RealRunnerMissing);
     await expect(loadRealRunner(url)).rejects.toThrow(/no-such-runner\/index\.ts \(exporting runReal\) is missing/);
+  });
+});
+
+describe('a real run held against the model', () => {
+  it('a Wine 8.0 FIFO trace: the model plays the recorded script beside it, the replay lists each choice, the page has both', () => {
+    // four threads wait in turn; a packet every 10 ms goes to the thread that has waited longest
+    const events: WaitersRun['events'] = [];
+    const stack: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      events.push({ t: 1_000 + i * 500, thread: i, kind: 'wait' });
+      stack.push(i);
+    }
+    for (let p = 0; p < 6; p++) {
+      const t = 10_000 + p * 10_000;
+      const th = stack.shift()!;
+      events.push({ t, thread: -1, kind: 'post', packet: p }, { t: t + 80, thread: th, kind: 'wake', packets: [p] });
+      events.push({ t: t + 1_080, thread: th, kind: 'finish', packet: p }, { t: t + 1_090, thread: th, kind: 'wait' });
+      stack.push(th);
+    }
+    const real: WaitersRun = { backend: 'iocp', platform: 'win32', wine: '8.0', threads: 4, concurrency: 2, scenario: 'rare', events };
+    const r = realResult(real, { concurrency: 2, cpus: 2 });
+    expect(r).toMatchObject({ backend: 'iocp', wine: '8.0', order: 'FIFO', servedBy: [0, 1, 2, 3, 0, 1], maxRunning: 1 });
+    expect(r.model).toMatchObject({ order: 'LIFO', servedBy: [3, 3, 3, 3, 3, 3] });
+    expect(r.model!.events.filter((e) => e.kind === 'post').map((e) => e.t)).toEqual([9_000, 19_000, 29_000, 39_000, 49_000, 59_000]);
+    expect(r.replay!.divergences.map((d) => d.kind)).toEqual(Array(6).fill('order'));
+    expect(r.findings[0]).toMatch(/FIFO under Wine 8\.0/);
+    const ps = panels(r);
+    expect(ps.map((p) => p.title)).toEqual(['real: iocp under Wine 8.0 (win32)', 'model: limit 2']);
+    const page = renderTimeline(ps, { heading: 'h', divergences: r.replay!.divergences, findings: r.findings });
+    expect(page.match(/<svg /g)).toHaveLength(2);
+    expect(page).toContain('Where the real threads chose differently (6)');
   });
 });
