@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { classify, type Classification } from './analyze.ts';
 import { runModel } from './model/simulate.ts';
-import { loadRealRunner, RealRunnerMissing } from './real-runner.ts';
+import { loadRealRunner } from './real-runner.ts';
 import { replay, findings as findingsOf, type ReplayResult } from './replay.ts';
 import { SCENARIO_NAMES, scenarioSpec, specFromRun } from './scenarios.ts';
 import { panelHeight, renderTimeline, type TimelinePanel } from './timeline.ts';
@@ -201,9 +201,9 @@ if (isMain) {
       process.stdout.write('--png needs --html (the PNG is a picture of that page): PNG not written\n');
     }
   } catch (e) {
-    if (e instanceof RealRunnerMissing || e instanceof RangeError) {
+    if (e instanceof RangeError) {
       process.stderr.write(`waiters: ${e.message}\n`);
-      process.exit(e instanceof RangeError ? 2 : 1);
+      process.exit(2);
     }
     throw e;
   }

@@ -1,5 +1,5 @@
 // `npm run waiters` with the model backend: the JSON it writes, the timeline page, flag errors, and the
-// clear refusal when the real runner is not there.
+// real epoll backend through the same command.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { panels, realResult, runWaiters, type WaitersResult } from '../../../game-server/io/waiters/cli.ts';
 import { renderTimeline } from '../../../game-server/io/waiters/timeline.ts';
-import { loadRealRunner, RealRunnerMissing } from '../../../game-server/io/waiters/real-runner.ts';
 import type { WaitersRun } from '../../../game-server/io/waiters/trace.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -73,11 +72,15 @@ describe('npm run waiters --backend model', () => {
     expect(q.stderr).toMatch(/expected one of rare\|burst\|blocking/);
   });
 
-  it('a missing real runner is refused with the path it looked for, not faked', async () => {
-    const url = new URL('./no-such-runner/index.ts', import.meta.url);
-    await expect(loadRealRunner(url)).rejects.toThrow(RealRunnerMissing);
-    await expect(loadRealRunner(url)).rejects.toThrow(/no-such-runner\/index\.ts \(exporting runReal\) is missing/);
-  });
+  it.runIf(process.platform === 'linux')('--backend epoll runs real threads on one epoll instance: rare packets go to the last waiter (LIFO)',
+    { timeout: 100_000 }, () => {
+      const json = join(dir, 'epoll-rare.json');
+      const p = cli(['--backend', 'epoll', '--threads', '4', '--scenario', 'rare', '--json', json]);
+      expect(p.status, p.stderr).toBe(0);
+      const r = JSON.parse(readFileSync(json, 'utf8')) as WaitersResult;
+      expect(r).toMatchObject({ backend: 'epoll', platform: 'linux', threads: 4, order: 'LIFO' });
+      expect(new Set(r.servedBy)).toEqual(new Set([3]));
+    });
 });
 
 describe('a real run held against the model', () => {
