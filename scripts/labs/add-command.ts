@@ -9,8 +9,9 @@
  *
  * Steps (each printed): copy shared/, web-server/, game-server/, docs/, test/helpers, test/internals,
  * package.json, tsconfig.json, vitest.config.ts into a temp dir (node_modules is a symlink); write
- * shared/commands/craft.ts; `patch -p1 < table.patch`; `npm run docs:commands`; start both servers
- * from the copy; call item.craft over HTTP and TCP; `npx vitest run` in the copy.
+ * shared/commands/craft.ts; apply table.patch (in Node: no `patch` program needed); `npm run
+ * docs:commands`; start both servers from the copy (the game server on a SQLite file in the copy);
+ * call item.craft over HTTP and TCP; print the ledger rows the craft wrote; `npx vitest run` in the copy.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { join, resolve } from 'node:path';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { GameClient, GameError } from '../../game-server/client/client.ts';
 import { REPO_ROOT } from '../../loadgen/procs/child.ts';
+import Database from 'better-sqlite3';
+import { applyPatch } from './apply-patch.ts';
+import { ledgerRows } from './ledger-rows.ts';
 import { machine, writeJson } from './lib.ts';
 
 const flags = {
@@ -73,18 +77,28 @@ function startFromCopy(entry: string, args: string[]): Promise<{ line: string; p
 try {
   say(`scratch copy: ${dir}`);
   for (const p of ['shared', 'web-server', 'game-server', 'docs/commands.md', 'docs/errors.md', 'test/helpers', 'test/internals', 'package.json', 'tsconfig.json', 'vitest.config.ts']) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  // a junction on Windows: it needs no administrator rights, unlike a directory symlink
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), process.platform === 'win32' ? 'junction' : 'dir');
   writeFileSync(join(dir, 'shared/commands/craft.ts'), readFileSync(join(here, 'craft.ts.txt')));
   writeFileSync(join(dir, 'test/craft.test.ts'), readFileSync(join(here, 'craft.test.ts.txt')));
   say('wrote shared/commands/craft.ts and test/craft.test.ts');
-  const patch = run('patch', ['-p1', '-i', join(here, 'table.patch')], 10_000);
-  check('table.patch applies to shared/commands/table.ts', patch.status === 0, patch.status === 0 ? '' : patch.out.trim());
-  if (patch.status !== 0) throw new Error('the patch no longer applies: the real table changed; update scripts/labs/add-command/table.patch');
+  say('$ apply scripts/labs/add-command/table.patch to shared/commands/table.ts');
+  const tablePath = join(dir, 'shared/commands/table.ts');
+  let patchError = '';
+  try {
+    writeFileSync(tablePath, applyPatch(readFileSync(tablePath, 'utf8'), readFileSync(join(here, 'table.patch'), 'utf8')));
+  } catch (e) {
+    patchError = (e as Error).message;
+  }
+  check('table.patch applies to shared/commands/table.ts', !patchError, patchError);
+  if (patchError) throw new Error('the patch no longer applies: the real table changed; update scripts/labs/add-command/table.patch');
 
   const doc = run(process.execPath, ['--import', 'tsx', 'shared/cli/commands-doc.ts'], 60_000);
   check('npm run docs:commands lists item.craft', doc.status === 0 && readFileSync(join(dir, 'docs/commands.md'), 'utf8').includes('`item.craft`'), doc.out.trim().slice(-300));
 
-  const [web, game] = await Promise.all([startFromCopy('web-server/server.ts', ['--no-rate-limit']), startFromCopy('game-server/server.ts', ['--admin-port', '-1'])]);
+  // the game server keeps its store in the copy: the craft's ledger rows can be read afterwards
+  const gameDb = join(dir, 'data', 'lab7-game.sqlite');
+  const [web, game] = await Promise.all([startFromCopy('web-server/server.ts', ['--no-rate-limit']), startFromCopy('game-server/server.ts', ['--admin-port', '-1', '--store', 'sqlite', '--db-path', gameDb])]);
   say(web.line);
   say(game.line);
   const webUrl = /(http:\/\/[\d.]+:\d+)/.exec(web.line)![1];
@@ -126,6 +140,16 @@ try {
     check('game op item.craft crafts a potion from two jelly', crafted.itemId === 'potion_small' && crafted.have >= 1);
   } finally {
     await c.close();
+  }
+  // The ledger rows the craft wrote, read from the game server's file (WAL: readers see committed rows).
+  const db = new Database(gameDb, { readonly: true });
+  try {
+    say(`$ npx tsx scripts/labs/ledger-rows.ts --db-path ${gameDb} --reason craft`);
+    const rows = ledgerRows(db, 'craft');
+    for (const r of rows) say(`ledger ${JSON.stringify(r)}`);
+    check('the craft wrote its ledger rows: two jelly out, one potion in, reason craft', rows.some((r) => r.item === 'slime_jelly' && r.delta === -2) && rows.some((r) => r.item === 'potion_small' && r.delta === 1));
+  } finally {
+    db.close();
   }
   for (const ch of children) ch.kill('SIGTERM');
 

@@ -7,8 +7,10 @@
  *
  *   npx tsx scripts/labs/http.ts POST http://127.0.0.1:8080/v1/sessions --json name=alice password=secret-pw
  *   npx tsx scripts/labs/http.ts GET http://127.0.0.1:8081/v1/me --token <the token>
+ *   npx tsx scripts/labs/http.ts GET http://127.0.0.1:<admin>/trace --save labs-out/t.json
  */
 import net from 'node:net';
+import { writeText } from './lib.ts';
 
 export interface Exchange {
   request: string;
@@ -81,13 +83,15 @@ export function transcript(x: Exchange): string {
 }
 
 /** `METHOD URL [--token T] [--json k=v …]` → exchange arguments. */
-export function parseArgs(argv: string[]): { method: string; url: string; token?: string; json?: Record<string, unknown> } {
+export function parseArgs(argv: string[]): { method: string; url: string; token?: string; json?: Record<string, unknown>; save?: string } {
   const [method, url, ...rest] = argv;
-  if (!method || !url || !/^[A-Z]+$/.test(method)) throw new Error('usage: npx tsx scripts/labs/http.ts METHOD URL [--token TOKEN] [--json key=value …]');
+  if (!method || !url || !/^[A-Z]+$/.test(method)) throw new Error('usage: npx tsx scripts/labs/http.ts METHOD URL [--token TOKEN] [--save FILE] [--json key=value …]');
   let token: string | undefined;
   let json: Record<string, unknown> | undefined;
+  let save: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--token') token = rest[++i];
+    else if (rest[i] === '--save') save = rest[++i];
     else if (rest[i] === '--json') json = {};
     else if (json && /^[\w.]+=/.test(rest[i])) {
       const eq = rest[i].indexOf('=');
@@ -95,14 +99,18 @@ export function parseArgs(argv: string[]): { method: string; url: string; token?
       json[rest[i].slice(0, eq)] = /^-?\d+$/.test(v) ? Number(v) : v;
     } else throw new Error(`http.ts: unexpected argument ${rest[i]}`);
   }
-  return { method, url, token, json };
+  return { method, url, token, json, save };
 }
 
 if (process.argv[1]?.endsWith('http.ts')) {
   try {
     const a = parseArgs(process.argv.slice(2));
     const x = await exchange(a.method, a.url, { token: a.token, json: a.json });
-    process.stdout.write(transcript(x) + '\n');
+    if (a.save) {
+      // the body alone, to a file (instead of `> file`, which PowerShell 5 would write as UTF-16)
+      writeText(a.save, x.responseBody);
+      process.stdout.write(`${x.responseHead.split('\r\n')[0]}; body (${x.responseBodyBytes} bytes) written to ${a.save}\n`);
+    } else process.stdout.write(transcript(x) + '\n');
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(1);

@@ -8,7 +8,9 @@
  *   npx tsx scripts/labs/measure-all.ts --only lab2-items,lab8-ledger
  *
  * Run it on a quiet machine: every figure is stated with the load average it was taken under.
- * Outputs of the commands (JSON, HTML plots, the trace timeline) go to docs/labs/out/.
+ * Outputs of the commands (JSON, HTML plots, the trace timeline) go to docs/labs/out/ (each command's
+ * labs-out/ is moved there): the only writer of the reference results. Every run then rewrites
+ * docs/labs/instructor-notes.md from the new figures.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,13 +18,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { REPO_ROOT } from '../../loadgen/procs/child.ts';
-import { LAB_COMMANDS } from './labs.ts';
+import { LAB_COMMANDS, withOutDir } from './labs.ts';
+import { writeInstructorNotes } from './render-instructor-notes.ts';
 import { renderResults } from './render-results.ts';
 
 const flags = {
   only: { type: 'string', default: '', help: 'run only these command ids (comma-separated); the others keep their previous results' },
   results: { type: 'string', default: 'docs/labs/results.json', help: 'results file' },
-  out: { type: 'string', default: 'docs/labs/out', help: 'directory for the commands\' own outputs ($OUT)' },
+  out: { type: 'string', default: 'docs/labs/out', help: 'directory the commands write to instead of labs-out/ (the reference results)' },
   pages: { type: 'boolean', default: true, help: 'refresh the Expected outcome tables in docs/labs/*.md (--no-pages to skip)' },
 } as const satisfies FlagSpecs;
 const f = cliFlags('usage: npx tsx scripts/labs/measure-all.ts [options]\n\nRun every lab command at full size; write docs/labs/results.json; refresh the pages\' expected outcomes.', flags);
@@ -36,7 +39,8 @@ const outDir = join(REPO_ROOT, f.out);
 mkdirSync(outDir, { recursive: true });
 type Entry = { id: string; page: string; cmd: string; ranAt: string; seconds: number; loadAvgBefore: number[]; loadAvgAfter: number[]; cpus: number; exitCode: number | null; figures?: Record<string, unknown>; error?: string; skipped?: string };
 const prev = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { commands: Record<string, Entry> }) : { commands: {} as Record<string, Entry> };
-const results: Record<string, Entry> = { ...prev.commands };
+// entries of commands that no longer exist are dropped
+const results: Record<string, Entry> = Object.fromEntries(Object.entries(prev.commands).filter(([id]) => LAB_COMMANDS.some((c) => c.id === id)));
 const la = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 let failures = 0;
 for (const c of LAB_COMMANDS) {
@@ -51,7 +55,8 @@ for (const c of LAB_COMMANDS) {
   const before = la();
   process.stdout.write(`== ${c.id} (load ${before.join(' ')}): ${c.cmd}\n`);
   const t0 = Date.now();
-  const p = spawnSync('bash', ['-c', c.cmd], { cwd: REPO_ROOT, encoding: 'utf8', timeout: c.timeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, OUT: f.out }, maxBuffer: 64 << 20 });
+  // the platform's shell (cmd.exe or /bin/sh): the commands are written to need no more than that
+  const p = spawnSync(withOutDir(c.cmd, f.out), { shell: true, cwd: REPO_ROOT, encoding: 'utf8', timeout: c.timeoutS * 1000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
   const e: Entry = { ...base, seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvgBefore: before, loadAvgAfter: la(), exitCode: p.status };
   try {
     if (p.status !== 0) throw new Error(`exit ${p.status}${p.signal ? ` (${p.signal})` : ''}: ${`${p.stdout}\n${p.stderr}`.trim().slice(-1500)}`);
@@ -67,6 +72,7 @@ for (const c of LAB_COMMANDS) {
 if (f.pages) {
   const changed = renderResults(join(REPO_ROOT, 'docs/labs'), results);
   process.stdout.write(`pages refreshed: ${changed.join(', ') || 'none'}\n`);
+  writeInstructorNotes(REPO_ROOT, results);
 }
 process.stdout.write(`results: ${f.results}${failures ? `; ${failures} command(s) FAILED` : ''}\n`);
 process.exit(failures ? 1 : 0);

@@ -4,7 +4,7 @@
  * delivery latency (move sent → event received by another member) against requests per delivered
  * event. Writes JSON and a self-contained HTML page with an SVG plot.
  *
- *   npx tsx scripts/labs/poll-sweep.ts --out docs/labs/out/poll-sweep
+ *   npx tsx scripts/labs/poll-sweep.ts --out labs-out/03-poll-sweep
  *
  * Each server is started once (child process, port 0, temp SQLite) and every point runs the
  * loadgen realtime driver against it (loadgen/drivers/realtime-driver.ts, the same one compare uses).
@@ -18,8 +18,8 @@ import { figuresOf } from '../../loadgen/report/figures.ts';
 import { machine, round, screenshot, startGame, startWeb, writeJson, writeText, type ChildServer } from './lib.ts';
 
 const flags = {
-  out: { type: 'string', default: 'docs/labs/out/poll-sweep', help: 'output prefix: writes PREFIX.json and PREFIX.html' },
-  poll: { type: 'string', default: '50,200,800', help: 'poll intervals to try, ms (--feed poll), comma-separated' },
+  out: { type: 'string', default: 'labs-out/03-poll-sweep', help: 'output prefix: writes PREFIX.json and PREFIX.html' },
+  poll: { type: 'string', default: '5,20,50,200,800', help: 'poll intervals to try, ms (--feed poll), comma-separated' },
   longPoll: { type: 'string', default: '100,1000,10000', help: 'long-poll waits to try, ms (--feed long-poll), comma-separated' },
   channelSize: { type: 'number', default: 5, help: 'players per channel (K)' },
   movesPerSec: { type: 'number', default: 2, help: 'moves per second per player (R): events per member per second = (K-1)·R' },
@@ -102,11 +102,25 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const result = { tool: 'scripts/labs/poll-sweep', machine: machine(), settings: { channelSize: f.channelSize, movesPerSec: f.movesPerSec, duration: f.duration, warmup: f.warmup }, points };
+const match = pollMatchingLongPoll(points);
+const result = { tool: 'scripts/labs/poll-sweep', machine: machine(), settings: { channelSize: f.channelSize, movesPerSec: f.movesPerSec, duration: f.duration, warmup: f.warmup }, points, match };
+if (match) process.stdout.write(`polling matches long-poll's p50 (${match.longPollP50Ms} ms) at ${match.pollMs} ms: ${match.pollRequestsPerEvent} requests per event vs long-poll's ${match.longPollRequestsPerEvent}\n`);
+else process.stdout.write('no poll interval of this sweep reached long-poll\'s p50: add shorter ones (--poll)\n');
 writeJson(`${f.out}.json`, result);
 writeText(`${f.out}.html`, plotHtml(result));
 process.stdout.write(`written ${f.out}.json and ${f.out}.html\n`);
 if (f.png) process.stdout.write(`${screenshot(`${f.out}.html`, `${f.out}.png`, 800, 480 + 26 * points.length)}\n`);
+
+/**
+ * The longest poll interval whose p50 is no worse than the best long-poll p50 of the sweep, with the
+ * requests per event each costs (Q1 of lab 3); null when no interval got there.
+ */
+export function pollMatchingLongPoll(pts: Point[]): { pollMs: number; pollP50Ms: number; pollRequestsPerEvent: number; longPollP50Ms: number; longPollRequestsPerEvent: number } | null {
+  const lp = pts.filter((p) => p.feed === 'long-poll' && p.eventsReceived > 0).sort((a, b) => a.p50Ms - b.p50Ms)[0];
+  if (!lp) return null;
+  const ok = pts.filter((p) => p.feed === 'poll' && p.eventsReceived > 0 && p.p50Ms <= lp.p50Ms).sort((a, b) => (b.setting ?? 0) - (a.setting ?? 0))[0];
+  return ok ? { pollMs: ok.setting!, pollP50Ms: ok.p50Ms, pollRequestsPerEvent: ok.requestsPerEvent, longPollP50Ms: lp.p50Ms, longPollRequestsPerEvent: lp.requestsPerEvent } : null;
+}
 
 /** Latency (log y) against requests per delivered event (log x), one marker per point. */
 function plotHtml(r: typeof result): string {

@@ -6,6 +6,9 @@
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderBackends, type BackendRow } from './backends.ts';
+import { writeInstructorNotes } from './render-instructor-notes.ts';
+import { renderSweep } from './sweep.ts';
 
 type Figs = Record<string, unknown>;
 export interface ResultEntry {
@@ -50,11 +53,35 @@ function compareTables(fig: Figs): string[] {
   return out;
 }
 
+const matchLine = (m: Figs) =>
+  `Polling matched long-poll's p50 (${n(m.longPollP50Ms)} ms) at a **${n(m.pollMs)} ms** interval: **${n(m.pollRequestsPerEvent)}** requests per event, against long-poll's **${n(m.longPollRequestsPerEvent)}**.`;
+
 function body(e: ResultEntry): string[] {
   const f = e.figures!;
   switch (e.id) {
     case 'lab1':
-      return [...(f.checks as string[]).map((c) => `- \`${c}\``), '', `Resume answer: \`${f.resume as string}\``, ''];
+      return [
+        ...(f.checks as string[]).map((c) => `- \`${c}\``),
+        '',
+        "Pushes on carol's screen:",
+        '',
+        '```',
+        ...((f.pushes as string[] | undefined) ?? []),
+        '```',
+        '',
+        'Bytes of each HTTP exchange (alice: login, hunt, me, inventory):',
+        '',
+        '```',
+        ...((f.bytes as string[] | undefined) ?? []),
+        '```',
+        '',
+        `Resume answer: \`${f.resume as string}\``,
+        '',
+      ];
+    case 'lab2-items':
+    case 'lab3-realtime':
+    case 'lab6-game':
+      return [...renderSweep(f as unknown as Parameters<typeof renderSweep>[0]), ''];
     case 'lab3-sweep': {
       const pts = f.points as Figs[];
       return [
@@ -64,6 +91,7 @@ function body(e: ResultEntry): string[] {
         '|---|---|---|---|---|---|---|---|',
         ...pts.map((p) => `| ${p.feed} | ${n(p.setting)} | ${n(p.p50Ms)} | ${n(p.p99Ms)} | ${n(p.requestsPerEvent)} | ${n(p.bytesPerEvent)} | ${n(p.eventsReceived)} / ${n(p.eventsExpected)} | ${n(p.serverCpuUsPerEvent)} |`),
         '',
+        ...(f.match ? [matchLine(f.match as Figs), ''] : []),
       ];
     }
     case 'lab4-staff': {
@@ -93,17 +121,8 @@ function body(e: ResultEntry): string[] {
     }
     case 'lab5-timeline':
       return ['```', ...(f.lines as string[]), '```', '', 'The picture: `docs/labs/out/05-trace.html` (its screenshot is in the Run section above).', ''];
-    case 'lab6-echo': {
-      const b = f.backends as Figs[];
-      return [
-        `Config: ${JSON.stringify(f.config)}.`,
-        '',
-        '| backend | round trips/s | server CPU µs per round trip | server thread busy % | completions per wait | waits/s |',
-        '|---|---|---|---|---|---|',
-        ...b.map((s) => `| ${s.backend} | ${n(s.rtPerSec)} | ${n(s.cpuUsPerRt)} | ${n(s.serverUtilPct)} | ${n(s.completionsPerWait)} | ${n(s.waitsPerSec)} |`),
-        '',
-      ];
-    }
+    case 'lab6-echo':
+      return [`Config: ${JSON.stringify(f.config)}.`, '', ...renderBackends(f.backends as BackendRow[], Number((f.config as Figs).rounds)), ''];
     case 'lab6-wine':
     case 'lab7-craft':
       return ['```', ...((f.lines ?? f.checks) as string[]), ...(f.craft ? [f.craft as string] : []), '```', ''];
@@ -124,7 +143,7 @@ function body(e: ResultEntry): string[] {
 }
 
 export function renderEntry(e: ResultEntry): string {
-  const head = `_Measured ${e.ranAt.slice(0, 16).replace('T', ' ')} UTC on ${e.cpus} cores, load average ${e.loadAvgBefore.join(' ')} before → ${e.loadAvgAfter.join(' ')} after (1/5/15 min), ${e.seconds} s. Command (\`$OUT\` = docs/labs/out): \`${e.cmd}\`. Reproduce: \`npx tsx scripts/labs/measure-all.ts --only ${e.id}\`._`;
+  const head = `_Measured ${e.ranAt.slice(0, 16).replace('T', ' ')} UTC on ${e.cpus} cores, load average ${e.loadAvgBefore.join(' ')} before → ${e.loadAvgAfter.join(' ')} after (1/5/15 min), ${e.seconds} s. Command (its \`labs-out/\` was \`docs/labs/out/\` for this run): \`${e.cmd}\`. Reproduce: \`npx tsx scripts/labs/measure-all.ts --only ${e.id}\`._`;
   if (e.skipped) return `${head}\n\nNot run: ${e.skipped}.\n`;
   if (e.error || !e.figures) return `${head}\n\n**The run failed:** \`${(e.error ?? 'no figures').slice(0, 400).replace(/\n/g, ' ')}\`\n`;
   return `${head}\n\n${body(e).join('\n')}`;
@@ -152,4 +171,5 @@ if (process.argv[1]?.endsWith('render-results.ts')) {
   const root = new URL('../../', import.meta.url).pathname;
   const r = JSON.parse(readFileSync(join(root, 'docs/labs/results.json'), 'utf8')) as { commands: Record<string, ResultEntry> };
   process.stdout.write(`pages refreshed: ${renderResults(join(root, 'docs/labs'), r.commands).join(', ') || 'none'}\n`);
+  writeInstructorNotes(root, r.commands);
 }

@@ -5,7 +5,7 @@
  * completions, waits, completions per wait, group commits. Then try --concurrency 2 and report
  * what the server says.
  *
- *   npx tsx scripts/labs/staff.ts --workers 1,2 --out docs/labs/out/staff.json
+ *   npx tsx scripts/labs/staff.ts --workers 1,2 --out labs-out/04-staff.json
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { parseMix } from '../../loadgen/workloads/scenario.ts';
 import { getText, machine, parseProm, perWorker, round, startGame, writeJson } from './lib.ts';
 
 const flags = {
-  out: { type: 'string', default: 'docs/labs/out/staff.json', help: 'where to write the results' },
+  out: { type: 'string', default: 'labs-out/04-staff.json', help: 'where to write the results' },
   workers: { type: 'string', default: '1,2', help: 'worker counts to try, comma-separated' },
   players: { type: 'number', default: 50, help: 'players (connections)' },
   depth: { type: 'number', default: 4, help: 'requests in flight per connection' },

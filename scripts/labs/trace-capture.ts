@@ -2,7 +2,7 @@
  * Lab 5 (docs/labs/05-inside-the-port.md): record the completion port's timeline in two phases and
  * write it as JSON for scripts/labs/trace-timeline.ts.
  *
- *   npx tsx scripts/labs/trace-capture.ts --out docs/labs/out/trace.json
+ *   npx tsx scripts/labs/trace-capture.ts --out labs-out/05-trace.json
  *
  * Starts the game server with --trace (admin port on), logs players in, drains GET /trace once to
  * drop the start-up, then:
@@ -19,7 +19,7 @@ import { GameClient } from '../../game-server/client/client.ts';
 import { getText, machine, sleep, startGame, writeJson } from './lib.ts';
 
 const flags = {
-  out: { type: 'string', default: 'docs/labs/out/trace.json', help: 'where to write the trace JSON' },
+  out: { type: 'string', default: 'labs-out/05-trace.json', help: 'where to write the trace JSON' },
   io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
   workers: { type: 'number', default: 2, help: 'game server --workers (2: posts between workers appear)' },
   players: { type: 'number', default: 8, help: 'players in the frequent phase' },

@@ -2,7 +2,7 @@
  * Lab 5: turn a completion-port trace into one self-contained HTML page (inline SVG, no scripts,
  * no network) a student can open in a browser.
  *
- *   npx tsx scripts/labs/trace-timeline.ts --in docs/labs/out/trace.json --out docs/labs/out/trace.html
+ *   npx tsx scripts/labs/trace-timeline.ts --in labs-out/05-trace.json --out labs-out/05-trace.html
  *
  * Input: the JSON of scripts/labs/trace-capture.ts ({ phases: [{ name, workers: [{ worker, events }] }] })
  * or a raw `GET /trace` dump from the game server's admin port ([{ worker, events }]).
@@ -188,8 +188,8 @@ ${sections.join('\n')}
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('trace-timeline.ts');
 if (isMain) {
   const flags = {
-    in: { type: 'string', default: 'docs/labs/out/trace.json', help: 'trace JSON (trace-capture output or a GET /trace dump)' },
-    out: { type: 'string', default: 'docs/labs/out/trace.html', help: 'HTML file to write' },
+    in: { type: 'string', default: 'labs-out/05-trace.json', help: 'trace JSON (trace-capture output or a GET /trace dump)' },
+    out: { type: 'string', default: 'labs-out/05-trace.html', help: 'HTML file to write' },
     svg: { type: 'string', default: '', help: 'also write the first phase as a standalone SVG here' },
     png: { type: 'string', default: '', help: 'also screenshot the page to this PNG (headless chromium, when installed)' },
   } as const satisfies FlagSpecs;

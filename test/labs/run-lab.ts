@@ -1,10 +1,16 @@
-/** Run one lab command (scripts/labs/labs.ts) in its smoke size, with $OUT a temp dir. */
+/**
+ * Run one lab command (scripts/labs/labs.ts) in its smoke size, its labs-out/ moved to a temp dir,
+ * through the platform's shell; and check the reference results (docs/labs/out, results.json) are
+ * byte for byte what they were before it ran.
+ */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_COMMANDS, type LabCommand } from '../../scripts/labs/labs.ts';
+import { LAB_COMMANDS, withOutDir, type LabCommand } from '../../scripts/labs/labs.ts';
+import { checkNeeds } from '../../scripts/labs/questions.ts';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -21,6 +27,15 @@ export function smokeLine(c: LabCommand): string {
   return redirect >= 0 ? `${c.cmd.slice(0, redirect)} ${c.smoke}${c.cmd.slice(redirect)}` : `${c.cmd} ${c.smoke}`;
 }
 
+/** A digest of every reference result file: what measure-all alone may change. */
+export function referenceDigest(): string {
+  const h = createHash('sha256');
+  const dir = join(ROOT, 'docs/labs/out');
+  const files = existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : [];
+  for (const f of [...files, join(ROOT, 'docs/labs/results.json')]) h.update(f).update(readFileSync(f));
+  return h.digest('hex');
+}
+
 export interface SmokeRun {
   status: number | null;
   stdout: string;
@@ -33,12 +48,15 @@ export function runSmoke(id: string, outDir?: string): SmokeRun {
   const c = lab(id);
   const dir = outDir ?? mkdtempSync(join(os.tmpdir(), `labtest-${id}-`));
   try {
-    const p = spawnSync('bash', ['-c', smokeLine(c)], { cwd: ROOT, encoding: 'utf8', timeout: c.smokeTimeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, OUT: dir, FORCE_COLOR: '0' }, maxBuffer: 64 << 20 });
+    const before = referenceDigest();
+    const p = spawnSync(withOutDir(smokeLine(c), dir), { shell: true, cwd: ROOT, encoding: 'utf8', timeout: c.smokeTimeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 << 20 });
+    if (referenceDigest() !== before) throw new Error(`${smokeLine(c)} changed the reference results (docs/labs/out or results.json): only measure-all may`);
     const tail = `${p.stdout ?? ''}\n${p.stderr ?? ''}`.trim().slice(-3000);
     if (p.status !== 0) throw new Error(`${smokeLine(c)}\nexit ${p.status} ${p.signal ?? ''}\n${tail}`);
     let figures: Record<string, unknown>;
     try {
       figures = c.figures(p.stdout, dir);
+      checkNeeds(c.id, figures);
     } catch (e) {
       throw new Error(`${smokeLine(c)}: figures: ${(e as Error).message}\n${tail}`);
     }
