@@ -17,7 +17,8 @@ import { REPO_ROOT } from '../../loadgen/procs/child.ts';
 import { machine, writeJson } from './lib.ts';
 import { spread, type Spread } from './spread.ts';
 
-interface EchoRound { backend: string; round: number; rtPerSec: number; cpuUsPerRt: number; serverUtil: number; batchAvg: number; waitsPerSec: number }
+interface EchoRound {
+   backend: string; round: number; rtPerSec: number; cpuUsPerRt: number; serverUtil: number; batchAvg: number; waitsPerSec: number }
 interface EchoJson { config: Record<string, unknown>; results: EchoRound[] }
 
 export interface BackendRow {
@@ -54,14 +55,18 @@ export function summarise(results: EchoRound[]): BackendRow[] {
 }
 
 const num = (v: number, d: number) => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const f = (s: Spread, d: number) => (s.median === null ? '—' : `${num(s.median, d)}${s.n > 1 ? ` (${num(s.min!, d)}–${num(s.max!, d)})` : ''}`);
+const f = (s: Spread, d: number) => (s.median === null ? '—' : `${num(s.median, d)}${s.n > 1 ? ` (${num(s.min!, d)}–${num(s.max!,
+  d)})` : ''}`);
 export function renderBackends(rows: BackendRow[], rounds: number): string[] {
   return [
     `Each cell: median of ${rounds} round(s) (min–max); rounds interleaved.`,
     '',
-    '| backend | round trips/s | server CPU µs per round trip | server thread busy % | completions per wait | waits per round trip | system calls per round trip |',
+    '| backend | round trips/s | server CPU µs per round trip | server thread busy % | completions per wait | waits per round trip | ' +
+      'system calls per round trip |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.backend} | ${f(r.rtPerSec, 0)} | ${f(r.cpuUsPerRt, 2)} | ${f(r.serverUtilPct, 0)} | ${f(r.completionsPerWait, 1)} | ${f(r.waitsPerRt, 3)} | ${f(r.syscallsPerRt, 2)} |`),
+    ...rows.map((
+      r) => `| ${r.backend} | ${f(r.rtPerSec, 0)} | ${f(r.cpuUsPerRt, 2)} | ${f(r.serverUtilPct, 0)} | ${f(r.completionsPerWait, 1)} | ` +
+        `${f(r.waitsPerRt, 3)} | ${f(r.syscallsPerRt, 2)} |`),
   ];
 }
 
@@ -74,13 +79,16 @@ async function main(): Promise<number> {
     else if (argv[i] !== '--json') pass.push(argv[i]);
   }
   if (pass.includes('--help')) {
-    process.stdout.write('usage: npx tsx scripts/labs/backends.ts [io-echo flags…] [--out FILE]\n(npx tsx loadgen/bench/io-echo.ts --help lists the io-echo flags)\n');
+    process.stdout.write(
+      'usage: npx tsx scripts/labs/backends.ts [io-echo flags…] [--out FILE]\n(npx tsx loadgen/bench/io-echo.ts --help lists the io-echo ' +
+        'flags)\n');
     return 0;
   }
   const m0 = machine();
   let stdout = '';
   const code = await new Promise<number | null>((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadgen/bench/io-echo.ts'), ...pass, '--json'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadgen/bench/io-echo.ts'), ...pass, '--json'],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     p.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     p.on('exit', resolve);
   });
@@ -91,7 +99,8 @@ async function main(): Promise<number> {
   const echo = JSON.parse(stdout) as EchoJson;
   const rows = summarise(echo.results);
   const rounds = Math.max(...echo.results.map((r) => r.round)) + 1;
-  writeJson(out, { tool: 'scripts/labs/backends.ts', machine: m0, loadAvgAtEnd: machine().loadAvg, config: echo.config, results: echo.results.map((r) => ({ ...r, ...syscallsPerRt(r) })), summary: rows });
+  writeJson(out, { tool: 'scripts/labs/backends.ts', machine: m0, loadAvgAtEnd: machine().loadAvg, config: echo.config,
+    results: echo.results.map((r) => ({ ...r, ...syscallsPerRt(r) })), summary: rows });
   process.stdout.write(`${renderBackends(rows, rounds).join('\n')}\n\nwritten: ${out}\n`);
   return 0;
 }

@@ -24,7 +24,8 @@ export interface Exchange {
 }
 
 /** One request on a fresh connection (closed after the answer); bounded by timeoutMs. */
-export function exchange(method: string, url: string, opts: { token?: string; json?: Record<string, unknown> } = {}, timeoutMs = 10_000): Promise<Exchange> {
+export function exchange(method: string, url: string, opts: { token?: string; json?: Record<string, unknown> } = {},
+  timeoutMs = 10_000): Promise<Exchange> {
   const u = new URL(url);
   const body = opts.json ? JSON.stringify(opts.json) : '';
   const head = [
@@ -85,7 +86,8 @@ export function transcript(x: Exchange): string {
 /** `METHOD URL [--token T] [--json k=v …]` → exchange arguments. */
 export function parseArgs(argv: string[]): { method: string; url: string; token?: string; json?: Record<string, unknown>; save?: string } {
   const [method, url, ...rest] = argv;
-  if (!method || !url || !/^[A-Z]+$/.test(method)) throw new Error('usage: npx tsx scripts/labs/http.ts METHOD URL [--token TOKEN] [--save FILE] [--json key=value …]');
+  if (!method || !url || !/^[A-Z]+$/.test(method)) throw new Error(
+    'usage: npx tsx scripts/labs/http.ts METHOD URL [--token TOKEN] [--save FILE] [--json key=value …]');
   let token: string | undefined;
   let json: Record<string, unknown> | undefined;
   let save: string | undefined;

@@ -69,7 +69,8 @@ interface CompareJson {
 /** Figures of a compare --json file: per workload and target. */
 export function compareFigures(dir: string, name: string): Record<string, unknown> {
   const d = json(dir, name) as CompareJson;
-  const out: Record<string, unknown> = { loadAvgAtStart: d.machine.loadAvg, audit: Object.fromEntries(Object.entries(d.audit).map(([k, v]) => [k, v.ok])) };
+  const out: Record<string, unknown> = { loadAvgAtStart: d.machine.loadAvg, audit: Object.fromEntries(Object.entries(d.audit).map(([k,
+    v]) => [k, v.ok])) };
   for (const run of d.runs) {
     const t: Record<string, unknown> = {};
     for (const [name2, f] of Object.entries(run.targets)) {
@@ -85,8 +86,11 @@ export function compareFigures(dir: string, name: string): Record<string, unknow
         serverErrors: f.serverErrors,
         transportErrors: f.transportErrors,
         ...(f.errors ? { errorCodes: f.errorCodes } : {}),
-        ...(f.realtime ? { eventsReceived: f.realtime.eventsReceived, eventsExpected: f.realtime.eventsExpected, requestsPerEvent: r1(f.realtime.requestsPerEvent, 3), bytesPerEvent: r1(f.realtime.bytesPerEvent, 0), feed: f.realtime.feed } : {}),
-        ...(f.sessions ? { sessionsAsked: f.sessions.asked, sessionsOpen: f.sessions.open, connectRate: r1(f.sessions.connectRate, 0), rssPerSessionBytes: r1(f.sessions.rssPerSessionBytes, 0), dropped: f.sessions.dropped } : {}),
+        ...(f.realtime ? { eventsReceived: f.realtime.eventsReceived, eventsExpected: f.realtime.eventsExpected,
+          requestsPerEvent: r1(f.realtime.requestsPerEvent, 3), bytesPerEvent: r1(f.realtime.bytesPerEvent, 0),
+          feed: f.realtime.feed } : {}),
+        ...(f.sessions ? { sessionsAsked: f.sessions.asked, sessionsOpen: f.sessions.open, connectRate: r1(f.sessions.connectRate, 0),
+          rssPerSessionBytes: r1(f.sessions.rssPerSessionBytes, 0), dropped: f.sessions.dropped } : {}),
       };
     }
     out[run.workload] = { targets: t, ratios: Object.fromEntries(Object.entries(run.ratios).map(([k, v]) => [k, r1(v, 2)])) };
@@ -109,12 +113,16 @@ function dropValues(o: Record<string, unknown>): Record<string, unknown> {
 
 /** Figures of a scripts/labs/sweep.ts --out file: median and spread per variant, workload and target. */
 export function sweepFigures(dir: string, name: string): Record<string, unknown> {
-  const d = json(dir, name) as { machine: { loadAvg: number[] }; settings: unknown; rounds: { round: number; variant: string; loadAvg: number[]; exitCode: number | null }[]; summary: SweepSummary[]; ratios: { variant: string; workload: string; ratio: string; spread: Spread }[]; auditOk: boolean };
+  const d = json(dir,
+    name) as { machine: { loadAvg: number[] }; settings: unknown; rounds: {
+       round: number; variant: string; loadAvg: number[]; exitCode: number | null }[]; summary: SweepSummary[]; ratios: {
+       variant: string; workload: string; ratio: string; spread: Spread }[]; auditOk: boolean };
   if (!d.summary.length) throw new Error(`${name}: no rounds completed`);
   return {
     settings: d.settings,
     rounds: d.rounds.map((r) => ({ round: r.round, variant: r.variant, loadAvg: r.loadAvg, exitCode: r.exitCode })),
-    summary: d.summary.map((x) => ({ ...x, figures: Object.fromEntries(Object.entries(x.figures).map(([k, v]) => [k, dropValues({ v }).v])) })),
+    summary: d.summary.map((x) => ({ ...x, figures: Object.fromEntries(Object.entries(x.figures).map(([k, v]) => [k,
+      dropValues({ v }).v])) })),
     ratios: d.ratios.map((x) => ({ ...x, spread: dropValues({ v: x.spread }).v })),
     auditOk: d.auditOk,
   };
@@ -145,7 +153,7 @@ export const LAB_COMMANDS: LabCommand[] = [
     page: '02-measure.md',
     cmd: 'npx tsx scripts/labs/sweep.ts --workload items --no-floors --vary depth=1,4 --rounds 3 --duration 5 --out labs-out/02-items.json',
     smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
-    timeoutS: 600,
+    timeoutS: 1500,
     smokeTimeoutS: 240,
     figures: (_s, dir) => sweepFigures(dir, '02-items.json'),
   },
@@ -165,9 +173,10 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab3-realtime',
     page: '03-push-vs-poll.md',
-    cmd: 'npx tsx scripts/labs/sweep.ts --workload realtime --no-floors --moves-per-sec 5 --vary channel-size=20,100 --rounds 2 --duration 5 --out labs-out/03-realtime.json',
+    cmd: 'npx tsx scripts/labs/sweep.ts --workload realtime --no-floors --moves-per-sec 5 --vary channel-size=20,100 --rounds 2 ' +
+      '--duration 5 --out labs-out/03-realtime.json',
     smoke: '--vary channel-size=4 --rounds 1 --duration 1 --warmup 0',
-    timeoutS: 600,
+    timeoutS: 1500,
     smokeTimeoutS: 200,
     figures: (_s, dir) => sweepFigures(dir, '03-realtime.json'),
   },
@@ -191,8 +200,11 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 180,
     smokeTimeoutS: 120,
     figures(_s, dir) {
-      const d = json(dir, '05-trace.json') as { machine: { loadAvg: number[] }; server: string; settings: unknown; phases: { name: string; summary: unknown }[] };
-      return { loadAvgAtEnd: d.machine.loadAvg, server: d.server, settings: d.settings, phases: d.phases.map((p) => ({ name: p.name, summary: p.summary })) };
+      const d = json(dir,
+        '05-trace.json') as { machine: { loadAvg: number[] }; server: string; settings: unknown; phases: {
+           name: string; summary: unknown }[] };
+      return { loadAvgAtEnd: d.machine.loadAvg, server: d.server, settings: d.settings, phases: d.phases.map((p) => ({ name: p.name,
+        summary: p.summary })) };
     },
   },
   {
@@ -223,9 +235,10 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab6-game',
     page: '06-backends.md',
-    cmd: 'npx tsx scripts/labs/sweep.ts --workload ping,items --targets game --no-floors --vary io=libuv,uring --rounds 3 --duration 3 --out labs-out/06-game.json',
+    cmd: 'npx tsx scripts/labs/sweep.ts --workload ping,items --targets game --no-floors --vary io=libuv,uring --rounds 3 --duration 3 ' +
+      '--out labs-out/06-game.json',
     smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
-    timeoutS: 600,
+    timeoutS: 1500,
     smokeTimeoutS: 200,
     figures: (_s, dir) => sweepFigures(dir, '06-game.json'),
   },
@@ -236,7 +249,8 @@ export const LAB_COMMANDS: LabCommand[] = [
     smoke: '--seconds 1 --rounds 1 --conns 4',
     timeoutS: 400,
     smokeTimeoutS: 240,
-    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64') ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
+    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
+      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
     figures(stdout) {
       const l = lines(stdout, /frames\/s|ratio|per dequeue|completions/i);
       if (!l.length) throw new Error('no figures in the Wine bench output');
@@ -286,7 +300,8 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab9-sessions',
     page: '09-limits.md',
-    cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json labs-out/09-sessions.json',
+    cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json ' +
+      'labs-out/09-sessions.json',
     smoke: '--sessions 200 --http-sessions 100 --hold-s 0 --duration 1 --warmup 0',
     timeoutS: 600,
     smokeTimeoutS: 150,

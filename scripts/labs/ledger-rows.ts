@@ -8,15 +8,24 @@
 import Database from 'better-sqlite3';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 
-export interface LedgerRow { id: number; opId: string; playerId: number; kind: string; item: string | null; delta: number; reason: string; counterparty: number | null; at: number }
+export interface LedgerRow {
+   id: number; opId: string; playerId: number; kind: string; item: string | null; delta: number; reason: string;
+     counterparty: number | null; at: number }
 
 /** The newest rows first, filtered by reason and player when given. */
 export function ledgerRows(db: Database.Database, reason?: string, playerId?: number, limit = 20): LedgerRow[] {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (reason) (where.push('reason = ?'), args.push(reason));
-  if (playerId) (where.push('player_id = ?'), args.push(playerId));
-  const sql = `SELECT id, op_id AS opId, player_id AS playerId, kind, item, delta, reason, counterparty, at FROM ledger ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  if (reason) {
+    where.push('reason = ?');
+    args.push(reason);
+  }
+  if (playerId) {
+    where.push('player_id = ?');
+    args.push(playerId);
+  }
+  const sql = `SELECT id, op_id AS opId, player_id AS playerId, kind, item, delta, reason, counterparty, at FROM ledger ` +
+    `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
   return db.prepare(sql).all(...args, limit) as LedgerRow[];
 }
 

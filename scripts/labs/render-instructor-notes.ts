@@ -14,7 +14,8 @@ import type { ResultEntry } from './render-results.ts';
 export const NOTES_PATH = 'docs/labs/instructor-notes.md';
 
 function fmt(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : Number(v.toPrecision(3)).toLocaleString('en-US', { maximumFractionDigits: 3 });
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : Number(v.toPrecision(3)).toLocaleString('en-US',
+    { maximumFractionDigits: 3 });
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) return v.map(fmt).join(' / ');
   if (v && typeof v === 'object') {
@@ -50,7 +51,8 @@ export function renderInstructorNotes(results: Record<string, ResultEntry>, page
       const figures = e?.figures;
       const answer = q.answer.replace(/\{\{([^}]+)\}\}/g, (_m, p: string) => (figures ? values(figures, p) : '(not measured)'));
       out.push(`**Q${q.n}.** ${answer}`, '');
-      const from = figures ? q.needs.map((p) => `\`${p}\` = ${values(figures, p)}`).join('; ') : `not measured: ${e?.skipped ?? e?.error ?? 'no entry'}`;
+      const from = figures ? q.needs.map((p) => `\`${p}\` = ${values(figures, p)}`).join(
+        '; ') : `not measured: ${e?.skipped ?? e?.error ?? 'no entry'}`;
       out.push(`- From our run (\`${q.cmd}\`${e ? `, ${e.ranAt.slice(0, 10)}` : ''}): ${from}`);
       out.push(`- Common wrong answer: ${q.wrong}`, '');
     }
@@ -59,7 +61,8 @@ export function renderInstructorNotes(results: Record<string, ResultEntry>, page
 }
 
 export function writeInstructorNotes(root: string, results: Record<string, ResultEntry>): void {
-  const pages = Object.fromEntries([...new Set(QUESTIONS.map((q) => q.page))].map((p) => [p, readFileSync(join(root, 'docs/labs', p), 'utf8')]));
+  const pages = Object.fromEntries([...new Set(QUESTIONS.map((q) => q.page))].map((p) => [p, readFileSync(join(root, 'docs/labs', p),
+    'utf8')]));
   writeFileSync(join(root, NOTES_PATH), renderInstructorNotes(results, pages));
 }
 

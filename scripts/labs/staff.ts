@@ -30,7 +30,9 @@ const flags = {
   io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
   tryConcurrency: { type: 'number', default: 2, help: 'also start the server once with --concurrency N and report the outcome (0 = skip)' },
 } as const satisfies FlagSpecs;
-const f = cliFlags('usage: npx tsx scripts/labs/staff.ts [options]\n\nGame-server throughput, latency and per-worker load for several --workers values.', flags);
+const f = cliFlags(
+  'usage: npx tsx scripts/labs/staff.ts [options]\n\nGame-server throughput, latency and per-worker load for several --workers values.',
+  flags);
 const counts = f.workers.split(',').map((s) => Number(s.trim()));
 if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 16) || counts.length > 6 || f.duration <= 0 || f.duration > 60) {
   process.stderr.write('staff: --workers values 1..16 (at most 6), --duration 0..60\n');
@@ -93,8 +95,12 @@ for (const n of counts) {
       loadAvg: machine().loadAvg,
     };
     rows.push(row);
-    process.stdout.write(`workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} errors (load ${row.loadAvg[0]})\n`);
-    for (const w of perW) process.stdout.write(`  worker ${w.worker}: ${w.connections} connections, ${w.sharePct}% of frames, ${w.completionsPerWake} completions/wake, ${w.commandsPerGroupCommit} commands/group commit, ${w.postsIn} posts in\n`);
+    process.stdout.write(
+      `workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} ` +
+        `errors (load ${row.loadAvg[0]})\n`);
+    for (const w of perW) process.stdout.write(
+      `  worker ${w.worker}: ${w.connections} connections, ${w.sharePct}% of frames, ${w.completionsPerWake} completions/wake, ` +
+        `${w.commandsPerGroupCommit} commands/group commit, ${w.postsIn} posts in\n`);
   } finally {
     await game.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +109,8 @@ for (const n of counts) {
 
 let concurrency: { asked: number; started: boolean; exitCode: number | null; message: string } | null = null;
 if (f.tryConcurrency > 0) {
-  const p = spawnSync(process.execPath, ['--import', 'tsx', 'game-server/server.ts', '--port', '0', '--store', 'memory', '--admin-port', '-1', '--io', f.io, '--concurrency', String(f.tryConcurrency)], {
+  const p = spawnSync(process.execPath, ['--import', 'tsx', 'game-server/server.ts', '--port', '0', '--store', 'memory', '--admin-port',
+    '-1', '--io', f.io, '--concurrency', String(f.tryConcurrency)], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     timeout: 60_000,
@@ -112,7 +119,9 @@ if (f.tryConcurrency > 0) {
   const started = /listening on/.test(p.stdout ?? '');
   const message = (p.stderr ?? '').split('\n').find((l) => /concurrency|failed/.test(l)) ?? (p.stderr ?? '').trim().split('\n')[0] ?? '';
   concurrency = { asked: f.tryConcurrency, started, exitCode: p.status, message: message.trim() };
-  process.stdout.write(`--concurrency ${f.tryConcurrency}: ${started ? 'started' : `refused (exit ${p.status})`}: ${concurrency.message}\n`);
+  process.stdout.write(`--concurrency ${f.tryConcurrency}: ${started ? 'started' : `refused (exit ${
+    p.status})`}: ${concurrency.message}\n`);
 }
-writeJson(f.out, { tool: 'scripts/labs/staff', machine: machine(), settings: { players: f.players, depth: f.depth, duration: f.duration, io: f.io, workload: 'items' }, rows, concurrency });
+writeJson(f.out, { tool: 'scripts/labs/staff', machine: machine(), settings: { players: f.players, depth: f.depth, duration: f.duration,
+  io: f.io, workload: 'items' }, rows, concurrency });
 process.stdout.write(`written ${f.out}\n`);

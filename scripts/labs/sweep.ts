@@ -53,9 +53,12 @@ interface Target {
   transportErrors: number;
   errorCodes: Record<string, number>;
   windowS: number;
-  realtime?: { members: number; channels: number; movesPerSec: number; moves: number; eventsExpected: number; eventsReceived: number; requestsPerEvent: number; bytesPerEvent: number; feed: string };
+  realtime?: {
+     members: number; channels: number; movesPerSec: number; moves: number; eventsExpected: number; eventsReceived: number;
+       requestsPerEvent: number; bytesPerEvent: number; feed: string };
 }
-interface CompareJson { runs: { workload: string; targets: Record<string, Target> }[]; audit: Record<string, { ok: boolean }>; hasErrors: boolean }
+interface CompareJson { runs: { workload: string; targets: Record<string, Target> }[]; audit: Record<string,
+  { ok: boolean }>; hasErrors: boolean }
 
 /** The figures of one target in one round. */
 function figuresOf(t: Target): Record<string, number | null> {
@@ -83,7 +86,8 @@ function figuresOf(t: Target): Record<string, number | null> {
 
 function runCompare(args: string[], json: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadgen/compare.ts'), ...args, '--json', json], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadgen/compare.ts'), ...args, '--json', json],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     // compare's own table per round would drown the summary: keep only its error banner lines
     p.stdout!.setEncoding('utf8').on('data', (d: string) => {
       for (const l of d.split('\n')) if (/THIS RUN HAD ERRORS|compare: .*(fail|error)/i.test(l)) process.stdout.write(`    ${l.trim()}\n`);
@@ -101,11 +105,14 @@ export interface SweepSummary {
 }
 
 async function main(a: Args): Promise<number> {
-  const variants = a.vary ? a.vary.values.map((v) => ({ label: `${a.vary!.flag}=${v}`, args: [`--${a.vary!.flag}`, v] })) : [{ label: 'as given', args: [] }];
+  const variants = a.vary ? a.vary.values.map((v) => ({ label: `${a.vary!.flag}=${v}`, args: [`--${a.vary!.flag}`,
+    v] })) : [{ label: 'as given', args: [] }];
   const tmp = mkdtempSync(join(os.tmpdir(), 'lab-sweep-'));
   const rounds: { round: number; variant: string; loadAvg: number[]; exitCode: number | null; compare?: CompareJson }[] = [];
   const m0 = machine();
-  process.stdout.write(`sweep: ${variants.map((v) => v.label).join(' vs ')} · ${a.rounds} round(s), order alternating · compare ${a.pass.join(' ')} · load ${m0.loadAvg.join(' ')}\n`);
+  process.stdout.write(
+    `sweep: ${variants.map((v) => v.label).join(' vs ')} · ${a.rounds} round(s), order alternating · compare ${a.pass.join(' ')} · load ` +
+      `${m0.loadAvg.join(' ')}\n`);
   let failed = 0;
   try {
     for (let r = 0; r < a.rounds; r++) {
@@ -121,8 +128,10 @@ async function main(a: Args): Promise<number> {
         }
         if (code !== 0 || !compare) failed++;
         rounds.push({ round: r + 1, variant: v.label, loadAvg: la, exitCode: code, compare });
-        const brief = compare?.runs.map((w) => `${w.workload} ${Object.entries(w.targets).map(([n, t]) => `${n} ${Math.round(t.opsPerSec).toLocaleString('en-US')} ops/s`).join(', ')}`).join('; ');
-        process.stdout.write(`  round ${r + 1} ${v.label.padEnd(14)} ${code === 0 ? brief : `compare exit ${code}`} (load ${la.join(' ')})\n`);
+        const brief = compare?.runs.map((w) => `${w.workload} ${Object.entries(w.targets).map(([n, t]) => `${n} ${Math.round(
+          t.opsPerSec).toLocaleString('en-US')} ops/s`).join(', ')}`).join('; ');
+        process.stdout.write(`  round ${r + 1} ${v.label.padEnd(14)} ${code === 0 ? brief : `compare exit ${
+          code}`} (load ${la.join(' ')})\n`);
       }
     }
   } finally {
@@ -142,18 +151,23 @@ async function main(a: Args): Promise<number> {
         const keys = Object.keys(figs[0] ?? {});
         const codes: Record<string, number> = {};
         for (const row of rows) for (const [c, n] of Object.entries(row.errorCodes ?? {})) codes[c] = (codes[c] ?? 0) + n;
-        summary.push({ variant: v.label, workload: w, target: t, figures: Object.fromEntries(keys.map((k) => [k, spread(figs.map((f) => f[k]))])), errorCodes: codes });
+        summary.push({ variant: v.label, workload: w, target: t, figures: Object.fromEntries(keys.map((k) => [k,
+          spread(figs.map((f) => f[k]))])), errorCodes: codes });
       }
       if (targets.includes('web') && targets.includes('game')) {
-        const each = (f: (t: Target) => number | null) => per.map((p) => (p.targets.web && p.targets.game ? ratio(f(p.targets.game), f(p.targets.web)) : null));
+        const each = (f: (t: Target) => number | null) => per.map((p) => (p.targets.web && p.targets.game ? ratio(f(p.targets.game),
+          f(p.targets.web)) : null));
         ratios.push({ variant: v.label, workload: w, ratio: 'game/web ops/s', spread: spread(each((t) => t.opsPerSec)) });
-        ratios.push({ variant: v.label, workload: w, ratio: 'game/web server CPU per op', spread: spread(each((t) => t.serverCpuUsPerOp)) });
+        ratios.push({ variant: v.label, workload: w, ratio: 'game/web server CPU per op',
+          spread: spread(each((t) => t.serverCpuUsPerOp)) });
         ratios.push({ variant: v.label, workload: w, ratio: 'game/web bytes per op', spread: spread(each((t) => t.bytesPerOp)) });
       }
     }
   }
   const audit = rounds.every((x) => x.compare && Object.values(x.compare.audit).every((y) => y.ok));
-  const result = { tool: 'scripts/labs/sweep.ts', machine: m0, loadAvgAtEnd: machine().loadAvg, settings: { vary: a.vary, rounds: a.rounds, compare: a.pass }, rounds: rounds.map(({ compare, ...r }) => ({ ...r, figures: compare?.runs.map((w) => ({ workload: w.workload, targets: Object.fromEntries(Object.entries(w.targets).map(([n, t]) => [n, figuresOf(t)])) })) })), summary, ratios, auditOk: audit };
+  const result = { tool: 'scripts/labs/sweep.ts', machine: m0, loadAvgAtEnd: machine().loadAvg, settings: { vary: a.vary, rounds: a.rounds,
+    compare: a.pass }, rounds: rounds.map(({ compare, ...r }) => ({ ...r, figures: compare?.runs.map((w) => ({ workload: w.workload,
+    targets: Object.fromEntries(Object.entries(w.targets).map(([n, t]) => [n, figuresOf(t)])) })) })), summary, ratios, auditOk: audit };
   writeJson(a.out, result);
   process.stdout.write(`\n${renderSweep(result).join('\n')}\n\nwritten: ${a.out}\n`);
   return failed ? 1 : 0;
@@ -161,21 +175,28 @@ async function main(a: Args): Promise<number> {
 
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || !b ? null : a / b);
 
-const FIG_LABEL: Record<string, string> = { opsPerSec: 'ops/s', p50Ms: 'p50 ms', p99Ms: 'p99 ms', bytesPerOp: 'bytes/op', serverCpuUsPerOp: 'server CPU µs/op', errors: 'errors', movesSentPct: 'moves sent % of asked', eventsReceivedPct: 'events received %', requestsPerEvent: 'requests/event', bytesPerEvent: 'bytes/event' };
+const FIG_LABEL: Record<string, string> = { opsPerSec: 'ops/s', p50Ms: 'p50 ms', p99Ms: 'p99 ms', bytesPerOp: 'bytes/op',
+  serverCpuUsPerOp: 'server CPU µs/op', errors: 'errors', movesSentPct: 'moves sent % of asked', eventsReceivedPct: 'events received %',
+  requestsPerEvent: 'requests/event', bytesPerEvent: 'bytes/event' };
 
 /** Markdown tables of a sweep result (also what render-results puts on the pages). */
-export function renderSweep(r: { settings: { rounds: number }; summary: SweepSummary[]; ratios: { variant: string; workload: string; ratio: string; spread: Spread }[]; auditOk: boolean }): string[] {
+export function renderSweep(r: { settings: { rounds: number }; summary: SweepSummary[]; ratios: {
+   variant: string; workload: string; ratio: string; spread: Spread }[]; auditOk: boolean }): string[] {
   const out: string[] = [`Each cell: median of ${r.settings.rounds} round(s) (min–max).`, ''];
   for (const w of [...new Set(r.summary.map((s) => s.workload))]) {
     const rows = r.summary.filter((s) => s.workload === w);
     const keys = Object.keys(rows[0].figures).filter((k) => k in FIG_LABEL && k !== 'errors');
-    out.push(`**${w}**`, '', `| variant | target | ${keys.map((k) => FIG_LABEL[k]).join(' | ')} | errors (codes, all rounds) |`, `|---|---|${keys.map(() => '---|').join('')}---|`);
+    out.push(`**${w}**`, '', `| variant | target | ${keys.map((k) => FIG_LABEL[k]).join(' | ')} | errors (codes, all rounds) |`,
+      `|---|---|${keys.map(() => '---|').join('')}---|`);
     for (const s of rows) {
       const errs = Object.entries(s.errorCodes).map(([c, n]) => `${c} ${n}`).join(', ');
-      out.push(`| ${s.variant} | ${s.target} | ${keys.map((k) => fmtSpread(s.figures[k])).join(' | ')} | ${fmtNum(sum(s.figures.errors))}${errs ? ` (${errs})` : ''} |`);
+      out.push(`| ${s.variant} | ${s.target} | ${keys.map((k) => fmtSpread(s.figures[k])).join(' | ')} | ` +
+        `${fmtNum(sum(s.figures.errors))}${errs ? ` (${errs})` : ''} |`);
     }
     const rs = r.ratios.filter((x) => x.workload === w);
-    if (rs.length) out.push('', ...[...new Set(rs.map((x) => x.variant))].map((v) => `Ratios, ${v}: ${rs.filter((x) => x.variant === v).map((x) => `${x.ratio} **${fmtSpread(x.spread, 2)}**`).join(' · ')}`));
+    if (rs.length) out.push('',
+      ...[...new Set(rs.map((x) => x.variant))].map((v) => `Ratios, ${v}: ${rs.filter((x) => x.variant === v).map((x) => `${x.ratio} **${
+        fmtSpread(x.spread, 2)}**`).join(' · ')}`));
     out.push('');
   }
   out.push(`Ledger audits after every round: ${r.auditOk ? 'all OK' : 'SOME FAILED'}.`);

@@ -33,7 +33,8 @@ class Client {
   readonly proc: ChildProcess;
   out = '';
   constructor(port: number, args: string[]) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'game-server/client/cli.ts'), '--port', String(port), '--linger', '200', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'game-server/client/cli.ts'), '--port', String(port),
+      '--linger', '200', ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     clients.push(this.proc);
     this.proc.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.proc.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
   servers.push(a);
   const [b, g] = await Promise.all([
     spawnServer({ name: 'web-b', entry: 'web-server/server.ts', args: webArgs, announce: LISTEN_RE, timeoutMs: 90_000 }),
-    spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--db-path', join(tmp, 'game.sqlite'), '--hash-cost', '4', '--log-level', 'warn'], announce: LISTEN_RE, timeoutMs: 90_000 }),
+    spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--db-path', join(tmp,
+      'game.sqlite'), '--hash-cost', '4', '--log-level', 'warn'], announce: LISTEN_RE, timeoutMs: 90_000 }),
   ]);
   servers.push(b, g);
   say(`WEB_A=${a.port} WEB_B=${b.port} GAME=${g.port}`);
@@ -90,15 +92,19 @@ async function main(): Promise<void> {
   say('# 1. takeout: log in at counter A, then show the token at counter B');
   const A = `http://127.0.0.1:${a.port}`;
   const B = `http://127.0.0.1:${b.port}`;
-  const login = await http('npx tsx scripts/labs/http.ts POST http://127.0.0.1:<WEB_A>/v1/sessions --json name=alice password=secret-pw', 'POST', `${A}/v1/sessions`, { json: { name: 'alice', password: 'secret-pw' } });
+  const login = await http('npx tsx scripts/labs/http.ts POST http://127.0.0.1:<WEB_A>/v1/sessions --json name=alice password=secret-pw',
+    'POST', `${A}/v1/sessions`, { json: { name: 'alice', password: 'secret-pw' } });
   const { token, playerId } = JSON.parse(login.responseBody) as { token: string; playerId: number };
   say(`TOKEN=${token}`);
   say();
-  await http('npx tsx scripts/labs/http.ts POST http://127.0.0.1:<WEB_A>/v1/zones/meadow/hunt --token <TOKEN>', 'POST', `${A}/v1/zones/meadow/hunt`, { token });
+  await http('npx tsx scripts/labs/http.ts POST http://127.0.0.1:<WEB_A>/v1/zones/meadow/hunt --token <TOKEN>', 'POST',
+    `${A}/v1/zones/meadow/hunt`, { token });
   const me = await http('npx tsx scripts/labs/http.ts GET http://127.0.0.1:<WEB_B>/v1/me --token <TOKEN>', 'GET', `${B}/v1/me`, { token });
   const meB = JSON.parse(me.responseBody) as { id: number; hunts?: number };
-  check(`counter B answers counter A's player (id ${playerId} = ${meB.id}) with the hunt A recorded`, meB.id === playerId && /"hunts":1\b/.test(me.responseBody));
-  await http('npx tsx scripts/labs/http.ts GET http://127.0.0.1:<WEB_B>/v1/me/inventory --token <TOKEN>', 'GET', `${B}/v1/me/inventory`, { token });
+  check(`counter B answers counter A's player (id ${playerId} = ${meB.id}) with the hunt A recorded`,
+    meB.id === playerId && /"hunts":1\b/.test(me.responseBody));
+  await http('npx tsx scripts/labs/http.ts GET http://127.0.0.1:<WEB_B>/v1/me/inventory --token <TOKEN>', 'GET', `${B}/v1/me/inventory`,
+    { token });
   const anon = await exchange('GET', `${B}/v1/me`);
   check('the same request without its token is refused: the counter remembers nothing', anon.status === 401);
   say();
@@ -123,7 +129,8 @@ async function main(): Promise<void> {
   say(bob.out.trimEnd());
   say("carol's screen (the lines starting with ! are pushes: the server spoke first):");
   say(carol.out.trimEnd());
-  check('carol received bob\'s join and move as pushes, without asking', /^! channel\.joined .*"bob"/m.test(carol.out) && /^! channel\.moved .*"x":10,"y":20/m.test(carol.out));
+  check('carol received bob\'s join and move as pushes, without asking',
+    /^! channel\.joined .*"bob"/m.test(carol.out) && /^! channel\.moved .*"x":10,"y":20/m.test(carol.out));
   const bobToken = /"token":"([^"]+)"/.exec(bobLogin)?.[1] ?? '';
   say(`BOB_TOKEN=${bobToken}   (the "token" of bob's < player.login answer)`);
   say();
@@ -146,7 +153,8 @@ async function main(): Promise<void> {
   await again.end();
   say(again.out.trimEnd());
   const resume = again.out.split('\n').find((l) => l.startsWith('< session.resume ')) ?? '';
-  check('the resumed session still sits at town-1 (10, 20): the server kept it in memory', /"resumed":true,"channel":"town-1","x":10,"y":20/.test(resume));
+  check('the resumed session still sits at town-1 (10, 20): the server kept it in memory',
+    /"resumed":true,"channel":"town-1","x":10,"y":20/.test(resume));
   const fresh = new Client(g.port, []);
   await fresh.line(/^connected to /);
   fresh.type('player.get');

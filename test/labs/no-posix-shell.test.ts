@@ -35,7 +35,8 @@ describe('no user-facing command needs a POSIX shell', () => {
 
   it('package.json scripts', () => {
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    const bad = Object.entries(scripts).filter(([name, cmd]) => !PENDING_NPM_SCRIPTS.has(name) && posixNeeds(cmd).length).map(([name, cmd]) => `${name}: ${cmd} — ${posixNeeds(cmd).join('; ')}`);
+    const bad = Object.entries(scripts).filter(([name, cmd]) => !PENDING_NPM_SCRIPTS.has(name) && posixNeeds(cmd).length).map(([name,
+      cmd]) => `${name}: ${cmd} — ${posixNeeds(cmd).join('; ')}`);
     expect(bad).toEqual([]);
     for (const name of PENDING_NPM_SCRIPTS) expect(scripts[name], `${name} is listed as pending but is gone`).toBeDefined();
   });

@@ -29,6 +29,7 @@ export function posixNeeds(cmd: string): string[] {
 /** The `$ ` lines of every fenced block of a Markdown page. */
 export function fencedCommands(markdown: string): string[] {
   const out: string[] = [];
-  for (const m of markdown.matchAll(/```[\w-]*\n([\s\S]*?)```/g)) for (const l of m[1].split('\n')) if (l.startsWith('$ ')) out.push(l.slice(2).trim());
+  for (const m of markdown.matchAll(/```[\w-]*\n([\s\S]*?)```/g)) for (const l of m[1].split('\n')) if (l.startsWith('$ ')) out.push(
+    l.slice(2).trim());
   return out;
 }
