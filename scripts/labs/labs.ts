@@ -5,11 +5,15 @@
  * docs/labs/results.json; test/labs/labs.test.ts checks every command is on its page verbatim and
  * runs the smoke version.
  *
- * Commands run from the repo root under bash. `$OUT` is replaced by docs/labs/out (measure-all) or a
- * temp dir (tests).
+ * Commands run from the repo root through the platform's shell (cmd.exe on Windows, /bin/sh elsewhere),
+ * so they use nothing a POSIX shell alone understands (test/labs/no-posix-shell.test.ts). They write
+ * under labs-out/ — the student's own folder, ignored by git; measure-all moves that to docs/labs/out
+ * (the reference results), the tests to a temp dir (withOutDir).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Spread } from './spread.ts';
+import type { SweepSummary } from './sweep.ts';
 
 export interface LabCommand {
   /** Stable id: results.json key and the page's results marker. */
@@ -28,6 +32,15 @@ export interface LabCommand {
   unavailable?: () => string | null;
   /** Figures from the run's stdout and the files it wrote in outDir. Throws when they are not there. */
   figures(stdout: string, outDir: string): Record<string, unknown>;
+}
+
+/** The student's output folder (git-ignored): every lab command writes there unless told otherwise. */
+export const STUDENT_OUT = 'labs-out';
+
+/** The command with its outputs moved from labs-out/ to dir (quoted: dir may hold spaces on Windows). */
+export function withOutDir(cmd: string, dir: string): string {
+  const d = dir.replace(/\\/g, '/').replace(/\/$/, '');
+  return cmd.replace(new RegExp(`(^|\\s)${STUDENT_OUT}/(\\S+)`, 'g'), (_all, pre: string, rest: string) => `${pre}"${d}/${rest}"`);
 }
 
 const json = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
@@ -56,7 +69,8 @@ interface CompareJson {
 /** Figures of a compare --json file: per workload and target. */
 export function compareFigures(dir: string, name: string): Record<string, unknown> {
   const d = json(dir, name) as CompareJson;
-  const out: Record<string, unknown> = { loadAvgAtStart: d.machine.loadAvg, audit: Object.fromEntries(Object.entries(d.audit).map(([k, v]) => [k, v.ok])) };
+  const out: Record<string, unknown> = { loadAvgAtStart: d.machine.loadAvg, audit: Object.fromEntries(Object.entries(d.audit).map(([k,
+    v]) => [k, v.ok])) };
   for (const run of d.runs) {
     const t: Record<string, unknown> = {};
     for (const [name2, f] of Object.entries(run.targets)) {
@@ -72,13 +86,46 @@ export function compareFigures(dir: string, name: string): Record<string, unknow
         serverErrors: f.serverErrors,
         transportErrors: f.transportErrors,
         ...(f.errors ? { errorCodes: f.errorCodes } : {}),
-        ...(f.realtime ? { eventsReceived: f.realtime.eventsReceived, eventsExpected: f.realtime.eventsExpected, requestsPerEvent: r1(f.realtime.requestsPerEvent, 3), bytesPerEvent: r1(f.realtime.bytesPerEvent, 0), feed: f.realtime.feed } : {}),
-        ...(f.sessions ? { sessionsAsked: f.sessions.asked, sessionsOpen: f.sessions.open, connectRate: r1(f.sessions.connectRate, 0), rssPerSessionBytes: r1(f.sessions.rssPerSessionBytes, 0), dropped: f.sessions.dropped } : {}),
+        ...(f.realtime ? { eventsReceived: f.realtime.eventsReceived, eventsExpected: f.realtime.eventsExpected,
+          requestsPerEvent: r1(f.realtime.requestsPerEvent, 3), bytesPerEvent: r1(f.realtime.bytesPerEvent, 0),
+          feed: f.realtime.feed } : {}),
+        ...(f.sessions ? { sessionsAsked: f.sessions.asked, sessionsOpen: f.sessions.open, connectRate: r1(f.sessions.connectRate, 0),
+          rssPerSessionBytes: r1(f.sessions.rssPerSessionBytes, 0), dropped: f.sessions.dropped } : {}),
       };
     }
     out[run.workload] = { targets: t, ratios: Object.fromEntries(Object.entries(run.ratios).map(([k, v]) => [k, r1(v, 2)])) };
   }
   return out;
+}
+
+/** A spread without its per-round values, rounded for the page. */
+function dropValues(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o).map(([k, v]) => {
+      if (v && typeof v === 'object' && 'median' in v) {
+        const sp = v as Spread;
+        return [k, { n: sp.n, median: r1(sp.median, 3), min: r1(sp.min, 3), max: r1(sp.max, 3), sum: r1(sp.sum, 3) }];
+      }
+      return [k, v];
+    }),
+  );
+}
+
+/** Figures of a scripts/labs/sweep.ts --out file: median and spread per variant, workload and target. */
+export function sweepFigures(dir: string, name: string): Record<string, unknown> {
+  const d = json(dir,
+    name) as { machine: { loadAvg: number[] }; settings: unknown; rounds: {
+       round: number; variant: string; loadAvg: number[]; exitCode: number | null }[]; summary: SweepSummary[]; ratios: {
+       variant: string; workload: string; ratio: string; spread: Spread }[]; auditOk: boolean };
+  if (!d.summary.length) throw new Error(`${name}: no rounds completed`);
+  return {
+    settings: d.settings,
+    rounds: d.rounds.map((r) => ({ round: r.round, variant: r.variant, loadAvg: r.loadAvg, exitCode: r.exitCode })),
+    summary: d.summary.map((x) => ({ ...x, figures: Object.fromEntries(Object.entries(x.figures).map(([k, v]) => [k,
+      dropValues({ v }).v])) })),
+    ratios: d.ratios.map((x) => ({ ...x, spread: dropValues({ v: x.spread }).v })),
+    auditOk: d.auditOk,
+  };
 }
 
 /** Lines of stdout that start with a prefix (the scripts' own summaries). */
@@ -88,52 +135,55 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab1',
     page: '01-two-restaurants.md',
-    cmd: 'bash scripts/labs/two-restaurants.sh',
+    cmd: 'npx tsx scripts/labs/two-restaurants.ts',
     smoke: '',
-    timeoutS: 240,
-    smokeTimeoutS: 150,
+    timeoutS: 300,
+    smokeTimeoutS: 240,
     figures(stdout) {
       const checks = lines(stdout, /^(ok|FAIL) /);
       if (!/two-restaurants: all checks passed/.test(stdout)) throw new Error(`lab1 checks failed:\n${checks.join('\n')}`);
       const resume = lines(stdout, /^< session\.resume /)[0] ?? '';
-      return { checks, resume };
+      const pushes = lines(stdout, /^! channel\./);
+      const bytes = lines(stdout, /^bytes: request /);
+      return { checks, resume, pushes, bytes };
     },
   },
   {
     id: 'lab2-items',
     page: '02-measure.md',
-    cmd: 'npm run compare -- --workload items --no-floors --duration 5 --json $OUT/02-items.json',
-    smoke: '--duration 1 --warmup 0 --players 8',
-    timeoutS: 300,
-    smokeTimeoutS: 150,
-    figures: (_s, dir) => compareFigures(dir, '02-items.json'),
+    cmd: 'npx tsx scripts/labs/sweep.ts --workload items --no-floors --vary depth=1,4 --rounds 3 --duration 5 --out labs-out/02-items.json',
+    smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
+    timeoutS: 1500,
+    smokeTimeoutS: 240,
+    figures: (_s, dir) => sweepFigures(dir, '02-items.json'),
   },
   {
     id: 'lab3-sweep',
     page: '03-push-vs-poll.md',
-    cmd: 'npx tsx scripts/labs/poll-sweep.ts --out $OUT/03-poll-sweep --png',
+    cmd: 'npx tsx scripts/labs/poll-sweep.ts --out labs-out/03-poll-sweep --png',
     smoke: '--poll 200 --long-poll 1000 --duration 1 --warmup 0 --channel-size 3 --no-png',
     timeoutS: 400,
     smokeTimeoutS: 150,
     figures(_s, dir) {
-      const d = json(dir, '03-poll-sweep.json') as { machine: { loadAvg: number[] }; settings: unknown; points: unknown[] };
+      const d = json(dir, '03-poll-sweep.json') as { machine: { loadAvg: number[] }; settings: unknown; points: unknown[]; match: unknown };
       if (!existsSync(join(dir, '03-poll-sweep.html'))) throw new Error('no 03-poll-sweep.html');
-      return { loadAvgAtEnd: d.machine.loadAvg, settings: d.settings, points: d.points };
+      return { loadAvgAtEnd: d.machine.loadAvg, settings: d.settings, points: d.points, match: d.match };
     },
   },
   {
     id: 'lab3-realtime',
     page: '03-push-vs-poll.md',
-    cmd: 'npm run compare -- --workload realtime --no-floors --duration 5 --json $OUT/03-realtime.json',
-    smoke: '--duration 1 --warmup 0 --channel-size 4',
-    timeoutS: 300,
-    smokeTimeoutS: 150,
-    figures: (_s, dir) => compareFigures(dir, '03-realtime.json'),
+    cmd: 'npx tsx scripts/labs/sweep.ts --workload realtime --no-floors --moves-per-sec 5 --vary channel-size=20,100 --rounds 2 ' +
+      '--duration 5 --out labs-out/03-realtime.json',
+    smoke: '--vary channel-size=4 --rounds 1 --duration 1 --warmup 0',
+    timeoutS: 1500,
+    smokeTimeoutS: 200,
+    figures: (_s, dir) => sweepFigures(dir, '03-realtime.json'),
   },
   {
     id: 'lab4-staff',
     page: '04-staff-and-ratios.md',
-    cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --out $OUT/04-staff.json',
+    cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --out labs-out/04-staff.json',
     smoke: '--workers 2 --duration 1 --warmup 0 --players 8',
     timeoutS: 400,
     smokeTimeoutS: 150,
@@ -145,19 +195,22 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab5-capture',
     page: '05-inside-the-port.md',
-    cmd: 'npx tsx scripts/labs/trace-capture.ts --out $OUT/05-trace.json',
+    cmd: 'npx tsx scripts/labs/trace-capture.ts --out labs-out/05-trace.json',
     smoke: '--players 3 --rare 3 --burst 4',
     timeoutS: 180,
     smokeTimeoutS: 120,
     figures(_s, dir) {
-      const d = json(dir, '05-trace.json') as { machine: { loadAvg: number[] }; server: string; settings: unknown; phases: { name: string; summary: unknown }[] };
-      return { loadAvgAtEnd: d.machine.loadAvg, server: d.server, settings: d.settings, phases: d.phases.map((p) => ({ name: p.name, summary: p.summary })) };
+      const d = json(dir,
+        '05-trace.json') as { machine: { loadAvg: number[] }; server: string; settings: unknown; phases: {
+           name: string; summary: unknown }[] };
+      return { loadAvgAtEnd: d.machine.loadAvg, server: d.server, settings: d.settings, phases: d.phases.map((p) => ({ name: p.name,
+        summary: p.summary })) };
     },
   },
   {
     id: 'lab5-timeline',
     page: '05-inside-the-port.md',
-    cmd: 'npx tsx scripts/labs/trace-timeline.ts --in $OUT/05-trace.json --out $OUT/05-trace.html --png $OUT/05-trace.png',
+    cmd: 'npx tsx scripts/labs/trace-timeline.ts --in labs-out/05-trace.json --out labs-out/05-trace.html --png labs-out/05-trace.png',
     smoke: '',
     timeoutS: 60,
     smokeTimeoutS: 60,
@@ -170,44 +223,34 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab6-echo',
     page: '06-backends.md',
-    cmd: 'npx tsx loadgen/bench/io-echo.ts --backends libuv,uring --seconds 3 --rounds 2 --inflight 1 --json > $OUT/06-io-echo.json',
+    cmd: 'npx tsx scripts/labs/backends.ts --backends libuv,uring --seconds 3 --rounds 3 --inflight 1 --out labs-out/06-io-echo.json',
     smoke: '--seconds 1 --rounds 1 --conns 8',
     timeoutS: 240,
     smokeTimeoutS: 120,
     figures(_s, dir) {
-      const d = json(dir, '06-io-echo.json') as { config: unknown; summary: { backend: string; rtPerSec: number; cpuUsPerRt: number; serverUtil: number; batchAvg: number; waitsPerSec: number }[] };
-      return {
-        config: d.config,
-        backends: d.summary.map((s) => ({ backend: s.backend, rtPerSec: r1(s.rtPerSec, 0), cpuUsPerRt: r1(s.cpuUsPerRt, 2), serverUtilPct: r1(s.serverUtil * 100, 0), completionsPerWait: r1(s.batchAvg, 1), waitsPerSec: r1(s.waitsPerSec, 0) })),
-      };
+      const d = json(dir, '06-io-echo.json') as { config: unknown; summary: Record<string, unknown>[] };
+      return { config: d.config, backends: d.summary.map(dropValues) };
     },
   },
   {
-    id: 'lab6-compare-libuv',
+    id: 'lab6-game',
     page: '06-backends.md',
-    cmd: 'npm run compare -- --workload ping,items --targets game --no-floors --io libuv --duration 5 --json $OUT/06-game-libuv.json',
-    smoke: '--workload ping --duration 1 --warmup 0 --players 8',
-    timeoutS: 300,
-    smokeTimeoutS: 150,
-    figures: (_s, dir) => compareFigures(dir, '06-game-libuv.json'),
-  },
-  {
-    id: 'lab6-compare-uring',
-    page: '06-backends.md',
-    cmd: 'npm run compare -- --workload ping,items --targets game --no-floors --io uring --duration 5 --json $OUT/06-game-uring.json',
-    smoke: '--workload ping --duration 1 --warmup 0 --players 8',
-    timeoutS: 300,
-    smokeTimeoutS: 150,
-    figures: (_s, dir) => compareFigures(dir, '06-game-uring.json'),
+    cmd: 'npx tsx scripts/labs/sweep.ts --workload ping,items --targets game --no-floors --vary io=libuv,uring --rounds 3 --duration 3 ' +
+      '--out labs-out/06-game.json',
+    smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
+    timeoutS: 1500,
+    smokeTimeoutS: 200,
+    figures: (_s, dir) => sweepFigures(dir, '06-game.json'),
   },
   {
     id: 'lab6-wine',
     page: '06-backends.md',
-    cmd: 'bash scripts/wine/bench.sh --seconds 5 --rounds 2 --conns 16 --depth 8 --size 64',
+    cmd: 'npm run bench:wine -- --seconds 5 --rounds 2 --conns 16 --depth 8 --size 64',
     smoke: '--seconds 1 --rounds 1 --conns 4',
     timeoutS: 400,
     smokeTimeoutS: 240,
-    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64') ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
+    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
+      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
     figures(stdout) {
       const l = lines(stdout, /frames\/s|ratio|per dequeue|completions/i);
       if (!l.length) throw new Error('no figures in the Wine bench output');
@@ -217,20 +260,20 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab7-craft',
     page: '07-add-a-command.md',
-    cmd: 'npx tsx scripts/labs/add-command.ts --out $OUT/07-add-command.json',
+    cmd: 'npx tsx scripts/labs/add-command.ts --out labs-out/07-add-command.json',
     smoke: '',
     timeoutS: 300,
     smokeTimeoutS: 200,
     figures(stdout, dir) {
       const d = json(dir, '07-add-command.json') as { ok: boolean; checks: Record<string, unknown> };
       if (!d.ok) throw new Error(`add-command failed: ${JSON.stringify(d.checks)}`);
-      return { checks: lines(stdout, /^(ok|FAIL) /), craft: lines(stdout, /^< item\.craft/)[0] ?? '' };
+      return { checks: lines(stdout, /^(ok|FAIL) /), craft: lines(stdout, /^< item\.craft/)[0] ?? '', ledger: lines(stdout, /^ledger /) };
     },
   },
   {
     id: 'lab8-ledger',
     page: '08-the-ledger.md',
-    cmd: 'npx tsx scripts/labs/ledger-crash.ts --players 20 --kill-after-ms 3000 --out $OUT/08-ledger.json',
+    cmd: 'npx tsx scripts/labs/ledger-crash.ts --players 20 --kill-after-ms 3000 --out labs-out/08-ledger.json',
     smoke: '--players 4 --kill-after-ms 600',
     timeoutS: 240,
     smokeTimeoutS: 150,
@@ -244,7 +287,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab9-limits',
     page: '09-limits.md',
-    cmd: 'npx tsx scripts/labs/limits.ts --max-users 5 --channel-capacity 3 --max-frame-bytes 1024 --out $OUT/09-limits.json',
+    cmd: 'npx tsx scripts/labs/limits.ts --max-users 5 --channel-capacity 3 --max-frame-bytes 1024 --out labs-out/09-limits.json',
     smoke: '',
     timeoutS: 180,
     smokeTimeoutS: 120,
@@ -257,7 +300,8 @@ export const LAB_COMMANDS: LabCommand[] = [
   {
     id: 'lab9-sessions',
     page: '09-limits.md',
-    cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json $OUT/09-sessions.json',
+    cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json ' +
+      'labs-out/09-sessions.json',
     smoke: '--sessions 200 --http-sessions 100 --hold-s 0 --duration 1 --warmup 0',
     timeoutS: 600,
     smokeTimeoutS: 150,

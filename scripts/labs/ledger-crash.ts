@@ -29,7 +29,9 @@ const flags = {
   out: { type: 'string', default: '', help: 'also write the results as JSON here' },
   keep: { type: 'boolean', default: false, help: 'keep the SQLite file (and print the audit command to run on it)' },
 } as const satisfies FlagSpecs;
-const f = cliFlags('usage: npx tsx scripts/labs/ledger-crash.ts [options]\n\nKill -9 the game server during writes; restart; audit; nothing acknowledged may be lost.', flags);
+const f = cliFlags(
+  'usage: npx tsx scripts/labs/ledger-crash.ts [options]\n\nKill -9 the game server during writes; restart; audit; nothing acknowledged ' +
+    'may be lost.', flags);
 if (f.players < 1 || f.players > 200 || f.killAfterMs < 100 || f.killAfterMs > 60_000) {
   process.stderr.write('ledger-crash: --players 1..200, --kill-after-ms 100..60000\n');
   process.exit(2);
@@ -127,7 +129,9 @@ try {
   const auditLine = `${a.stdout ?? ''}${a.stderr ?? ''}`.trim();
   say(auditLine);
   ok = lost.length === 0 && tooMany.length === 0 && a.status === 0;
-  result = { players: f.players, killAfterMs: f.killAfterMs, dbSync: f.dbSync, writesSent: writes, ackedHunts: acked, inFlightAtKill, lostAcknowledged: lost.length, storedUnacknowledged: extra, tooMany: tooMany.length, auditExit: a.status, audit: auditLine.split('\n').find((l) => l.startsWith('audit')) ?? auditLine, rows };
+  result = { players: f.players, killAfterMs: f.killAfterMs, dbSync: f.dbSync, writesSent: writes, ackedHunts: acked, inFlightAtKill,
+    lostAcknowledged: lost.length, storedUnacknowledged: extra, tooMany: tooMany.length, auditExit: a.status,
+    audit: auditLine.split('\n').find((l) => l.startsWith('audit')) ?? auditLine, rows };
   say(ok ? 'ledger-crash: nothing acknowledged was lost; the ledger audit passes' : 'ledger-crash: FAILED');
 } catch (e) {
   say(`ledger-crash: FAILED: ${(e as Error).stack ?? e}`);

@@ -12,7 +12,8 @@ export type { ChildServer };
 
 /** The figures every lab result carries next to its numbers. */
 export function machine(): { cpus: number; loadAvg: number[]; node: string; at: string } {
-  return { cpus: os.cpus().length, loadAvg: os.loadavg().map((v) => Math.round(v * 100) / 100), node: process.version, at: new Date().toISOString() };
+  return { cpus: os.cpus().length, loadAvg: os.loadavg().map((v) => Math.round(v * 100) / 100), node: process.version,
+    at: new Date().toISOString() };
 }
 
 export function writeJson(path: string, value: unknown): void {
@@ -35,14 +36,16 @@ export interface GameChild extends ChildServer {
 
 /** Start the game server (`game-server/server.ts`) on port 0 with these extra flags. */
 export async function startGame(args: string[], env?: NodeJS.ProcessEnv): Promise<GameChild> {
-  const s = await spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--hash-cost', '4', ...args], announce: LISTEN_RE, env, timeoutMs: 90_000 });
+  const s = await spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level',
+    'warn', '--hash-cost', '4', ...args], announce: LISTEN_RE, env, timeoutMs: 90_000 });
   const m = ADMIN_RE.exec(s.banner);
   return Object.assign(s, { admin: m ? m[1] : '' });
 }
 
 /** Start the web server (`web-server/server.ts`) on port 0 with these extra flags. */
 export function startWeb(args: string[]): Promise<ChildServer> {
-  return spawnServer({ name: 'web', entry: 'web-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level', 'warn', '--hash-cost', '4', '--no-rate-limit', ...args], announce: LISTEN_RE, timeoutMs: 90_000 });
+  return spawnServer({ name: 'web', entry: 'web-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level', 'warn',
+    '--hash-cost', '4', '--no-rate-limit', ...args], announce: LISTEN_RE, timeoutMs: 90_000 });
 }
 
 /** GET a URL with a deadline; the body as text. */
@@ -88,7 +91,9 @@ export function screenshot(htmlPath: string, pngPath: string, width: number, hei
     mkdirSync(dirname(resolve(pngPath)), { recursive: true });
     const p = spawnSync(
       bin,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`, `--window-size=${width},${height}`, `--screenshot=${resolve(pngPath)}`, `file://${resolve(htmlPath)}`],
+      ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`, `--window-size=${width},${height}`,
+        `--screenshot=${resolve(pngPath)}`, `file://${resolve(htmlPath)}`],
       { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' },
     );
     return p.status === 0 && existsSync(pngPath) ? `PNG written to ${pngPath}` : `chromium failed (exit ${p.status}): PNG not written`;

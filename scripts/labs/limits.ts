@@ -22,13 +22,17 @@ const flags = {
   io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
   out: { type: 'string', default: '', help: 'also write the results as JSON here' },
 } as const satisfies FlagSpecs;
-const f = cliFlags('usage: npx tsx scripts/labs/limits.ts [options]\n\nHit the game server\'s max-users, channel-capacity and frame-size limits; print the errors.', flags);
-if (f.maxUsers < 2 || f.maxUsers > 200 || f.channelCapacity < 1 || f.channelCapacity >= f.maxUsers || f.maxFrameBytes < 64 || f.maxFrameBytes > 1 << 20) {
+const f = cliFlags(
+  'usage: npx tsx scripts/labs/limits.ts [options]\n\nHit the game server\'s max-users, channel-capacity and frame-size limits; print ' +
+    'the errors.', flags);
+if (f.maxUsers < 2 || f.maxUsers > 200 || f.channelCapacity < 1 || f.channelCapacity >= f.maxUsers || f.maxFrameBytes < 64
+  || f.maxFrameBytes > 1 << 20) {
   process.stderr.write('limits: --max-users 2..200, --channel-capacity 1..max-users-1, --max-frame-bytes 64..1048576\n');
   process.exit(2);
 }
 const say = (s: string) => process.stdout.write(`${s}\n`);
-const game = await startGame(['--store', 'memory', '--io', f.io, '--max-users', String(f.maxUsers), '--channel-capacity', String(f.channelCapacity), '--max-frame-bytes', String(f.maxFrameBytes)]);
+const game = await startGame(['--store', 'memory', '--io', f.io, '--max-users', String(f.maxUsers), '--channel-capacity',
+  String(f.channelCapacity), '--max-frame-bytes', String(f.maxFrameBytes)]);
 say(game.banner);
 const clients: GameClient[] = [];
 const seen: Record<string, string> = {};
@@ -37,7 +41,8 @@ const connect = () => GameClient.connect({ host: game.host, port: game.port, kee
 function errorThenClose(c: GameClient, send: () => void): Promise<{ code: string; message: string; closed: boolean }> {
   return new Promise((resolve) => {
     let got: { code: string; message: string } | null = null;
-    const timer = setTimeout(() => resolve({ code: got?.code ?? 'none', message: got?.message ?? 'no error push within 10 s', closed: c.closed }), 10_000);
+    const timer = setTimeout(() => resolve({ code: got?.code ?? 'none', message: got?.message ?? 'no error push within 10 s',
+      closed: c.closed }), 10_000);
     c.on('error', (b) => {
       got = b as { code: string; message: string };
     });
@@ -97,8 +102,10 @@ try {
   }
   const full = [...m].filter(([k]) => k.startsWith('game_server_full_total')).reduce((a, [, v]) => a + v, 0);
   say(`server counters: game_server_full_total ${full}; game_errors_total ${JSON.stringify(errs)}`);
-  const ok = seen.serverFull.startsWith('SERVER_FULL') && seen.channelFull.startsWith('CHANNEL_FULL') && seen.frameTooLarge.startsWith('FRAME_TOO_LARGE') && seen.badFrame.startsWith('BAD_FRAME');
-  writeJson(f.out, { tool: 'scripts/labs/limits', machine: machine(), server: game.banner, settings: { maxUsers: f.maxUsers, channelCapacity: f.channelCapacity, maxFrameBytes: f.maxFrameBytes }, seen, serverFullTotal: full, errorsByCode: errs, ok });
+  const ok = seen.serverFull.startsWith('SERVER_FULL') && seen.channelFull.startsWith('CHANNEL_FULL') && seen.frameTooLarge.startsWith(
+    'FRAME_TOO_LARGE') && seen.badFrame.startsWith('BAD_FRAME');
+  writeJson(f.out, { tool: 'scripts/labs/limits', machine: machine(), server: game.banner, settings: { maxUsers: f.maxUsers,
+    channelCapacity: f.channelCapacity, maxFrameBytes: f.maxFrameBytes }, seen, serverFullTotal: full, errorsByCode: errs, ok });
   say(ok ? 'limits: every limit answered with its own error code' : 'limits: FAILED (a limit did not answer as documented)');
   process.exitCode = ok ? 0 : 1;
 } finally {

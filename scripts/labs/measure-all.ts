@@ -8,24 +8,29 @@
  *   npx tsx scripts/labs/measure-all.ts --only lab2-items,lab8-ledger
  *
  * Run it on a quiet machine: every figure is stated with the load average it was taken under.
- * Outputs of the commands (JSON, HTML plots, the trace timeline) go to docs/labs/out/.
+ * Outputs of the commands (JSON, HTML plots, the trace timeline) go to docs/labs/out/ (each command's
+ * labs-out/ is moved there): the only writer of the reference results. Every run then rewrites
+ * docs/labs/instructor-notes.md from the new figures.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { REPO_ROOT } from '../../loadgen/procs/child.ts';
-import { LAB_COMMANDS } from './labs.ts';
+import { LAB_COMMANDS, withOutDir } from './labs.ts';
+import { runShell } from './run-shell.ts';
+import { writeInstructorNotes } from './render-instructor-notes.ts';
 import { renderResults } from './render-results.ts';
 
 const flags = {
   only: { type: 'string', default: '', help: 'run only these command ids (comma-separated); the others keep their previous results' },
   results: { type: 'string', default: 'docs/labs/results.json', help: 'results file' },
-  out: { type: 'string', default: 'docs/labs/out', help: 'directory for the commands\' own outputs ($OUT)' },
+  out: { type: 'string', default: 'docs/labs/out', help: 'directory the commands write to instead of labs-out/ (the reference results)' },
   pages: { type: 'boolean', default: true, help: 'refresh the Expected outcome tables in docs/labs/*.md (--no-pages to skip)' },
 } as const satisfies FlagSpecs;
-const f = cliFlags('usage: npx tsx scripts/labs/measure-all.ts [options]\n\nRun every lab command at full size; write docs/labs/results.json; refresh the pages\' expected outcomes.', flags);
+const f = cliFlags(
+  'usage: npx tsx scripts/labs/measure-all.ts [options]\n\nRun every lab command at full size; write docs/labs/results.json; refresh the ' +
+    'pages\' expected outcomes.', flags);
 const only = new Set(f.only.split(',').map((s) => s.trim()).filter(Boolean));
 for (const id of only) if (!LAB_COMMANDS.some((c) => c.id === id)) {
   process.stderr.write(`measure-all: unknown id ${id} (${LAB_COMMANDS.map((c) => c.id).join(', ')})\n`);
@@ -34,9 +39,14 @@ for (const id of only) if (!LAB_COMMANDS.some((c) => c.id === id)) {
 const resultsPath = join(REPO_ROOT, f.results);
 const outDir = join(REPO_ROOT, f.out);
 mkdirSync(outDir, { recursive: true });
-type Entry = { id: string; page: string; cmd: string; ranAt: string; seconds: number; loadAvgBefore: number[]; loadAvgAfter: number[]; cpus: number; exitCode: number | null; figures?: Record<string, unknown>; error?: string; skipped?: string };
-const prev = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { commands: Record<string, Entry> }) : { commands: {} as Record<string, Entry> };
-const results: Record<string, Entry> = { ...prev.commands };
+type Entry = {
+   id: string; page: string; cmd: string; ranAt: string; seconds: number; loadAvgBefore: number[]; loadAvgAfter: number[]; cpus: number;
+     exitCode: number | null; figures?: Record<string, unknown>; error?: string; skipped?: string };
+const prev = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { commands: Record<string,
+  Entry> }) : { commands: {} as Record<string, Entry> };
+// entries of commands that no longer exist are dropped
+const results: Record<string,
+  Entry> = Object.fromEntries(Object.entries(prev.commands).filter(([id]) => LAB_COMMANDS.some((c) => c.id === id)));
 const la = () => os.loadavg().map((v) => Math.round(v * 100) / 100);
 let failures = 0;
 for (const c of LAB_COMMANDS) {
@@ -51,10 +61,13 @@ for (const c of LAB_COMMANDS) {
   const before = la();
   process.stdout.write(`== ${c.id} (load ${before.join(' ')}): ${c.cmd}\n`);
   const t0 = Date.now();
-  const p = spawnSync('bash', ['-c', c.cmd], { cwd: REPO_ROOT, encoding: 'utf8', timeout: c.timeoutS * 1000, killSignal: 'SIGKILL', env: { ...process.env, OUT: f.out }, maxBuffer: 64 << 20 });
-  const e: Entry = { ...base, seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvgBefore: before, loadAvgAfter: la(), exitCode: p.status };
+  // the platform's shell (cmd.exe or /bin/sh): the commands are written to need no more than that
+  const p = await runShell(withOutDir(c.cmd, f.out), { cwd: REPO_ROOT, timeoutMs: c.timeoutS * 1000 });
+  const e: Entry = { ...base, seconds: Math.round((Date.now() - t0) / 100) / 10, loadAvgBefore: before, loadAvgAfter: la(),
+    exitCode: p.status };
   try {
-    if (p.status !== 0) throw new Error(`exit ${p.status}${p.signal ? ` (${p.signal})` : ''}: ${`${p.stdout}\n${p.stderr}`.trim().slice(-1500)}`);
+    if (p.status !== 0) throw new Error(`exit ${p.status}${p.signal ? ` (${p.signal})` : ''}: ${`${p.stdout}\n${
+      p.stderr}`.trim().slice(-1500)}`);
     e.figures = c.figures(p.stdout, outDir);
   } catch (err) {
     e.error = (err as Error).message;
@@ -62,11 +75,14 @@ for (const c of LAB_COMMANDS) {
   }
   results[c.id] = e;
   process.stdout.write(e.error ? `   FAILED: ${e.error}\n` : `   ${JSON.stringify(e.figures).slice(0, 600)}\n`);
-  writeFileSync(resultsPath, JSON.stringify({ note: 'written by scripts/labs/measure-all.ts; each entry: the exact command, load average before/after, figures', commands: results }, null, 2) + '\n');
+  writeFileSync(resultsPath,
+    JSON.stringify({ note: 'written by scripts/labs/measure-all.ts; each entry: the exact command, load average before/after, figures',
+    commands: results }, null, 2) + '\n');
 }
 if (f.pages) {
   const changed = renderResults(join(REPO_ROOT, 'docs/labs'), results);
   process.stdout.write(`pages refreshed: ${changed.join(', ') || 'none'}\n`);
+  writeInstructorNotes(REPO_ROOT, results);
 }
 process.stdout.write(`results: ${f.results}${failures ? `; ${failures} command(s) FAILED` : ''}\n`);
 process.exit(failures ? 1 : 0);

@@ -6,6 +6,9 @@
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderBackends, type BackendRow } from './backends.ts';
+import { writeInstructorNotes } from './render-instructor-notes.ts';
+import { renderSweep } from './sweep.ts';
 
 type Figs = Record<string, unknown>;
 export interface ResultEntry {
@@ -21,7 +24,8 @@ export interface ResultEntry {
   skipped?: string;
 }
 
-const errs = (v: Figs) => `${n(v.errors)}${v.errorCodes ? ` (${Object.entries(v.errorCodes as Record<string, number>).map(([c, k]) => `${c} ${k}`).join(', ')})` : ''}`;
+const errs = (v: Figs) => `${n(v.errors)}${v.errorCodes ? ` (${Object.entries(v.errorCodes as Record<string, number>).map(([c,
+  k]) => `${c} ${k}`).join(', ')})` : ''}`;
 const n = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
 
 function compareTables(fig: Figs): string[] {
@@ -33,28 +37,68 @@ function compareTables(fig: Figs): string[] {
     const anySs = Object.values(r.targets).some((t) => 'sessionsOpen' in t);
     out.push(`**${w}**`, '');
     if (anySs) {
-      out.push('| target | sessions open / asked | connect rate /s | RSS per session (bytes) | dropped | errors |', '|---|---|---|---|---|---|');
-      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.sessionsOpen)} / ${n(v.sessionsAsked)} | ${n(v.connectRate)} | ${n(v.rssPerSessionBytes)} | ${n(v.dropped)} | ${errs(v)} |`);
+      out.push('| target | sessions open / asked | connect rate /s | RSS per session (bytes) | dropped | errors |',
+        '|---|---|---|---|---|---|');
+      for (const [t,
+        v] of Object.entries(r.targets)) out.push(
+          `| ${t} | ${n(v.sessionsOpen)} / ${n(v.sessionsAsked)} | ${n(v.connectRate)} | ${n(v.rssPerSessionBytes)} | ${n(v.dropped)} | ` +
+            `${errs(v)} |`);
     } else if (anyRt) {
-      out.push('| target | feed | events/s | p50 ms | p90 ms | p99 ms | events received / expected | requests per event | bytes per event | server µs per event |', '|---|---|---|---|---|---|---|---|---|---|');
-      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.feed)} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.eventsReceived)} / ${n(v.eventsExpected)} | ${n(v.requestsPerEvent)} | ${n(v.bytesPerEvent)} | ${n(v.serverCpuUsPerOp)} |`);
+      out.push('| target | feed | events/s | p50 ms | p90 ms | p99 ms | events received / expected | requests per event | bytes per ' +
+        'event | server µs per event |', '|---|---|---|---|---|---|---|---|---|---|');
+      for (const [t,
+        v] of Object.entries(r.targets)) out.push(
+          `| ${t} | ${n(v.feed)} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.eventsReceived)} / ` +
+            `${n(v.eventsExpected)} | ${n(v.requestsPerEvent)} | ${n(v.bytesPerEvent)} | ${n(v.serverCpuUsPerOp)} |`);
     } else {
       out.push('| target | ops/s | p50 ms | p90 ms | p99 ms | bytes/op | server CPU µs/op | errors |', '|---|---|---|---|---|---|---|---|');
-      for (const [t, v] of Object.entries(r.targets)) out.push(`| ${t} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.bytesPerOp)} | ${n(v.serverCpuUsPerOp)} | ${errs(v)} |`);
+      for (const [t,
+        v] of Object.entries(r.targets)) out.push(
+          `| ${t} | ${n(v.opsPerSec)} | ${n(v.p50Ms)} | ${n(v.p90Ms)} | ${n(v.p99Ms)} | ${n(v.bytesPerOp)} | ${n(v.serverCpuUsPerOp)} | ` +
+            `${errs(v)} |`);
     }
     const ratios = Object.entries(r.ratios).filter(([, v]) => v !== null);
     if (ratios.length) out.push('', `Ratios: ${ratios.map(([k, v]) => `${k} **${v}**`).join(' · ')}`);
     out.push('');
   }
-  if (fig.audit) out.push(`Ledger audit after the run: ${Object.entries(fig.audit as Record<string, boolean>).map(([k, v]) => `${k} ${v ? 'OK' : 'FAILED'}`).join(', ')}.`, '');
+  if (fig.audit) out.push(`Ledger audit after the run: ${Object.entries(fig.audit as Record<string, boolean>).map(([k, v]) => `${k} ${v
+    ? 'OK' : 'FAILED'}`).join(', ')}.`, '');
   return out;
 }
+
+const matchLine = (m: Figs) =>
+  `Polling matched long-poll's p50 (${n(m.longPollP50Ms)} ms) at a **${n(m.pollMs)} ms** interval: **${n(m.pollRequestsPerEvent)}** ` +
+    `requests per event, against long-poll's **${n(m.longPollRequestsPerEvent)}**.`;
+
+const workerCell = (w: Figs) =>
+  `w${w.worker}: ${w.connections}, ${w.sharePct}%, ${w.completionsPerWake}, ${w.commandsPerGroupCommit}, ${w.postsIn}`;
 
 function body(e: ResultEntry): string[] {
   const f = e.figures!;
   switch (e.id) {
     case 'lab1':
-      return [...(f.checks as string[]).map((c) => `- \`${c}\``), '', `Resume answer: \`${f.resume as string}\``, ''];
+      return [
+        ...(f.checks as string[]).map((c) => `- \`${c}\``),
+        '',
+        "Pushes on carol's screen:",
+        '',
+        '```',
+        ...((f.pushes as string[] | undefined) ?? []),
+        '```',
+        '',
+        'Bytes of each HTTP exchange (alice: login, hunt, me, inventory):',
+        '',
+        '```',
+        ...((f.bytes as string[] | undefined) ?? []),
+        '```',
+        '',
+        `Resume answer: \`${f.resume as string}\``,
+        '',
+      ];
+    case 'lab2-items':
+    case 'lab3-realtime':
+    case 'lab6-game':
+      return [...renderSweep(f as unknown as Parameters<typeof renderSweep>[0]), ''];
     case 'lab3-sweep': {
       const pts = f.points as Figs[];
       return [
@@ -62,8 +106,11 @@ function body(e: ResultEntry): string[] {
         '',
         '| feed | setting ms | p50 ms | p99 ms | requests per event | bytes per event | events received / expected | server µs per event |',
         '|---|---|---|---|---|---|---|---|',
-        ...pts.map((p) => `| ${p.feed} | ${n(p.setting)} | ${n(p.p50Ms)} | ${n(p.p99Ms)} | ${n(p.requestsPerEvent)} | ${n(p.bytesPerEvent)} | ${n(p.eventsReceived)} / ${n(p.eventsExpected)} | ${n(p.serverCpuUsPerEvent)} |`),
+        ...pts.map((
+          p) => `| ${p.feed} | ${n(p.setting)} | ${n(p.p50Ms)} | ${n(p.p99Ms)} | ${n(p.requestsPerEvent)} | ${n(p.bytesPerEvent)} | ` +
+            `${n(p.eventsReceived)} / ${n(p.eventsExpected)} | ${n(p.serverCpuUsPerEvent)} |`),
         '',
+        ...(f.match ? [matchLine(f.match as Figs), ''] : []),
       ];
     }
     case 'lab4-staff': {
@@ -72,9 +119,12 @@ function body(e: ResultEntry): string[] {
       return [
         `Settings: ${JSON.stringify(f.settings)}.`,
         '',
-        '| --workers | ops/s | p50 ms | p99 ms | server CPU µs/op | per worker: connections, share of frames, completions per wake, commands per group commit, posts in | load avg |',
+        '| --workers | ops/s | p50 ms | p99 ms | server CPU µs/op | per worker: connections, share of frames, completions per wake, ' +
+          'commands per group commit, posts in | load avg |',
         '|---|---|---|---|---|---|---|',
-        ...rows.map((r) => `| ${r.workers} | ${n(r.opsPerSec)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.serverCpuUsPerOp)} | ${r.perWorker.map((w) => `w${w.worker}: ${w.connections}, ${w.sharePct}%, ${w.completionsPerWake}, ${w.commandsPerGroupCommit}, ${w.postsIn}`).join('; ')} | ${(r.loadAvg as number[]).join(' ')} |`),
+        ...rows.map((
+          r) => `| ${r.workers} | ${n(r.opsPerSec)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.serverCpuUsPerOp)} | ` +
+            `${r.perWorker.map(workerCell).join('; ')} | ${(r.loadAvg as number[]).join(' ')} |`),
         '',
         c ? `\`--concurrency ${c.asked}\`: ${c.started ? 'started' : `refused, exit ${c.exitCode}`}: \`${c.message}\`` : '',
         '',
@@ -87,28 +137,24 @@ function body(e: ResultEntry): string[] {
         '',
         '| phase | worker | events | waits | wakes | completions | completions per wake | max batch | posts in |',
         '|---|---|---|---|---|---|---|---|---|',
-        ...phases.flatMap((p) => p.summary.map((s) => `| ${p.name} | ${s.worker} | ${n(s.events)} | ${n(s.waits)} | ${n(s.wakes)} | ${n(s.completions)} | ${n(s.meanBatch)} | ${n(s.maxBatch)} | ${n(s.posts)} |`)),
+        ...phases.flatMap((p) => p.summary.map((
+          s) => `| ${p.name} | ${s.worker} | ${n(s.events)} | ${n(s.waits)} | ${n(s.wakes)} | ${n(s.completions)} | ${n(s.meanBatch)} | ` +
+            `${n(s.maxBatch)} | ${n(s.posts)} |`)),
         '',
       ];
     }
     case 'lab5-timeline':
-      return ['```', ...(f.lines as string[]), '```', '', 'The picture: `docs/labs/out/05-trace.html` (its screenshot is in the Run section above).', ''];
-    case 'lab6-echo': {
-      const b = f.backends as Figs[];
-      return [
-        `Config: ${JSON.stringify(f.config)}.`,
-        '',
-        '| backend | round trips/s | server CPU µs per round trip | server thread busy % | completions per wait | waits/s |',
-        '|---|---|---|---|---|---|',
-        ...b.map((s) => `| ${s.backend} | ${n(s.rtPerSec)} | ${n(s.cpuUsPerRt)} | ${n(s.serverUtilPct)} | ${n(s.completionsPerWait)} | ${n(s.waitsPerSec)} |`),
-        '',
-      ];
-    }
+      return ['```', ...(f.lines as string[]), '```', '',
+        'The picture: `docs/labs/out/05-trace.html` (its screenshot is in the Run section above).', ''];
+    case 'lab6-echo':
+      return [`Config: ${JSON.stringify(f.config)}.`, '', ...renderBackends(f.backends as BackendRow[], Number((f.config as Figs).rounds)),
+        ''];
     case 'lab6-wine':
     case 'lab7-craft':
       return ['```', ...((f.lines ?? f.checks) as string[]), ...(f.craft ? [f.craft as string] : []), '```', ''];
     case 'lab8-ledger':
-      return ['| figure | value |', '|---|---|', ...Object.entries(f).map(([k, v]) => `| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : n(v)} |`), ''];
+      return ['| figure | value |', '|---|---|', ...Object.entries(f).map(([k,
+        v]) => `| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : n(v)} |`), ''];
     case 'lab9-limits':
       return [
         '| limit | answer |',
@@ -124,7 +170,9 @@ function body(e: ResultEntry): string[] {
 }
 
 export function renderEntry(e: ResultEntry): string {
-  const head = `_Measured ${e.ranAt.slice(0, 16).replace('T', ' ')} UTC on ${e.cpus} cores, load average ${e.loadAvgBefore.join(' ')} before → ${e.loadAvgAfter.join(' ')} after (1/5/15 min), ${e.seconds} s. Command (\`$OUT\` = docs/labs/out): \`${e.cmd}\`. Reproduce: \`npx tsx scripts/labs/measure-all.ts --only ${e.id}\`._`;
+  const head = `_Measured ${e.ranAt.slice(0, 16).replace('T', ' ')} UTC on ${e.cpus} cores, load average ${e.loadAvgBefore.join(' ')} ` +
+    `before → ${e.loadAvgAfter.join(' ')} after (1/5/15 min), ${e.seconds} s. Command (its \`labs-out/\` was \`docs/labs/out/\` for this ` +
+    `run): \`${e.cmd}\`. Reproduce: \`npx tsx scripts/labs/measure-all.ts --only ${e.id}\`._`;
   if (e.skipped) return `${head}\n\nNot run: ${e.skipped}.\n`;
   if (e.error || !e.figures) return `${head}\n\n**The run failed:** \`${(e.error ?? 'no figures').slice(0, 400).replace(/\n/g, ' ')}\`\n`;
   return `${head}\n\n${body(e).join('\n')}`;
@@ -152,4 +200,5 @@ if (process.argv[1]?.endsWith('render-results.ts')) {
   const root = new URL('../../', import.meta.url).pathname;
   const r = JSON.parse(readFileSync(join(root, 'docs/labs/results.json'), 'utf8')) as { commands: Record<string, ResultEntry> };
   process.stdout.write(`pages refreshed: ${renderResults(join(root, 'docs/labs'), r.commands).join(', ') || 'none'}\n`);
+  writeInstructorNotes(root, r.commands);
 }

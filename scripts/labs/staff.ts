@@ -5,7 +5,7 @@
  * completions, waits, completions per wait, group commits. Then try --concurrency 2 and report
  * what the server says.
  *
- *   npx tsx scripts/labs/staff.ts --workers 1,2 --out docs/labs/out/staff.json
+ *   npx tsx scripts/labs/staff.ts --workers 1,2 --out labs-out/04-staff.json
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { parseMix } from '../../loadgen/workloads/scenario.ts';
 import { getText, machine, parseProm, perWorker, round, startGame, writeJson } from './lib.ts';
 
 const flags = {
-  out: { type: 'string', default: 'docs/labs/out/staff.json', help: 'where to write the results' },
+  out: { type: 'string', default: 'labs-out/04-staff.json', help: 'where to write the results' },
   workers: { type: 'string', default: '1,2', help: 'worker counts to try, comma-separated' },
   players: { type: 'number', default: 50, help: 'players (connections)' },
   depth: { type: 'number', default: 4, help: 'requests in flight per connection' },
@@ -30,7 +30,9 @@ const flags = {
   io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
   tryConcurrency: { type: 'number', default: 2, help: 'also start the server once with --concurrency N and report the outcome (0 = skip)' },
 } as const satisfies FlagSpecs;
-const f = cliFlags('usage: npx tsx scripts/labs/staff.ts [options]\n\nGame-server throughput, latency and per-worker load for several --workers values.', flags);
+const f = cliFlags(
+  'usage: npx tsx scripts/labs/staff.ts [options]\n\nGame-server throughput, latency and per-worker load for several --workers values.',
+  flags);
 const counts = f.workers.split(',').map((s) => Number(s.trim()));
 if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 16) || counts.length > 6 || f.duration <= 0 || f.duration > 60) {
   process.stderr.write('staff: --workers values 1..16 (at most 6), --duration 0..60\n');
@@ -93,8 +95,12 @@ for (const n of counts) {
       loadAvg: machine().loadAvg,
     };
     rows.push(row);
-    process.stdout.write(`workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} errors (load ${row.loadAvg[0]})\n`);
-    for (const w of perW) process.stdout.write(`  worker ${w.worker}: ${w.connections} connections, ${w.sharePct}% of frames, ${w.completionsPerWake} completions/wake, ${w.commandsPerGroupCommit} commands/group commit, ${w.postsIn} posts in\n`);
+    process.stdout.write(
+      `workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} ` +
+        `errors (load ${row.loadAvg[0]})\n`);
+    for (const w of perW) process.stdout.write(
+      `  worker ${w.worker}: ${w.connections} connections, ${w.sharePct}% of frames, ${w.completionsPerWake} completions/wake, ` +
+        `${w.commandsPerGroupCommit} commands/group commit, ${w.postsIn} posts in\n`);
   } finally {
     await game.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +109,8 @@ for (const n of counts) {
 
 let concurrency: { asked: number; started: boolean; exitCode: number | null; message: string } | null = null;
 if (f.tryConcurrency > 0) {
-  const p = spawnSync(process.execPath, ['--import', 'tsx', 'game-server/server.ts', '--port', '0', '--store', 'memory', '--admin-port', '-1', '--io', f.io, '--concurrency', String(f.tryConcurrency)], {
+  const p = spawnSync(process.execPath, ['--import', 'tsx', 'game-server/server.ts', '--port', '0', '--store', 'memory', '--admin-port',
+    '-1', '--io', f.io, '--concurrency', String(f.tryConcurrency)], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     timeout: 60_000,
@@ -112,7 +119,9 @@ if (f.tryConcurrency > 0) {
   const started = /listening on/.test(p.stdout ?? '');
   const message = (p.stderr ?? '').split('\n').find((l) => /concurrency|failed/.test(l)) ?? (p.stderr ?? '').trim().split('\n')[0] ?? '';
   concurrency = { asked: f.tryConcurrency, started, exitCode: p.status, message: message.trim() };
-  process.stdout.write(`--concurrency ${f.tryConcurrency}: ${started ? 'started' : `refused (exit ${p.status})`}: ${concurrency.message}\n`);
+  process.stdout.write(`--concurrency ${f.tryConcurrency}: ${started ? 'started' : `refused (exit ${
+    p.status})`}: ${concurrency.message}\n`);
 }
-writeJson(f.out, { tool: 'scripts/labs/staff', machine: machine(), settings: { players: f.players, depth: f.depth, duration: f.duration, io: f.io, workload: 'items' }, rows, concurrency });
+writeJson(f.out, { tool: 'scripts/labs/staff', machine: machine(), settings: { players: f.players, depth: f.depth, duration: f.duration,
+  io: f.io, workload: 'items' }, rows, concurrency });
 process.stdout.write(`written ${f.out}\n`);

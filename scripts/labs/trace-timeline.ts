@@ -2,7 +2,7 @@
  * Lab 5: turn a completion-port trace into one self-contained HTML page (inline SVG, no scripts,
  * no network) a student can open in a browser.
  *
- *   npx tsx scripts/labs/trace-timeline.ts --in docs/labs/out/trace.json --out docs/labs/out/trace.html
+ *   npx tsx scripts/labs/trace-timeline.ts --in labs-out/05-trace.json --out labs-out/05-trace.html
  *
  * Input: the JSON of scripts/labs/trace-capture.ts ({ phases: [{ name, workers: [{ worker, events }] }] })
  * or a raw `GET /trace` dump from the game server's admin port ([{ worker, events }]).
@@ -44,7 +44,8 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function phasesOf(input: unknown): Phase[] {
   if (Array.isArray(input)) return [{ name: 'trace', workers: input as WorkerTrace[] }];
   const o = input as { phases?: Phase[] };
-  if (!o || !Array.isArray(o.phases)) throw new Error('trace-timeline: input is neither trace-capture JSON ({phases}) nor a /trace dump ([{worker, events}])');
+  if (!o || !Array.isArray(o.phases)) throw new Error(
+    'trace-timeline: input is neither trace-capture JSON ({phases}) nor a /trace dump ([{worker, events}])');
   return o.phases;
 }
 
@@ -103,7 +104,8 @@ export function phaseSvg(p: Phase): string {
   const x = (t: number) => LEFT + ((t - t0) / span) * (W - LEFT - 20);
   const H = 30 + p.workers.length * BAND + 24;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" ` +
+    `font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   // time axis: ticks at nice steps
   const spanMs = span / 1000;
@@ -131,11 +133,13 @@ export function phaseSvg(p: Phase): string {
       if (e.kind === 'wait') {
         const end = i + 1 < ev.length ? ev[i + 1].t : t1;
         const w2 = Math.max(1, x(end) - xx);
-        out.push(`<rect x="${xx.toFixed(1)}" y="${rowY('wait') + 3}" width="${w2.toFixed(1)}" height="${ROW - 6}" fill="#adb5bd"><title>wait ${((end - e.t) / 1000).toFixed(3)} ms</title></rect>`);
+        out.push(`<rect x="${xx.toFixed(1)}" y="${rowY('wait') + 3}" width="${w2.toFixed(1)}" height="${ROW - 6}" fill="#adb5bd"><title>` +
+          `wait ${((end - e.t) / 1000).toFixed(3)} ms</title></rect>`);
       } else if (e.kind === 'wake') {
         const b = e.batch ?? 0;
         const h = Math.min(ROW, 4 + Math.log2(1 + b) * 3);
-        out.push(`<rect x="${(xx - 1).toFixed(1)}" y="${(rowY('wake') + ROW - h).toFixed(1)}" width="3" height="${h.toFixed(1)}" fill="#1c7ed6"><title>wake: batch ${b}</title></rect>`);
+        out.push(`<rect x="${(xx - 1).toFixed(1)}" y="${(rowY('wake') + ROW - h).toFixed(1)}" width="3" height="${h.toFixed(1)}" ` +
+          `fill="#1c7ed6"><title>wake: batch ${b}</title></rect>`);
         if (b > 1 && xx - lastWake > 14) {
           out.push(`<text x="${(xx + 3).toFixed(1)}" y="${rowY('wake') + 9}" fill="#1c7ed6" font-size="9">${b}</text>`);
           lastWake = xx;
@@ -144,13 +148,16 @@ export function phaseSvg(p: Phase): string {
       } else if (e.kind === 'completion') {
         const c = OP_COLORS[e.op ?? ''] ?? '#495057';
         const yy = rowY('completion') + 4 + (batchIdx++ % 4) * 2.5;
-        out.push(`<circle cx="${xx.toFixed(1)}" cy="${yy.toFixed(1)}" r="2.6" fill="${c}"><title>completion ${esc(e.op ?? '')} key ${e.key ?? ''} bytes ${e.bytes ?? ''} status ${e.status ?? ''}</title></circle>`);
+        out.push(`<circle cx="${xx.toFixed(1)}" cy="${yy.toFixed(1)}" r="2.6" fill="${c}"><title>completion ${esc(e.op ?? '')} key ` +
+          `${e.key ?? ''} bytes ${e.bytes ?? ''} status ${e.status ?? ''}</title></circle>`);
       } else if (e.kind === 'issue') {
         const c = OP_COLORS[e.op ?? ''] ?? '#495057';
-        out.push(`<line x1="${xx.toFixed(1)}" y1="${rowY('issue') + 2}" x2="${xx.toFixed(1)}" y2="${rowY('issue') + ROW - 2}" stroke="${c}" stroke-width="1.5"><title>issue ${esc(e.op ?? '')} key ${e.key ?? ''}</title></line>`);
+        out.push(`<line x1="${xx.toFixed(1)}" y1="${rowY('issue') + 2}" x2="${xx.toFixed(1)}" y2="${rowY('issue') + ROW - 2}" ` +
+          `stroke="${c}" stroke-width="1.5"><title>issue ${esc(e.op ?? '')} key ${e.key ?? ''}</title></line>`);
       } else if (e.kind === 'post') {
         const yy = rowY('post');
-        out.push(`<path d="M${(xx - 4).toFixed(1)},${yy + ROW - 3} L${(xx + 4).toFixed(1)},${yy + ROW - 3} L${xx.toFixed(1)},${yy + 3} Z" fill="${OP_COLORS.post}"><title>post key ${e.key ?? ''}</title></path>`);
+        out.push(`<path d="M${(xx - 4).toFixed(1)},${yy + ROW - 3} L${(xx + 4).toFixed(1)},${yy + ROW - 3} L${xx.toFixed(1)},${yy + 3} ` +
+          `Z" fill="${OP_COLORS.post}"><title>post key ${e.key ?? ''}</title></path>`);
       }
     }
   });
@@ -161,24 +168,30 @@ export function phaseSvg(p: Phase): string {
 /** The whole page. */
 export function renderHtml(phases: Phase[], title: string, meta?: string): string {
   const legend = Object.entries(OP_COLORS)
-    .map(([op, c]) => `<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:${c};margin:0 4px 0 12px"></span>${op}`)
+    .map(([op,
+      c]) => `<span style="display:inline-block;width:10px;height:10px;border-radius:5px;background:${c};margin:0 4px 0 12px"></span>${op}`)
     .join('');
   const sections = phases.map((p) => {
     const rows = stats(p)
-      .map((s) => `<tr><td>${s.worker}</td><td>${s.waits}</td><td>${s.wakes}</td><td>${s.completions}</td><td>${s.meanBatch}</td><td>${s.issues}</td><td>${s.posts}</td><td>${s.spanMs}</td><td>${s.parkedPct}%</td></tr>`)
+      .map((s) => `<tr><td>${s.worker}</td><td>${s.waits}</td><td>${s.wakes}</td><td>${s.completions}</td><td>${s.meanBatch}</td>` +
+        `<td>${s.issues}</td><td>${s.posts}</td><td>${s.spanMs}</td><td>${s.parkedPct}%</td></tr>`)
       .join('');
     return `<h2>${esc(p.name)}</h2>${p.note ? `<p>${esc(p.note)}</p>` : ''}
-<table><tr><th>worker</th><th>waits</th><th>wakes</th><th>completions</th><th>completions / wake</th><th>issues</th><th>posts in</th><th>span ms</th><th>time parked in wait</th></tr>${rows}</table>
+<table><tr><th>worker</th><th>waits</th><th>wakes</th><th>completions</th><th>completions / wake</th><th>issues</th><th>posts in</th>
+<th>span ms</th><th>time parked in wait</th></tr>${rows}</table>
 <div class="chart">${phaseSvg(p)}</div>`;
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
-<style>body{font-family:sans-serif;margin:16px;color:#222}table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}.chart{overflow-x:auto}p.meta{color:#666}</style>
+<style>body{font-family:sans-serif;margin:16px;color:#222}table{border-collapse:collapse;margin:6px 0}td,th{
+  border:1px solid #ccc;padding:2px 8px;text-align:right}.chart{overflow-x:auto}p.meta{color:#666}</style>
 </head><body>
 <h1>${esc(title)}</h1>
 ${meta ? `<p class="meta">${esc(meta)}</p>` : ''}
-<p>Rows per worker: <b>wait</b> (grey: the owner thread is parked in the port's wait), <b>wake</b> (blue: a wait returned; height and label = batch size),
-<b>completion</b> (dots, one per packet, by op:${legend}), <b>issue</b> (an operation started), <b>post</b> (a packet posted to this port by another worker).
+<p>Rows per worker: <b>wait</b> (
+  grey: the owner thread is parked in the port's wait), <b>wake</b> (blue: a wait returned; height and label = batch size),
+<b>completion</b> (dots, one per packet, by op:${legend}), <b>issue</b> (an operation started),
+  <b>post</b> (a packet posted to this port by another worker).
 Hover for details. All workers share one time axis (trace times are wall-clock), starting at the phase's first event.</p>
 ${sections.join('\n')}
 </body></html>
@@ -188,18 +201,22 @@ ${sections.join('\n')}
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('trace-timeline.ts');
 if (isMain) {
   const flags = {
-    in: { type: 'string', default: 'docs/labs/out/trace.json', help: 'trace JSON (trace-capture output or a GET /trace dump)' },
-    out: { type: 'string', default: 'docs/labs/out/trace.html', help: 'HTML file to write' },
+    in: { type: 'string', default: 'labs-out/05-trace.json', help: 'trace JSON (trace-capture output or a GET /trace dump)' },
+    out: { type: 'string', default: 'labs-out/05-trace.html', help: 'HTML file to write' },
     svg: { type: 'string', default: '', help: 'also write the first phase as a standalone SVG here' },
     png: { type: 'string', default: '', help: 'also screenshot the page to this PNG (headless chromium, when installed)' },
   } as const satisfies FlagSpecs;
-  const f = cliFlags('usage: npx tsx scripts/labs/trace-timeline.ts [options]\n\nRender a completion-port trace as a self-contained HTML timeline.', flags);
+  const f = cliFlags(
+    'usage: npx tsx scripts/labs/trace-timeline.ts [options]\n\nRender a completion-port trace as a self-contained HTML timeline.', flags);
   const raw = JSON.parse(readFileSync(f.in, 'utf8')) as { server?: string; machine?: { loadAvg?: number[] } };
   const phases = phasesOf(raw);
   const meta = !Array.isArray(raw) && raw.server ? `${raw.server}; load average ${raw.machine?.loadAvg?.join(' ') ?? '?'}` : undefined;
   writeText(f.out, renderHtml(phases, 'Completion-port timeline', meta));
   if (f.svg) writeText(f.svg, phaseSvg(phases[0]));
-  for (const p of phases) for (const s of stats(p)) process.stdout.write(`${p.name.padEnd(9)} worker ${s.worker}: waits ${s.waits}, wakes ${s.wakes}, completions ${s.completions}, completions/wake ${s.meanBatch}, posts ${s.posts}, parked ${s.parkedPct}% of ${s.spanMs} ms\n`);
+  for (const p of phases) for (const s of stats(p)) process.stdout.write(
+    `${p.name.padEnd(9)} worker ${s.worker}: waits ${s.waits}, wakes ${s.wakes}, completions ${s.completions}, completions/wake ` +
+      `${s.meanBatch}, posts ${s.posts}, parked ${s.parkedPct}% of ${s.spanMs} ms\n`);
   process.stdout.write(`timeline written to ${f.out}\n`);
-  if (f.png) process.stdout.write(`${screenshot(f.out, f.png, 1200, 300 + phases.reduce((a, p) => a + 120 + p.workers.length * BAND, 0))}\n`);
+  if (f.png) process.stdout.write(
+    `${screenshot(f.out, f.png, 1200, 300 + phases.reduce((a, p) => a + 120 + p.workers.length * BAND, 0))}\n`);
 }

@@ -3,16 +3,21 @@ import { budget, runSmoke } from './run-lab.ts';
 import { describe, expect, it } from 'vitest';
 
 describe('labs 7–9, smoke', () => {
-  it('lab 7: item.craft added in a scratch copy shows up on both servers and passes its tests', { timeout: budget('lab7-craft') }, () => {
-    const f = runSmoke('lab7-craft').figures as { checks: string[]; craft: string };
-    expect(f.checks.length).toBe(7);
+  it('lab 7: item.craft added in a scratch copy shows up on both servers and passes its tests', { timeout: budget('lab7-craft') },
+    async () => {
+    const f = (await runSmoke('lab7-craft')).figures as { checks: string[]; craft: string; ledger: string[] };
+    expect(f.checks.length).toBe(8);
+    // the craft's own ledger rows: jelly out, potion in, one operation id
+    expect(f.ledger.length).toBe(2);
+    expect(new Set(f.ledger.map((l) => (JSON.parse(l.slice('ledger '.length)) as { opId: string }).opId)).size).toBe(1);
     expect(f.checks.every((c) => c.startsWith('ok '))).toBe(true);
     expect(f.checks.join('\n')).toContain('operationId item.craft');
     expect(f.craft).toContain('"itemId":"potion_small"');
   });
 
-  it('lab 8: kill -9 mid-write loses nothing acknowledged and the audit passes', { timeout: budget('lab8-ledger') }, () => {
-    const f = runSmoke('lab8-ledger').figures as { ackedHunts: number; lostAcknowledged: number; tooMany: number; auditExit: number; audit: string };
+  it('lab 8: kill -9 mid-write loses nothing acknowledged and the audit passes', { timeout: budget('lab8-ledger') }, async () => {
+    const f = (await runSmoke('lab8-ledger')).figures as {
+       ackedHunts: number; lostAcknowledged: number; tooMany: number; auditExit: number; audit: string };
     expect(f.ackedHunts).toBeGreaterThan(0);
     expect(f.lostAcknowledged).toBe(0);
     expect(f.tooMany).toBe(0);
@@ -20,8 +25,8 @@ describe('labs 7–9, smoke', () => {
     expect(f.audit).toMatch(/^audit OK/);
   });
 
-  it('lab 9: each limit answers with its own error code', { timeout: budget('lab9-limits') }, () => {
-    const f = runSmoke('lab9-limits').figures as { seen: Record<string, string>; errorsByCode: Record<string, number> };
+  it('lab 9: each limit answers with its own error code', { timeout: budget('lab9-limits') }, async () => {
+    const f = (await runSmoke('lab9-limits')).figures as { seen: Record<string, string>; errorsByCode: Record<string, number> };
     expect(f.seen.serverFull).toMatch(/^SERVER_FULL/);
     expect(f.seen.channelFull).toMatch(/^CHANNEL_FULL/);
     expect(f.seen.frameTooLarge).toMatch(/^FRAME_TOO_LARGE.*closed/);

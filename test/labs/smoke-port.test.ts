@@ -6,8 +6,10 @@ import { budget, runSmoke } from './run-lab.ts';
 import { describe, expect, it } from 'vitest';
 
 describe('labs 4–5, smoke', () => {
-  it('lab 4: two workers serve; per-worker load is reported; --concurrency 2 is refused', { timeout: budget('lab4-staff') }, () => {
-    const f = runSmoke('lab4-staff').figures as { rows: { workers: number; opsPerSec: number; serverErrors: number; transportErrors: number; perWorker: { framesIn: number }[] }[]; concurrency: { started: boolean; message: string } };
+  it('lab 4: two workers serve; per-worker load is reported; --concurrency 2 is refused', { timeout: budget('lab4-staff') }, async () => {
+    const f = (await runSmoke('lab4-staff')).figures as { rows: {
+       workers: number; opsPerSec: number; serverErrors: number; transportErrors: number; perWorker: {
+       framesIn: number }[] }[]; concurrency: { started: boolean; message: string } };
     expect(f.rows.map((r) => r.workers)).toEqual([2]);
     for (const r of f.rows) {
       expect(r.opsPerSec).toBeGreaterThan(0);
@@ -20,16 +22,20 @@ describe('labs 4–5, smoke', () => {
     expect(f.concurrency.message).toMatch(/concurrency 2 not supported/);
   });
 
-  it('lab 5: trace capture (rare vs frequent) and its timeline picture', { timeout: budget('lab5-capture') + budget('lab5-timeline') }, () => {
+  it('lab 5: trace capture (rare vs frequent) and its timeline picture', { timeout: budget('lab5-capture') + budget('lab5-timeline') },
+    async () => {
     const dir = mkdtempSync(join(os.tmpdir(), 'labtest-trace-'));
     try {
-      const cap = runSmoke('lab5-capture', dir).figures as { phases: { name: string; summary: { wakes: number; completions: number; maxBatch: number; posts: number }[] }[] };
+      type Summary = { wakes: number; completions: number; maxBatch: number; posts: number };
+      const cap = (await runSmoke('lab5-capture', dir)).figures as { phases: { name: string; summary: Summary[] }[] };
       expect(cap.phases.map((p) => p.name)).toEqual(['rare', 'frequent']);
-      const sum = (name: string, k: 'wakes' | 'completions' | 'maxBatch' | 'posts') => cap.phases.find((p) => p.name === name)!.summary.reduce((a, s) => Math.max(a, s[k]), 0);
+      const sum = (name: string,
+        k: 'wakes' | 'completions' | 'maxBatch' | 'posts') => cap.phases.find((p) => p.name === name)!.summary.reduce((a, s) => Math.max(a,
+        s[k]), 0);
       expect(sum('rare', 'completions')).toBeGreaterThan(0);
       // frequent completions arrive in batches; rare ones one per wake
       expect(sum('frequent', 'maxBatch')).toBeGreaterThan(1);
-      const tl = runSmoke('lab5-timeline', dir);
+      const tl = (await runSmoke('lab5-timeline', dir));
       expect(tl.figures.htmlBytes as number).toBeGreaterThan(1000);
       expect(tl.figures.png).toMatch(/^(PNG written to .*05-trace\.png|no chromium found)/);
       const html = readFileSync(join(dir, '05-trace.html'), 'utf8');

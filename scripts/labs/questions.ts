@@ -1,0 +1,438 @@
+/**
+ * Every question of every lab page, with the figures it relies on, the answer a careful student
+ * should reach, and the common wrong answer. One list, three uses:
+ *  - the smoke tests check that each question's figures exist in its command's output (checkNeeds),
+ *    so no question cites something the lab does not produce;
+ *  - test/labs/pages.test.ts checks that every numbered question on a page is listed here;
+ *  - render-instructor-notes.ts writes docs/labs/instructor-notes.md from this list and results.json.
+ *
+ * A figure is a path into the command's figures (scripts/labs/labs.ts): dot-separated keys; `*` is
+ * any key or element; `[k=v]` keeps the array elements whose field k is v. In answers, `{{path}}` is
+ * replaced by the value(s) the reference run measured.
+ */
+
+export interface Question {
+  page: string;
+  n: number;
+  /** The command whose figures answer it (scripts/labs/labs.ts id). */
+  cmd: string;
+  /** Paths of the figures the question needs; each must resolve to at least one value. */
+  needs: string[];
+  answer: string;
+  wrong: string;
+}
+
+export const QUESTIONS: Question[] = [
+  // Lab 1
+  {
+    page: '01-two-restaurants.md', n: 1, cmd: 'lab1', needs: ['checks', 'resume'],
+    answer:
+      'B reads alice from the shared SQLite store: the token only says who she is (player id, expiry, HMAC), the hunt is a row ' +
+      'A wrote. Without the shared store B would need the state itself: a replicated store, or a sticky load balancer sending ' +
+      'alice always to A (and losing her when A dies).',
+    wrong: '"B got the hunt from the token" — the token carries no game state; decode it: `v1.<id>.<expiry>.<signature>`.',
+  },
+  {
+    page: '01-two-restaurants.md', n: 2, cmd: 'lab1', needs: ['resume'],
+    answer:
+      'The parked session: player id and name, the channel (town-1) and position (10, 20), the cached player state, and a ' +
+      'buffer of pushes missed meanwhile (`replayed`, `dropped` in the resume answer: {{resume}}). After --resume-grace-ms the ' +
+      'session is finalised: the player leaves the channel (the others get `channel.left`) and a later resume fails; the stored ' +
+      'player (gold, items) stays in the store.',
+    wrong: '"The server keeps the TCP connection" — the connection is gone; the session outlives it.',
+  },
+  {
+    page: '01-two-restaurants.md', n: 3, cmd: 'lab1', needs: ['checks'],
+    answer:
+      'Two web servers with in-memory sessions would each know only their own logins: a request routed to the other one is ' +
+      'refused (or needs sticky routing, and a crash loses every session on that instance). The game server that dies loses its ' +
+      'sessions, channels, positions and in-flight writes not yet committed; everything acknowledged is in the store (lab 8), ' +
+      'and clients must log in again.',
+    wrong: '"Nothing is lost when the game server dies" — the sessions and channel membership live only in memory.',
+  },
+  {
+    page: '01-two-restaurants.md', n: 4, cmd: 'lab1', needs: ['pushes'],
+    answer:
+      "The dine-in restaurant (the game server). Carol's screen shows {{pushes}}: bob's `channel.join` caused the first, his " +
+      "`channel.move` the second; carol asked for neither.",
+    wrong: 'Pointing at `< channel.join` on bob\'s screen — that is the answer to bob\'s own request, not a push.',
+  },
+  // Lab 2
+  {
+    page: '02-measure.md', n: 1, cmd: 'lab2-items',
+    needs: [
+      'summary.[variant=depth=1].figures.bytesPerOp.median',
+      'summary.[target=web].figures.bytesPerOp.median',
+    ],
+    answer:
+      'Web bytes/op minus game bytes/op at depth 1 (web vs game: {{summary.[variant=depth=1].figures.bytesPerOp.median}}). In ' +
+      'lab 1\'s transcript the biggest request header is `authorization: Bearer <token>` (~80 bytes), then `host`; on the ' +
+      'answer the rate-limit trio, `content-type: application/json; charset=utf-8` and `date`. A keep-alive client sends no ' +
+      '`connection: close`, so lab 2\'s requests are a little smaller than lab 1\'s.',
+    wrong:
+      'Counting the JSON body as overhead — bodies are about the same size in JSON and MessagePack; the difference is the ' +
+      'header text.',
+  },
+  {
+    page: '02-measure.md', n: 2, cmd: 'lab2-items',
+    needs: [
+      'ratios.[ratio=game/web bytes per op].spread.median',
+      'ratios.[ratio=game/web server CPU per op].spread.median',
+    ],
+    answer:
+      'Compare the two fractions, each without units: game/web bytes per op {{ratios.[ratio=game/web bytes per ' +
+      'op].spread.median}} vs game/web CPU per op {{ratios.[ratio=game/web server CPU per op].spread.median}}. The smaller ' +
+      'fraction is the cost HTTP inflates more. HTTP/2 would cut the bytes (HPACK sends repeated headers as table indexes) but ' +
+      'not the CPU of token verification, validation and JSON on every request — it adds framing and compression work.',
+    wrong: 'Comparing bytes/op with µs/op directly ("468 is more than 312") — different units; only the ratios compare.',
+  },
+  {
+    page: '02-measure.md', n: 3, cmd: 'lab2-items',
+    needs: [
+      'ratios.[ratio=game/web ops/s].spread.median',
+      'ratios.[ratio=game/web server CPU per op].spread.median',
+    ],
+    answer:
+      'Throughput is bounded by the whole machine, not by the server alone: the load generator, both drivers and SQLite share ' +
+      'the two cores, and the closed loop waits for answers. If CPU per op were all that mattered, ops/s ratio ≈ 1 ÷ CPU ratio; ' +
+      'here the ops/s ratio ({{ratios.[ratio=game/web ops/s].spread.median}}) is smaller than 1 ÷ {{ratios.[ratio=game/web ' +
+      'server CPU per op].spread.median}} because the client side costs roughly as much per op on both.',
+    wrong: '"The measurement is wrong" — it measures two different things: server cost and machine throughput.',
+  },
+  {
+    page: '02-measure.md', n: 4, cmd: 'lab2-items',
+    needs: [
+      'summary.[variant=depth=4].figures.opsPerSec.median',
+      'summary.[variant=depth=1].figures.opsPerSec.median',
+    ],
+    answer:
+      'Read depth 4 ÷ depth 1 per server, brackets included (medians per variant and target: depth 1 ' +
+      '{{summary.[variant=depth=1].figures.opsPerSec.median}}, depth 4 {{summary.[variant=depth=4].figures.opsPerSec.median}}). ' +
+      'The game server gains more: its answers may leave in any order and a completion batch carries several requests per ' +
+      'connection. HTTP/1.1 pipelining must answer in request order on one connection, so a slow request holds the ones behind ' +
+      'it (head-of-line blocking); the INSUFFICIENT refusals at depth 4 are the load generator\'s wrong guesses, not failures.',
+    wrong:
+      'Comparing with a depth-1 run from another time — the machine\'s noise between two runs can exceed the effect; use the ' +
+      'rounds of one sweep.',
+  },
+  // Lab 3
+  {
+    page: '03-push-vs-poll.md', n: 1, cmd: 'lab3-sweep',
+    needs: [
+      'points.[feed=poll].p50Ms',
+      'points.[feed=poll].requestsPerEvent',
+      'points.[feed=long-poll].p50Ms',
+      'points.[feed=long-poll].requestsPerEvent',
+    ],
+    answer:
+      'The sweep prints it (reference run: {{match}}): only the shortest interval reaches long-poll\'s p50, and it costs many ' +
+      'times long-poll\'s requests per event — polls that mostly come back empty.',
+    wrong: 'Reading the 50 ms poll as "close enough" — its p50 is still several times long-poll\'s.',
+  },
+  {
+    page: '03-push-vs-poll.md', n: 2, cmd: 'lab3-sweep', needs: ['points.[feed=long-poll].p50Ms', 'points.[feed=long-poll].setting'],
+    answer:
+      'A long-poll is answered as soon as an event is written; the wait is only the longest it may be held (p50 at waits ' +
+      '{{points.[feed=long-poll].setting}} ms: {{points.[feed=long-poll].p50Ms}} ms). A short wait hurts when the channel is ' +
+      'quiet: requests time out empty and are re-sent (more requests per event), and an event written between two polls waits ' +
+      'for the next request to arrive.',
+    wrong: '"A 10 s wait means events arrive up to 10 s late" — the answer leaves at the first event.',
+  },
+  {
+    page: '03-push-vs-poll.md', n: 3, cmd: 'lab3-sweep', needs: ['points.[feed=long-poll].p50Ms'],
+    answer:
+      'An event written on instance A wakes only A\'s pending long-polls; a client parked on B sees it when B re-checks the ' +
+      'store, every --events-poll-ms (50 ms): on average ~25 ms more, up to 50 ms, for about half of the deliveries behind a ' +
+      'load balancer — latency the single-instance sweep does not show.',
+    wrong: '"The store notifies every instance" — SQLite has no notification; B polls it.',
+  },
+  {
+    page: '03-push-vs-poll.md', n: 4, cmd: 'lab3-realtime',
+    needs: [
+      'summary.[target=web].figures.p50Ms.median',
+      'summary.[target=game].figures.p50Ms.median',
+      'summary.[target=web].figures.movesSentPct.median',
+    ],
+    answer:
+      'At 20 players both sides send every move; long-poll p50 vs push p50 (medians, web then game per variant: ' +
+      '{{summary.*.figures.p50Ms.median}}) — long-poll pays a request round trip and a store read per delivery. At 100 players ' +
+      'check `moves sent %` (web: {{summary.[target=web].figures.movesSentPct.median}}): the web side cannot keep up, and its ' +
+      'latency is the queue.',
+    wrong: 'Reading the 100-player long-poll latency as the cost of long-poll — it is the cost of saturation.',
+  },
+  {
+    page: '03-push-vs-poll.md', n: 5, cmd: 'lab3-sweep', needs: ['points.[feed=poll].p50Ms'],
+    answer:
+      'Polling every 800 ms (p50 ≈ 400 ms) suits turn-based or slow genres: a farming or card game, an auction house, chat in a ' +
+      'lobby. A shooter or an action MMORPG cannot: a guest there waits tens of milliseconds at most; it needs push.',
+    wrong: '"No game can poll" — many web games do, when the genre tolerates the wait.',
+  },
+  // Lab 4
+  {
+    page: '04-staff-and-ratios.md', n: 1, cmd: 'lab4-staff', needs: ['settings', 'concurrency.message'],
+    answer:
+      'See background.md\'s table: --max-users; --channel-capacity and --channels-per-place; logic+network on completion ' +
+      'workers, admin on the main thread, the store behind --store/--db-path; --workers; one owner thread per port, ' +
+      'cross-worker work posted (--concurrency > 1 refused: {{concurrency.message}}); --io; push + group commit per batch, ' +
+      '--heartbeat-ms, send-queue limits; --db-sync and the ledger rows.',
+    wrong: 'Putting --concurrency as "number of threads" — it is refused above 1; threads are --workers.',
+  },
+  {
+    page: '04-staff-and-ratios.md', n: 2, cmd: 'lab4-staff', needs: ['rows.*.opsPerSec', 'rows.*.p99Ms'],
+    answer:
+      'On 2 cores shared with the load generator, 1 worker often wins (ops/s per workers: {{rows.*.opsPerSec}}; p99: ' +
+      '{{rows.*.p99Ms}}): one port gets the biggest batches and group commits, no cross-worker posts, and no extra thread ' +
+      'competing for a core. With more cores than the load generator needs, workers ≈ free cores.',
+    wrong: '"More workers are always faster" — each worker needs a core; here they compete with the client.',
+  },
+  {
+    page: '04-staff-and-ratios.md', n: 3, cmd: 'lab4-staff', needs: ['concurrency.message'],
+    answer:
+      'It gives up the port\'s load balancing (any idle thread taking the next completion, LIFO keeping few threads hot, the ' +
+      'limit replacing a blocked thread). It gains: one thread owns a session, so no locks on it, its cache lines stay on one ' +
+      'core, and one player\'s commands run in order without coordination.',
+    wrong: '"Nothing: N ports × 1 thread is the same as 1 port × N threads" — a busy port cannot lend its work to an idle worker.',
+  },
+  {
+    page: '04-staff-and-ratios.md', n: 4, cmd: 'lab4-staff',
+    needs: [
+      'rows.*.perWorker.*.completionsPerWake',
+      'rows.*.perWorker.*.commandsPerGroupCommit',
+    ],
+    answer:
+      'A group commit is one SQLite transaction per completion batch: its fixed cost (BEGIN/COMMIT, the WAL append and its ' +
+      'sync) is shared by every write of the batch. Commands per commit follow completions per wake ' +
+      '({{rows.*.perWorker.*.commandsPerGroupCommit}} per commit for {{rows.*.perWorker.*.completionsPerWake}} per wake, per ' +
+      'worker).',
+    wrong: '"Bigger batches make each write faster" — each write costs the same; the commit is what is shared.',
+  },
+  // Lab 5
+  {
+    page: '05-inside-the-port.md', n: 1, cmd: 'lab5-capture',
+    needs: [
+      'phases.[name=rare].summary.*.wakes',
+      'phases.[name=rare].summary.*.completions',
+    ],
+    answer:
+      'Two wakes per ping (rare phase: wakes {{phases.[name=rare].summary.*.wakes}} for completions ' +
+      '{{phases.[name=rare].summary.*.completions}}, per worker): one for the recv that brought the request, one for the send ' +
+      'completion of the answer the handler issued.',
+    wrong: '"One wake per ping" — the send completes later and is delivered as its own completion.',
+  },
+  {
+    page: '05-inside-the-port.md', n: 2, cmd: 'lab5-capture', needs: ['phases.[name=rare].summary.*.wakes'],
+    answer:
+      'The worker that owns the pinging player\'s connection takes every completion; the other one only waits (wakes per worker ' +
+      'in the rare phase: {{phases.[name=rare].summary.*.wakes}}): one thread serves a sparse stream, the other stays parked — ' +
+      'what LIFO achieves among the threads of one port.',
+    wrong: '"The workers take turns" — completions go to the port of the connection\'s owner, always the same one.',
+  },
+  {
+    page: '05-inside-the-port.md', n: 3, cmd: 'lab5-capture', needs: ['phases.[name=frequent].summary.*.maxBatch'],
+    answer:
+      'Largest batch: {{phases.[name=frequent].summary.*.maxBatch}} (per worker). One wait that returns n completions costs one ' +
+      'system call instead of n; but the first completion of the batch waits while the others are handled, and sends issued for ' +
+      'it leave only at the end of the batch (with the group commit).',
+    wrong: '"Bigger batches are free" — the first request\'s latency grows with the batch.',
+  },
+  {
+    page: '05-inside-the-port.md', n: 4, cmd: 'lab5-capture', needs: ['phases.[name=frequent].summary.*.posts'],
+    answer:
+      'Worker 1\'s sessions belong to worker 1\'s thread: calling its code from worker 0 would need locks on every session. A ' +
+      'post is a packet in worker 1\'s own FIFO queue (posts per worker: {{phases.[name=frequent].summary.*.posts}}), handled ' +
+      'by its thread between its I/O completions; the queue keeps posts in the order they were sent, and after the completions ' +
+      'already queued.',
+    wrong: '"Posts are faster than a call" — they are not; they are safe without locks.',
+  },
+  // Lab 6
+  {
+    page: '06-backends.md', n: 1, cmd: 'lab6-echo', needs: ['backends.*.cpuUsPerRt.median', 'backends.*.syscallsPerRt.median'],
+    answer:
+      'CPU per round trip (libuv, uring): {{backends.*.cpuUsPerRt.median}} µs; system calls per round trip: ' +
+      '{{backends.*.syscallsPerRt.median}}. libuv: an epoll_wait shared by the ready sockets, then a read(2) and a write(2) per ' +
+      'round trip; uring: a fraction of one io_uring_enter per round trip, which submits and reaps many at once. Each syscall ' +
+      'avoided is a kernel entry and exit (~1 µs or less) — most of the difference, with the rest in libuv\'s JS-side stream ' +
+      'machinery.',
+    wrong: '"uring makes no system calls" — it makes fewer; io_uring_enter is still one.',
+  },
+  {
+    page: '06-backends.md', n: 2, cmd: 'lab6-game',
+    needs: [
+      'summary.[workload=ping].figures.serverCpuUsPerOp.median',
+      'summary.[workload=items].figures.serverCpuUsPerOp.median',
+    ],
+    answer:
+      'Server CPU per op, libuv then uring: ping {{summary.[workload=ping].figures.serverCpuUsPerOp.median}} µs, items ' +
+      '{{summary.[workload=items].figures.serverCpuUsPerOp.median}} µs. The backend saves about the same few µs per op in both; ' +
+      'in items the handler, the transaction and SQLite add tens of µs to both, so the ratio moves toward 1. Check the ' +
+      'brackets: a difference inside them is noise.',
+    wrong: 'Reading ops/s as the backend\'s effect — on a shared machine it measures the machine.',
+  },
+  {
+    page: '06-backends.md', n: 3, cmd: 'lab6-echo', needs: ['backends.*.completionsPerWait.median'],
+    answer:
+      'No (completions per wait, libuv then uring: {{backends.*.completionsPerWait.median}}). A big batch means fewer waits, ' +
+      'but the first completion waits for the rest to be handled, and a batch that is big because the thread fell behind is a ' +
+      'symptom, not a gain. Fewer, cheaper calls per operation is the goal; batch size is one way there.',
+    wrong: '"libuv batches more, so it is more efficient" — its CPU per round trip is higher.',
+  },
+  {
+    page: '06-backends.md', n: 4, cmd: 'lab6-wine', needs: ['lines'],
+    answer:
+      'It adds control of the port: WSARecv into its own buffer (no zero-byte read then a second copy), sends straight from the ' +
+      'answer, AcceptEx, skipping packets for operations that completed at once, and batches it sizes itself (the Wine line: ' +
+      'completions per dequeue); and it is where the course\'s model is visible (keys, posts, the five lists). It does not ' +
+      'change the threading: still one thread per port here, ordering per connection, and Wine\'s figures are not Windows\' ' +
+      'figures.',
+    wrong: '"It makes Node multi-threaded" — each port still has one owner thread; more threads are more workers.',
+  },
+  // Lab 7
+  {
+    page: '07-add-a-command.md', n: 1, cmd: 'lab7-craft', needs: ['checks'],
+    answer:
+      'Without the table: a route with its schema and auth hook, an OpenAPI entry, a TCP op in the dispatch with its own ' +
+      'validation, the error mapping on both faces, docs, and tests for each — five or six places, in two servers, that must ' +
+      'agree. Here: one file and two lines (the checks show each face picked it up).',
+    wrong: 'Counting only the handler — the faces are most of the work.',
+  },
+  {
+    page: '07-add-a-command.md', n: 2, cmd: 'lab7-craft', needs: ['checks'],
+    answer:
+      'A write joins the completion batch\'s group commit: it runs inside the batch\'s transaction and its answer is sent only ' +
+      'after that commit returns (lab 8). A read runs against the cache/store and can answer without waiting for a commit.',
+    wrong: '"Writes get their own transaction on the game server" — they share the batch\'s.',
+  },
+  {
+    page: '07-add-a-command.md', n: 3, cmd: 'lab7-craft', needs: ['checks'],
+    answer:
+      'The quest catalog (a new objective kind and a quest using it), the World\'s objective tracking (count crafts), the craft ' +
+      'handler calling the progress hook, and tests. Neither server changes: quest.progressed pushes and routes come from the ' +
+      'table and the World.',
+    wrong: '"Add a quest.craft route to the web server" — nothing under web-server/ or game-server/ changes.',
+  },
+  {
+    page: '07-add-a-command.md', n: 4, cmd: 'lab7-craft', needs: ['ledger'],
+    answer:
+      'So the same handler serves both faces and every store, and every change goes through the World, which writes the ledger ' +
+      'rows (the `ledger` lines: {{ledger}}) in the command\'s transaction; a handler with a socket or a store could bypass the ' +
+      'rules, the ledger and idempotency.',
+    wrong: '"For speed" — it is for correctness and reuse.',
+  },
+  // Lab 8
+  {
+    page: '08-the-ledger.md', n: 1, cmd: 'lab8-ledger', needs: ['lostAcknowledged', 'auditExit'],
+    answer:
+      'An answer promises the change is kept. Sent before the commit, a crash between the two loses an acknowledged write: the ' +
+      'client believes it has the gold, the store does not. Sent after, the worst case is a committed write whose answer was ' +
+      'lost (lost acknowledged here: {{lostAcknowledged}}).',
+    wrong: '"The order does not matter with WAL" — WAL keeps commits, not answers sent before them.',
+  },
+  {
+    page: '08-the-ledger.md', n: 2, cmd: 'lab8-ledger', needs: ['inFlightAtKill', 'storedUnacknowledged'],
+    answer:
+      'In flight at the kill: {{inFlightAtKill}}; stored without an answer: {{storedUnacknowledged}}. The rest were never ' +
+      'committed. A client that got no answer resends with the same operation id (opId / Idempotency-Key): the server returns ' +
+      'the stored result if it was committed, or runs it once if not.',
+    wrong: '"Resend the write" without an operation id — it may apply twice.',
+  },
+  {
+    page: '08-the-ledger.md', n: 3, cmd: 'lab8-ledger', needs: ['dbSync'],
+    answer:
+      'full fsyncs the WAL at every commit: it survives a power loss or a kernel crash, which normal (this run: {{dbSync}}) ' +
+      'does not. The cost is one fsync (~0.1–10 ms by device) per commit; group commit pays it once per batch, not per write.',
+    wrong: '"normal can lose data on a process crash" — it cannot; the WAL write is done before the commit returns.',
+  },
+  {
+    page: '08-the-ledger.md', n: 4, cmd: 'lab8-ledger', needs: ['ackedHunts'],
+    answer:
+      'Per client the web server has at most the one request in flight and answers after its own commit, the game server a ' +
+      'batch per worker; both lose only unanswered writes. The game server loses its sessions too (clients log in again); the ' +
+      'web server has no sessions to lose — the token still works on a restarted server.',
+    wrong: '"The game server loses acknowledged writes because it batches" — answers leave after the batch\'s commit.',
+  },
+  // Lab 9
+  {
+    page: '09-limits.md', n: 1, cmd: 'lab9-limits', needs: ['seen.frameTooLarge', 'seen.channelFull'],
+    answer:
+      'FRAME_TOO_LARGE: the server will not read the body, so it cannot find the next frame\'s length prefix: the byte stream ' +
+      'is lost, only closing is safe. CHANNEL_FULL is a rule refusing one well-formed request: the connection and session are ' +
+      'fine.',
+    wrong: '"To punish the client" — it is about framing, not policy.',
+  },
+  {
+    page: '09-limits.md', n: 2, cmd: 'lab9-sessions', needs: ['sessions.targets.game.rssPerSessionBytes'],
+    answer:
+      '4 GiB ÷ {{sessions.targets.game.rssPerSessionBytes}} bytes per idle session. Before memory: the file-descriptor limit ' +
+      '(RLIMIT_NOFILE), the ephemeral ports of one client address, heartbeats per second (sessions ÷ heartbeat interval, each a ' +
+      'wake-up), the accept/login rate at a mass reconnect, and the kernel\'s socket buffers (not in the process RSS).',
+    wrong: 'Dividing by the RSS of the whole process — it includes Node\'s baseline; use the per-session increase.',
+  },
+  {
+    page: '09-limits.md', n: 3, cmd: 'lab9-limits', needs: ['seen.serverFull'],
+    answer:
+      'They get SERVER_FULL ({{seen.serverFull}}) and nothing else. A lobby in front would hold them: issue a queue ticket, ' +
+      'tell each its position, admit one when a slot frees (or route to another shard), with a heartbeat on the queue ' +
+      'connection.',
+    wrong: '"Just raise --max-users" — the limit protects the machine; past it everyone suffers.',
+  },
+  {
+    page: '09-limits.md', n: 4, cmd: 'lab9-limits', needs: ['seen.channelFull'],
+    answer:
+      'One move costs K−1 sends: the work per second of a channel grows as K² × moves per player per second. Doubling K ' +
+      'quadruples the channel\'s push traffic (lab 3: events/s = K(K−1)R), so capacity bounds CPU and bandwidth, not only the ' +
+      'crowd on screen.',
+    wrong: '"K only matters to the players" — the fan-out is the server\'s cost.',
+  },
+];
+
+/** Values at a path (see the header for the syntax); undefined and null left out. */
+export function resolvePath(root: unknown, path: string): unknown[] {
+  let cur: unknown[] = [root];
+  for (const seg of splitPath(path)) {
+    const next: unknown[] = [];
+    const filter = /^\[([\w]+)=(.+)\]$/.exec(seg);
+    for (const v of cur) {
+      if (v === null || v === undefined) continue;
+      if (filter) {
+        if (Array.isArray(v)) next.push(...v.filter((e) => e && String((e as Record<string, unknown>)[filter[1]]) === filter[2]));
+      } else if (seg === '*') {
+        if (typeof v === 'object') next.push(...Object.values(v as object));
+      } else if (typeof v === 'object') {
+        next.push((v as Record<string, unknown>)[seg]);
+      }
+    }
+    cur = next;
+  }
+  return cur.filter((v) => v !== null && v !== undefined);
+}
+
+/** Split on dots outside [..] (filter values may hold dots or slashes). */
+function splitPath(path: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of path) {
+    if (ch === '[') depth++;
+    if (ch === ']') depth--;
+    if (ch === '.' && depth === 0) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.filter(Boolean);
+}
+
+/** Throws when a question of command `id` needs a figure its run did not produce. */
+export function checkNeeds(id: string, figures: Record<string, unknown>): void {
+  const missing = QUESTIONS.filter((q) => q.cmd === id).flatMap((q) => q.needs.filter((p) => resolvePath(figures,
+    p).length === 0).map((p) => `${q.page} Q${q.n}: ${p}`));
+  if (missing.length) throw new Error(`figures the questions need are missing:\n${missing.join('\n')}`);
+}
+
+/** The numbered questions of a page (the list under "## Questions"). */
+export function pageQuestions(markdown: string): number[] {
+  const sec = /## Questions\n([\s\S]*?)(\n## |$)/.exec(markdown);
+  if (!sec) return [];
+  return [...sec[1].matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]));
+}
