@@ -54,11 +54,13 @@ async function build(target: Target, dir: string): Promise<Built> {
   if (target === 'web' || target === 'web-base') {
     const make = target === 'web' ? buildApp : ((await import(flags.baseline)) as { buildApp: typeof buildApp }).buildApp;
     const app = await make(config);
-    const token = (await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } })).json().token;
+    const login = await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } });
+    const token = login.json().token as string;
     return { app, token, close: () => app.close() };
   } else {
     const domain = openDomain(config);
-    const runner = new CommandRunner({ store: domain.store, tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, realtime: 'store', persistEvents: false });
+    const { store, tokens, rules, hashCost } = domain;
+    const runner = new CommandRunner({ store, tokens, rules, hashCost, realtime: 'store', persistEvents: false });
     const token = ((await runner.run('player.login', { name: 'bench', password: 'bench-pw' }, null)) as { token: string }).token;
     const app = Fastify({ logger: false });
     if (target === 'bare') {
@@ -117,7 +119,8 @@ function ask<T>(c: Child, type: string): Promise<T> {
 async function start(target: Target): Promise<Child> {
   const execArgv = ['--import', 'tsx'];
   if (flags.cpuProf) execArgv.push("--cpu-prof", `--cpu-prof-dir=${join(flags.cpuProf, target)}`);
-  const proc = fork(fileURLToPath(import.meta.url), ['--serve', target, '--baseline', flags.baseline], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = ['--serve', target, '--baseline', flags.baseline];
+  const proc = fork(fileURLToPath(import.meta.url), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number; token: string }));
     proc.once('exit', (code) => reject(new Error(`${target} exited (${code})`)));
@@ -157,7 +160,8 @@ async function main(): Promise<void> {
         res.get(c.target)!.us.push(r.usPerReq);
       }
     }
-    console.log(`load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; ${flags.rounds} rounds × ${flags.seconds} s per target, ${flags.connections} connections`);
+    const load = `load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`;
+    console.log(`${load}; ${flags.rounds} rounds × ${flags.seconds} s per target, ${flags.connections} connections`);
     for (const [t, r] of res) {
       console.log(
         `${t.padEnd(6)} req/s median ${median(r.rps).toFixed(0).padStart(6)} [${r.rps.map((x) => x.toFixed(0)).join(' ')}]` +
@@ -167,7 +171,8 @@ async function main(): Promise<void> {
     const web = res.get('web');
     const floor = res.get('floor');
     if (web && floor) {
-      console.log(`web/floor: req/s ${(median(web.rps) / median(floor.rps)).toFixed(2)}×, CPU per request ${(median(floor.us) / median(web.us)).toFixed(2)}× (floor µs / web µs)`);
+      const rps = (median(web.rps) / median(floor.rps)).toFixed(2);
+      console.log(`web/floor: req/s ${rps}×, CPU per request ${(median(floor.us) / median(web.us)).toFixed(2)}× (floor µs / web µs)`);
     }
   } finally {
     for (const c of children) {
@@ -206,8 +211,12 @@ async function injectMain(): Promise<void> {
   const us = new Map<Target, number[]>(targets.map((t) => [t, []]));
   const load0 = loadavg()[0];
   for (let i = 0; i < flags.rounds * 4; i++) for (const [t, b] of built) us.get(t)!.push(await batch(b, 1000));
-  console.log(`inject: load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; ${flags.rounds * 4} alternating batches of 1000 requests`);
-  for (const [t, xs] of us) console.log(`${t.padEnd(8)} CPU µs/req median ${median(xs).toFixed(1).padStart(6)}  (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`);
+  const load = `load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`;
+  console.log(`inject: ${load}; ${flags.rounds * 4} alternating batches of 1000 requests`);
+  for (const [t, xs] of us) {
+    const range = `(min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`;
+    console.log(`${t.padEnd(8)} CPU µs/req median ${median(xs).toFixed(1).padStart(6)}  ${range}`);
+  }
   const f = us.get('floor');
   for (const t of ['web', 'web-base'] as const) {
     const w = us.get(t);
