@@ -8,7 +8,6 @@
  * registered in.
  */
 import Fastify from 'fastify';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { createWebContext, type WebApp } from './context.ts';
@@ -20,6 +19,7 @@ import rateLimit from './plugins/rate-limit.ts';
 import commandRoutes from './routes/commands.ts';
 import eventRoutes from './routes/events.ts';
 import healthRoutes from './routes/health.ts';
+import { validatorCompiler } from './validator.ts';
 
 export type { WebApp, WebContext } from './context.ts';
 
@@ -44,8 +44,8 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
   app.decorate('web', ctx);
   app.decorateRequest('tdiAuth', null);
   // TypeBox's compiler for the shared schemas: bodies are checked as sent (no coercion), querystring,
-  // params and headers are converted from strings first.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // params and headers are converted from strings first (validator.ts).
+  app.setValidatorCompiler(validatorCompiler);
   // Only JSON bodies: anything else is 415 rather than a string that fails validation.
   app.removeContentTypeParser('text/plain');
 

@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { cliFlags } from '../shared/config.ts';
 import { openDomain } from '../shared/domain.ts';
 import { fail } from '../shared/errors.ts';
@@ -37,28 +37,31 @@ const flags = cliFlags('Usage: npx tsx web-server/bench-floor.ts [options]', {
   targets: { type: 'string', default: TARGETS.join(','), help: 'which targets, comma-separated' },
   cpuProf: { type: 'string', default: '', help: 'write a V8 CPU profile per target into this directory' },
   baseline: { type: 'string', default: '', help: 'also run "web-base": the app.ts at this path (e.g. an export of an earlier commit)' },
+  inject: { type: 'boolean', default: false, help: 'drive the apps in this process with inject() instead (no sockets)' },
   serve: { type: 'string', default: '', help: '(internal) run one target in this process' },
 });
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
 
-async function serve(target: Target): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tdi-floor-'));
-  const config = webConfig({ dbPath: join(dir, 'game.sqlite'), logLevel: 'silent', rateLimit: 0, hashCost: 4, eventsPruneMs: 0 });
-  let close: () => Promise<unknown>;
-  let port: number;
-  let token: string;
+interface Built {
+  app: FastifyInstance;
+  token: string;
+  close: () => Promise<unknown>;
+}
+
+async function build(target: Target, dir: string): Promise<Built> {
+  const config = webConfig({ dbPath: join(dir, 'game.sqlite'), logLevel: 'warn', rateLimit: 0, hashCost: 4, eventsPruneMs: 0 });
   if (target === 'web' || target === 'web-base') {
-    const build = target === 'web' ? buildApp : ((await import(flags.baseline)) as { buildApp: typeof buildApp }).buildApp;
-    const app = await build(config);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    token = (await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } })).json().token;
-    port = (app.server.address() as { port: number }).port;
-    close = () => app.close();
+    const make = target === 'web' ? buildApp : ((await import(flags.baseline)) as { buildApp: typeof buildApp }).buildApp;
+    const app = await make(config);
+    const login = await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } });
+    const token = login.json().token as string;
+    return { app, token, close: () => app.close() };
   } else {
     const domain = openDomain(config);
-    const runner = new CommandRunner({ store: domain.store, tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, realtime: 'store', persistEvents: false });
-    token = ((await runner.run('player.login', { name: 'bench', password: 'bench-pw' }, null)) as { token: string }).token;
+    const { store, tokens, rules, hashCost } = domain;
+    const runner = new CommandRunner({ store, tokens, rules, hashCost, realtime: 'store', persistEvents: false });
+    const token = ((await runner.run('player.login', { name: 'bench', password: 'bench-pw' }, null)) as { token: string }).token;
     const app = Fastify({ logger: false });
     if (target === 'bare') {
       app.get('/v1/me/inventory', async () => ({ slots: [{ item: 'potion_small', qty: 3 }], maxSlots: 20, gold: 100 }));
@@ -72,13 +75,20 @@ async function serve(target: Target): Promise<void> {
         return { slots: p.inventory, maxSlots: 20, gold: p.gold };
       });
     }
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    port = (app.server.address() as { port: number }).port;
-    close = async () => {
+    await app.ready();
+    const close = async () => {
       await app.close();
       domain.store.close();
     };
+    return { app, token, close };
   }
+}
+
+async function serve(target: Target): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tdi-floor-'));
+  const { app, token, close } = await build(target, dir);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
   process.on('message', async (m: { type: string }) => {
     if (m.type === 'cpu') {
       const c = process.cpuUsage();
@@ -109,7 +119,8 @@ function ask<T>(c: Child, type: string): Promise<T> {
 async function start(target: Target): Promise<Child> {
   const execArgv = ['--import', 'tsx'];
   if (flags.cpuProf) execArgv.push("--cpu-prof", `--cpu-prof-dir=${join(flags.cpuProf, target)}`);
-  const proc = fork(fileURLToPath(import.meta.url), ['--serve', target, '--baseline', flags.baseline], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = ['--serve', target, '--baseline', flags.baseline];
+  const proc = fork(fileURLToPath(import.meta.url), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number; token: string }));
     proc.once('exit', (code) => reject(new Error(`${target} exited (${code})`)));
@@ -149,7 +160,8 @@ async function main(): Promise<void> {
         res.get(c.target)!.us.push(r.usPerReq);
       }
     }
-    console.log(`load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}; ${flags.rounds} rounds × ${flags.seconds} s per target, ${flags.connections} connections`);
+    const load = `load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`;
+    console.log(`${load}; ${flags.rounds} rounds × ${flags.seconds} s per target, ${flags.connections} connections`);
     for (const [t, r] of res) {
       console.log(
         `${t.padEnd(6)} req/s median ${median(r.rps).toFixed(0).padStart(6)} [${r.rps.map((x) => x.toFixed(0)).join(' ')}]` +
@@ -159,7 +171,8 @@ async function main(): Promise<void> {
     const web = res.get('web');
     const floor = res.get('floor');
     if (web && floor) {
-      console.log(`web/floor: req/s ${(median(web.rps) / median(floor.rps)).toFixed(2)}×, CPU per request ${(median(floor.us) / median(web.us)).toFixed(2)}× (floor µs / web µs)`);
+      const rps = (median(web.rps) / median(floor.rps)).toFixed(2);
+      console.log(`web/floor: req/s ${rps}×, CPU per request ${(median(floor.us) / median(web.us)).toFixed(2)}× (floor µs / web µs)`);
     }
   } finally {
     for (const c of children) {
@@ -170,5 +183,49 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * --inject: all targets in this process, driven by app.inject (no sockets, no HTTP parser), in small
+ * alternating batches timed by this process's CPU time. Load on the machine hits every target alike,
+ * and the wire costs both sides share are left out, so the ratio is a lower bound of the wire ratio.
+ */
+async function injectMain(): Promise<void> {
+  const targets = (flags.targets === TARGETS.join(',') && !flags.baseline ? 'bare,floor,web' : flags.targets).split(',') as Target[];
+  const dirs: string[] = [];
+  const built = new Map<Target, Built>();
+  for (const t of targets) {
+    const dir = mkdtempSync(join(tmpdir(), 'tdi-floor-'));
+    dirs.push(dir);
+    built.set(t, await build(t, dir));
+  }
+  const batch = async (b: Built, n: number) => {
+    const headers = { authorization: `Bearer ${b.token}` };
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const r = await b.app.inject({ method: 'GET', url: '/v1/me/inventory', headers });
+      if (r.statusCode !== 200) throw new Error(`HTTP ${r.statusCode} ${r.body}`);
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / n;
+  };
+  for (const b of built.values()) await batch(b, 3000); // warm-up
+  const us = new Map<Target, number[]>(targets.map((t) => [t, []]));
+  const load0 = loadavg()[0];
+  for (let i = 0; i < flags.rounds * 4; i++) for (const [t, b] of built) us.get(t)!.push(await batch(b, 1000));
+  const load = `load average ${load0.toFixed(2)} → ${loadavg()[0].toFixed(2)}`;
+  console.log(`inject: ${load}; ${flags.rounds * 4} alternating batches of 1000 requests`);
+  for (const [t, xs] of us) {
+    const range = `(min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`;
+    console.log(`${t.padEnd(8)} CPU µs/req median ${median(xs).toFixed(1).padStart(6)}  ${range}`);
+  }
+  const f = us.get('floor');
+  for (const t of ['web', 'web-base'] as const) {
+    const w = us.get(t);
+    if (w && f) console.log(`${t}: floor/web CPU per request ${(median(f) / median(w)).toFixed(2)}×`);
+  }
+  for (const b of built.values()) await b.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
 if (flags.serve) await serve(flags.serve as Target);
+else if (flags.inject) await injectMain();
 else await main();

@@ -20,7 +20,11 @@ import { buildApp } from './app.ts';
 import { webConfig } from './config.ts';
 
 const flags = cliFlags('Usage: npx tsx web-server/bench-read.ts [options]', {
-  duration: { type: 'number', default: 5, help: 'seconds per target (split over --rounds, alternating targets, so load drift hits both alike)' },
+  duration: {
+    type: 'number',
+    default: 5,
+    help: 'seconds per target (split over --rounds, alternating targets, so load drift hits both alike)',
+  },
   rounds: { type: 'number', default: 5, help: 'alternations of the two targets' },
   warmup: { type: 'number', default: 1, help: 'warm-up seconds per target (not counted)' },
   connections: { type: 'number', default: 10, help: 'concurrent connections' },
@@ -29,7 +33,8 @@ const flags = cliFlags('Usage: npx tsx web-server/bench-read.ts [options]', {
 
 async function serve(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tdi-bench-'));
-  const app = await buildApp(webConfig({ dbPath: join(dir, 'game.sqlite'), logLevel: 'silent', rateLimit: 0, hashCost: 4, eventsPruneMs: 0 }));
+  const config = webConfig({ dbPath: join(dir, 'game.sqlite'), logLevel: 'silent', rateLimit: 0, hashCost: 4, eventsPruneMs: 0 });
+  const app = await buildApp(config);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const login = await app.inject({ method: 'POST', url: '/v1/sessions', payload: { name: 'bench', password: 'bench-pw' } });
   const token = login.json().token as string;
@@ -67,7 +72,8 @@ async function measure(url: string, headers: Record<string, string>, seconds: nu
 }
 
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'];
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const info = await new Promise<{ web: number; bare: number; token: string }>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d) => {
@@ -97,13 +103,20 @@ async function main(): Promise<void> {
     });
     const b = merge(bs);
     const w = merge(ws);
-    console.log('rounds req/s  bare:', bs.map((f) => f.rps.toFixed(0)).join(' '), '  inventory:', ws.map((f) => f.rps.toFixed(0)).join(' '));
+    const perRound = (fs: Figures[]) => fs.map((f) => f.rps.toFixed(0)).join(' ');
+    console.log('rounds req/s  bare:', perRound(bs), '  inventory:', perRound(ws));
     const row = (name: string, f: Figures) =>
-      `${name.padEnd(36)} ${f.rps.toFixed(0).padStart(8)} req/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   non-2xx ${f.non2xx}   errors ${f.errors}`;
-    console.log(`autocannon: ${flags.connections} connections, ${flags.duration} s per target in ${flags.rounds} alternating rounds, servers in one child process`);
+      `${name.padEnd(36)} ${f.rps.toFixed(0).padStart(8)} req/s` +
+      `   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms` +
+      `   non-2xx ${f.non2xx}   errors ${f.errors}`;
+    console.log(
+      `autocannon: ${flags.connections} connections, ${flags.duration} s per target in ${flags.rounds} alternating rounds,` +
+        ' servers in one child process',
+    );
     console.log(row('GET /bare (bare Fastify)', b));
     console.log(row('GET /v1/me/inventory (web server)', w));
-    console.log(`ratio inventory/bare: ${(w.rps / b.rps).toFixed(3)}  (the web server's read costs ${(b.rps / w.rps).toFixed(2)}x a bare route)`);
+    const ratio = (w.rps / b.rps).toFixed(3);
+    console.log(`ratio inventory/bare: ${ratio}  (the web server's read costs ${(b.rps / w.rps).toFixed(2)}x a bare route)`);
     if (w.non2xx || b.non2xx) throw new Error('non-2xx answers: the measurement is not valid');
   } finally {
     child.kill('SIGTERM');

@@ -16,9 +16,24 @@ export const webFlags = {
     help: 'requests per window per player (per IP when not logged in); 0 or --no-rate-limit turns every limit off',
   },
   rateLimitWindowMs: { type: 'number', default: 60_000, env: 'RATE_LIMIT_WINDOW_MS', help: 'rate limit window, ms' },
-  loginRateLimit: { type: 'number', default: 30, env: 'LOGIN_RATE_LIMIT', help: 'player.login requests per window per IP (0 = only the general limit)' },
-  trustProxy: { type: 'boolean', default: false, env: 'TRUST_PROXY', help: 'take the client IP from X-Forwarded-For (behind a reverse proxy)' },
-  eventsMaxWaitMs: { type: 'number', default: 30_000, env: 'EVENTS_MAX_WAIT_MS', help: 'longest long-poll wait a client may ask for on /v1/me/events, ms' },
+  loginRateLimit: {
+    type: 'number',
+    default: 30,
+    env: 'LOGIN_RATE_LIMIT',
+    help: 'player.login requests per window per IP (0 = only the general limit)',
+  },
+  trustProxy: {
+    type: 'boolean',
+    default: false,
+    env: 'TRUST_PROXY',
+    help: 'take the client IP from X-Forwarded-For (behind a reverse proxy)',
+  },
+  eventsMaxWaitMs: {
+    type: 'number',
+    default: 30_000,
+    env: 'EVENTS_MAX_WAIT_MS',
+    help: 'longest long-poll wait a client may ask for on /v1/me/events, ms',
+  },
   eventsPollMs: {
     type: 'number',
     default: 50,
@@ -27,7 +42,12 @@ export const webFlags = {
   },
   eventsRetentionS: { type: 'number', default: 3600, env: 'EVENTS_RETENTION_S', help: 'events older than this are pruned, seconds' },
   eventsPruneMs: { type: 'number', default: 60_000, env: 'EVENTS_PRUNE_MS', help: 'how often old events are pruned, ms (0 = never)' },
-  shutdownTimeoutMs: { type: 'number', default: 10_000, env: 'SHUTDOWN_TIMEOUT_MS', help: 'on SIGINT/SIGTERM, wait this long for in-flight requests before exiting anyway, ms' },
+  shutdownTimeoutMs: {
+    type: 'number',
+    default: 10_000,
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    help: 'on SIGINT/SIGTERM, wait this long for in-flight requests before exiting anyway, ms',
+  },
   docs: { type: 'boolean', default: true, env: 'DOCS', help: 'serve the OpenAPI document at /docs/json and Swagger UI at /docs' },
 } as const satisfies FlagSpecs;
 

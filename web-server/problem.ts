@@ -76,14 +76,21 @@ interface FastifyishError {
 export function toProblem(err: unknown): { body: ProblemBody; internal: boolean } {
   if (isDomainError(err)) {
     const d = err.details as { errors?: { path: string; message: string }[] } | undefined;
-    if (err.code === 'INVALID' && d && Array.isArray(d.errors)) return { body: problem('INVALID', err.message, { errors: d.errors }), internal: false };
-    return { body: problem(err.code, err.message, err.details === undefined ? {} : { details: err.details }), internal: err.code === 'INTERNAL' };
+    if (err.code === 'INVALID' && d && Array.isArray(d.errors)) {
+      return { body: problem('INVALID', err.message, { errors: d.errors }), internal: false };
+    }
+    const extra = err.details === undefined ? {} : { details: err.details };
+    return { body: problem(err.code, err.message, extra), internal: err.code === 'INTERNAL' };
   }
   const e = (err ?? {}) as FastifyishError;
   if (Array.isArray(e.validation)) {
     const where = e.validationContext ?? 'request';
-    const errors = e.validation.slice(0, 5).map((v) => ({ path: `${where}${v.instancePath || ''}` || '/', message: v.message ?? 'invalid' }));
-    return { body: problem('INVALID', `invalid ${where}: ${errors.map((x) => `${x.path} ${x.message}`).join('; ')}`, { errors }), internal: false };
+    const errors = e.validation.slice(0, 5).map((v) => ({
+      path: `${where}${v.instancePath || ''}` || '/',
+      message: v.message ?? 'invalid',
+    }));
+    const detail = `invalid ${where}: ${errors.map((x) => `${x.path} ${x.message}`).join('; ')}`;
+    return { body: problem('INVALID', detail, { errors }), internal: false };
   }
   if (e.code && FASTIFY_CODES[e.code]) {
     const code = FASTIFY_CODES[e.code];

@@ -94,7 +94,9 @@ export function renderCommandsDoc(): string {
   // A '|' inside a cell would end it.
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   for (const c of commandList) {
-    lines.push(`| \`${c.name}\` | ${c.kind} | ${c.auth ? 'token' : '—'} | \`${c.http.method} ${c.http.path}\` | ${cell(brief(c.input)) || '—'} | ${cell(brief(c.output) || typeName(c.output))} |`);
+    const http = `\`${c.http.method} ${c.http.path}\``;
+    const output = cell(brief(c.output) || typeName(c.output));
+    lines.push(`| \`${c.name}\` | ${c.kind} | ${c.auth ? 'token' : '—'} | ${http} | ${cell(brief(c.input)) || '—'} | ${output} |`);
   }
   lines.push(
     '',

@@ -11,8 +11,8 @@ it('docs/commands.md is generated from the current command table (npm run docs:c
 
 it('shows each field\'s constraints from its schema, and every channel a server accepts by default', () => {
   const doc = renderCommandsDoc();
-  const channel = (commandDefs['channel.join'].input as unknown as { properties: { channel: { pattern: string; minLength: number; maxLength: number } } })
-    .properties.channel;
+  type ChannelSchema = { pattern: string; minLength: number; maxLength: number };
+  const channel = (commandDefs['channel.join'].input as unknown as { properties: { channel: ChannelSchema } }).properties.channel;
   const row = doc.split('\n').find((l) => l.startsWith('| `channel.join` '))!;
   expect(row).toContain(`channel: string (${channel.minLength}..${channel.maxLength} chars, \`${channel.pattern}\`)`);
   expect(doc.split('\n').find((l) => l.startsWith('| `shop.buy` '))).toMatch(/qty: integer \(1\.\.\d+\)/);

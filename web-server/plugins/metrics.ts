@@ -17,7 +17,11 @@ async function metricsPlugin(app: FastifyInstance, { ctx }: WebPluginOptions): P
   metrics.gauge('http_requests_in_flight', 'Requests received and not answered yet.', () => lifecycle.inFlight.size);
   metrics.gauge('web_event_polls_pending', 'Long-polls waiting on /v1/me/events on this instance.', () => feed.pending);
   metrics.counter('web_event_wakeups_local_total', 'Long-polls woken by a command committed on this instance.', () => feed.stats.wakeLocal);
-  metrics.counter('web_event_wakeups_store_total', 'Long-polls woken by the periodic store check (other instances).', () => feed.stats.wakeStore);
+  metrics.counter(
+    'web_event_wakeups_store_total',
+    'Long-polls woken by the periodic store check (other instances).',
+    () => feed.stats.wakeStore,
+  );
   metrics.counter('web_events_pruned_total', 'Events deleted past retention.', () => feed.stats.pruned);
 
   app.get('/metrics', { config: { operation: 'metrics', rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {

@@ -19,7 +19,9 @@ async function openapi(app: FastifyInstance, { ctx }: WebPluginOptions): Promise
           'Every command of the shared command table, generated (operationId = command name). Errors are application/problem+json. ' +
           'Write commands accept an Idempotency-Key header. HTTP cannot push: poll GET /v1/me/events for events.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'token from player.login (POST /v1/sessions)' } } },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'token from player.login (POST /v1/sessions)' } },
+      },
     },
   });
   if (ctx.config.docs) await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -15,7 +15,11 @@ import { inputFrom, routeShape, tagOf } from './route-shape.ts';
 
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 100, description: 'Operation id: a retry with the same key returns the first result and changes nothing' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: 'Operation id: a retry with the same key returns the first result and changes nothing',
+    }),
   ),
 });
 
@@ -29,7 +33,11 @@ function addCommandRoute(app: FastifyInstance, def: CommandDef, ctx: WebContext)
   const write = def.kind !== 'read';
   const routeConfig: Record<string, unknown> = { operation: def.name };
   if (def.name === 'player.login' && config.rateLimit > 0 && config.loginRateLimit > 0) {
-    routeConfig.rateLimit = { max: config.loginRateLimit, timeWindow: config.rateLimitWindowMs, keyGenerator: (req: FastifyRequest) => `login:${req.ip}` };
+    routeConfig.rateLimit = {
+      max: config.loginRateLimit,
+      timeWindow: config.rateLimitWindowMs,
+      keyGenerator: (req: FastifyRequest) => `login:${req.ip}`,
+    };
   }
   const fromBody = shape.restFrom === 'body';
   const sync = runner.isSync(def.name);

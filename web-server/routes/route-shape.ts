@@ -35,7 +35,8 @@ export function routeShape(def: CommandDef): CommandRouteShape {
   const restFields = Object.keys(props).filter((k) => !pathFields.includes(k));
   const strict = input.additionalProperties === false;
   // Re-wrapping the same property schemas keeps their Optional marks, so `required` comes out right.
-  const pick = (names: string[]) => Type.Object(Object.fromEntries(names.map((n) => [n, props[n]])), strict ? { additionalProperties: false } : {});
+  const pick = (names: string[]) =>
+    Type.Object(Object.fromEntries(names.map((n) => [n, props[n]])), strict ? { additionalProperties: false } : {});
   const shape: CommandRouteShape = {
     url: face.routeUrl,
     method: def.http.method,
