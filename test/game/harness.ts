@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { GameClient, type ClientOptions } from '../../game-server/client/client.ts';
 import { encodeFrame, unpackr } from '../../shared/protocol/frame.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 
 export const IO = process.env.GAME_IO || 'libuv';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -45,10 +46,10 @@ export async function startGame(args: string[] = [], env: Record<string, string>
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout.push(d);
       buf += d;
-      const m = /game-server listening on .*\n/.exec(buf);
-      if (m) {
+      const line = buf.split('\n').find((l, i, all) => i < all.length - 1 && parseStartLine(l)?.server === 'game-server');
+      if (line) {
         clearTimeout(timer);
-        resolve(m[0].trim());
+        resolve(line.trim());
       }
     });
     proc.once('exit', (code) => {
@@ -56,13 +57,14 @@ export async function startGame(args: string[] = [], env: Record<string, string>
       reject(new Error(`server exited ${code}: ${stderr.join('')}`));
     });
   });
-  const m = /^game-server listening on tcp:\/\/([\d.]+):(\d+) \(io (\w+), workers (\d+), admin http:\/\/[\d.]+:(\d+)\)$/.exec(line);
-  if (!m) throw new Error(`unexpected start line: ${line}`);
+  const start = parseStartLine(line)!;
+  const admin = /:(\d+)$/.exec(start.details.admin ?? '');
+  if (start.proto !== 'tcp' || !start.details.io || !start.details.workers || !admin) throw new Error(`unexpected start line: ${line}`);
   const srv: GameServer = {
-    host: m[1],
-    port: Number(m[2]),
-    backend: m[3],
-    adminPort: Number(m[5]),
+    host: start.host,
+    port: start.port,
+    backend: start.details.io,
+    adminPort: Number(admin[1]),
     proc,
     dir,
     stdout,

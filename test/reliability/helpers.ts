@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const ENTRY = { web: 'web-server/server.ts', game: 'game-server/server.ts' } as const;
 export type ServerKind = keyof typeof ENTRY;
 
-const ANNOUNCE = /(web-server|game-server) listening on (?:https?|tcp):\/\/([\d.]+):(\d+)/;
-const ADMIN = /admin (http:\/\/[\d.]+:\d+)/;
 
 export interface Child {
   kind: ServerKind;
@@ -71,7 +70,7 @@ export async function startChild(kind: ServerKind, args: string[], opts: { timeo
     }, timeoutMs);
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      const m = out.split('\n').find((l) => ANNOUNCE.test(l));
+      const m = out.split('\n').slice(0, -1).find((l) => parseStartLine(l)?.server === `${kind}-server`);
       if (m) {
         clearTimeout(timer);
         res(m);
@@ -82,10 +81,8 @@ export async function startChild(kind: ServerKind, args: string[], opts: { timeo
       rej(new Error(`${kind} exited (${code ?? signal}) before listening\nstdout: ${out}\nstderr: ${err}`));
     });
   });
-  const m = ANNOUNCE.exec(line)!;
-  const host = m[2];
-  const port = Number(m[3]);
-  const admin = ADMIN.exec(line)?.[1];
+  const { host, port, details } = parseStartLine(line)!;
+  const admin = details.admin?.startsWith('http') ? details.admin : undefined;
   const child: Child = {
     kind,
     pid: proc.pid!,
