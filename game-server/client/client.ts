@@ -17,6 +17,7 @@ import net from 'node:net';
 import type { CommandInput, CommandName, CommandOutput } from '../../shared/commands/table.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
 import {
+  CLIENT_ERROR_CODES,
   GameError,
   type CallOptions,
   type ClientOptions,
@@ -29,7 +30,7 @@ import {
 } from './types.ts';
 
 // The vocabulary is re-exported so a user imports the client from one place.
-export { GameError };
+export { CLIENT_ERROR_CODES, GameError };
 export type { CallOptions, ClientOptions, LocalEvents, PushEvents, ResponseCb, ResponseFrame, ResumeOutput, Welcome };
 
 type AnyEvents = PushEvents & LocalEvents;

@@ -6,6 +6,9 @@ export interface CallOptions {
   opId?: string;
 }
 
+/** Codes the client makes itself (not on the wire): the connection was lost, or no answer came in time. */
+export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set(['DISCONNECTED', 'TIMEOUT']);
+
 /** An error response or a connection failure. `code` is a shared error code, or DISCONNECTED / TIMEOUT (client side). */
 export class GameError extends Error {
   constructor(

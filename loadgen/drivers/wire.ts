@@ -3,6 +3,7 @@
  * HTTP: the command table's REST face (method, path with {param} filled from the input; the other
  * fields go in the JSON body, or the query string for GET). TCP: `{id, op, body}` frames.
  */
+import { CLIENT_ERROR_CODES } from '../../game-server/client/client.ts';
 import { commandDefs } from '../../shared/commands/table.ts';
 import { ErrorCodes } from '../../shared/errors.ts';
 import type { Op, OpOutcome } from '../workloads/scenario.ts';
@@ -82,16 +83,14 @@ export function httpOutcome(status: number, bodyText: string): OpOutcome {
   return { ok: false, code, kind, message: body?.detail ?? body?.message, details: body?.details ?? body };
 }
 
-/** The client library's own codes (connection lost, no answer in time): reported as TRANSPORT failures. */
-const CLIENT_CODES = new Set(['DISCONNECTED', 'TIMEOUT']);
-
 /** Classify a TCP response frame `{id, ok, body | error}`. */
 export function tcpOutcome(frame: unknown): OpOutcome {
   const f = frame as { ok?: unknown; body?: unknown; error?: string | { code?: unknown; message?: string; details?: unknown } } | null;
   if (f && f.ok === true) return { ok: true, body: f.body };
   const err = f?.error;
   const raw = typeof err === 'string' ? err : typeof err?.code === 'string' ? err.code : 'BAD_RESPONSE';
-  const code = CLIENT_CODES.has(raw) ? 'TRANSPORT' : raw;
+  // The client library's own codes (connection lost, no answer in time) are transport failures.
+  const code = CLIENT_ERROR_CODES.has(raw) ? 'TRANSPORT' : raw;
   const kind = code === 'TRANSPORT' ? 'transport' : isDomainCode(code) ? 'domain' : 'server';
   return typeof err === 'string' ? { ok: false, code, kind } : { ok: false, code, kind, message: err?.message, details: err?.details };
 }
