@@ -123,7 +123,8 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
   const t0 = performance.now();
   let next = 0;
   let opened = 0;
-  const progress = () => plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: opened, errors: stats.counts.ops - stats.counts.ok });
+  const errors = () => stats.counts.ops - stats.counts.ok;
+  const progress = () => plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: opened, errors: errors() });
   const tick = setInterval(progress, 500);
   const openOne = async (i: number) => {
     const started = performance.now();

@@ -58,7 +58,9 @@ export function httpRequestFor(op: Op): HttpRequestSpec {
   return n ? { method: r.method, path, body: JSON.stringify(rest) } : { method: r.method, path };
 }
 
-const NOT_DOMAIN = ['INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+const NOT_DOMAIN = [
+  'INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
+];
 const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !NOT_DOMAIN.includes(c)));
 const CODE_BY_STATUS = new Map<number, string>();
 for (const [code, e] of Object.entries(ErrorCodes)) if (!CODE_BY_STATUS.has(e.status)) CODE_BY_STATUS.set(e.status, code);

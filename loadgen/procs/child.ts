@@ -43,7 +43,8 @@ export const LISTEN_RE = START_LINE_RE;
 
 export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
   const guard = resolve(REPO_ROOT, 'loadgen/procs/die-with-parent.ts');
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', guard, resolve(REPO_ROOT, o.entry), ...o.args], {
+  const argv = [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', guard, resolve(REPO_ROOT, o.entry), ...o.args];
+  const proc = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,7 +68,8 @@ export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
   return new Promise<ChildServer>((resolveP, rejectP) => {
     const timer = setTimeout(() => {
       void stop();
-      rejectP(new Error(`${o.name}: no announce line within ${o.timeoutMs ?? 20000} ms\nstdout: ${stdout.slice(-1000)}\nstderr: ${tail()}`));
+      const seen = `stdout: ${stdout.slice(-1000)}\nstderr: ${tail()}`;
+      rejectP(new Error(`${o.name}: no announce line within ${o.timeoutMs ?? 20000} ms\n${seen}`));
     }, o.timeoutMs ?? 20000);
     proc.stdout!.setEncoding('utf8');
     const onData = (d: string) => {

@@ -33,7 +33,10 @@ export async function startGame(args: string[] = [], env: Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'game-'));
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+    [
+      ...['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'],
+      ...['--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stdout: string[] = [];
@@ -85,7 +88,8 @@ export async function startGame(args: string[] = [], env: Record<string, string>
 export function metric(text: string, name: string, labelFilter = ''): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ') && line.includes(labelFilter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    const series = line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ');
+    if (series && line.includes(labelFilter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

@@ -44,10 +44,15 @@ export function tempDir(prefix = 'tdi-rel-'): { dir: string; cleanup(): void } {
 
 /** The flags every test start uses: loopback, port 0, a cheap password hash, quiet logs. */
 export function baseArgs(dbPath: string, extra: string[] = []): string[] {
-  return ['--host', '127.0.0.1', '--port', '0', '--store', 'sqlite', '--db-path', dbPath, '--hash-cost', '4', '--log-level', 'warn', ...extra];
+  const store = ['--store', 'sqlite', '--db-path', dbPath];
+  return ['--host', '127.0.0.1', '--port', '0', ...store, '--hash-cost', '4', '--log-level', 'warn', ...extra];
 }
 
-export async function startChild(kind: ServerKind, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Child> {
+export async function startChild(
+  kind: ServerKind,
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, ENTRY[kind]), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
@@ -149,13 +154,20 @@ export function refusal(p: Promise<unknown>): Promise<string> {
 // ------------------------------------------------------------------ web
 
 export async function webLogin(base: string, name: string, password = 'secret-pw'): Promise<{ playerId: number; token: string }> {
-  const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password }) });
+  const json = { 'content-type': 'application/json' };
+  const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: json, body: JSON.stringify({ name, password }) });
   if (r.status !== 200) throw new Error(`login ${name}: ${r.status} ${await r.text()}`);
   return (await r.json()) as { playerId: number; token: string };
 }
 
+export interface RawHttpResult {
+  status: number;
+  text: string;
+  closed: boolean;
+}
+
 /** A raw HTTP/1.1 exchange: returns the status line's code and the whole response text (bounded). */
-export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5000): Promise<{ status: number; text: string; closed: boolean }> {
+export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5000): Promise<RawHttpResult> {
   return new Promise((res) => {
     const sock = net.connect({ port, host: '127.0.0.1' });
     let text = '';
