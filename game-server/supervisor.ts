@@ -9,6 +9,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { resolveTokenSecret } from '../shared/auth/token.ts';
+import { formatStartLine } from '../shared/start-line.ts';
 import { openStore } from '../shared/store/open-store.ts';
 import type { GameConfig } from './config.ts';
 import type { CoreMetrics } from './core.ts';
@@ -180,7 +181,7 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
       if (admin) await new Promise<void>((r) => admin!.close(() => r()));
     })());
 
-  const line = `game-server listening on tcp://${cfg.host}:${first.port} (io ${first.backend}, workers ${handles.length}, admin ${adminPort === null ? 'off' : `http://${cfg.adminHost}:${adminPort}`})`;
+  const line = formatStartLine('game-server', 'tcp', cfg.host, first.port, { io: first.backend, workers: handles.length, admin: adminPort === null ? 'off' : `http://${cfg.adminHost}:${adminPort}` });
   return { host: cfg.host, port: first.port, adminPort, backend: first.backend, reason: first.reason, workers: handles.length, metrics, stop, line };
 }
 

@@ -1,4 +1,5 @@
 /** The compare's flags (declarative, shared/config.ts): `npx tsx loadgen/compare.ts --help`. */
+import { IO_CHOICES } from '../game-server/io/select-backend.ts';
 import type { FlagSpecs } from '../shared/config.ts';
 import { DEFAULT_ITEMS_MIX } from './workloads/items.ts';
 import { WORKLOAD_SUMMARIES } from './workloads/index.ts';
@@ -29,7 +30,7 @@ export const compareFlags = {
   heartbeatS: { type: 'number', default: 10, env: 'LG_HEARTBEAT_S', help: 'sessions: heartbeat (ping) interval per session, seconds' },
   holdS: { type: 'number', default: 3, env: 'LG_HOLD_S', help: 'sessions: hold every session open this long before reading RSS' },
   store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'LG_STORE', help: 'store kind of both servers (sqlite: a temp file each)' },
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], env: 'LG_IO', help: 'game server I/O backend (--io)' },
+  io: { type: 'string', default: 'auto', choices: IO_CHOICES, env: 'LG_IO', help: 'game server I/O backend (--io)' },
   workers: { type: 'number', default: 1, env: 'LG_WORKERS', help: 'game server completion workers (--workers)' },
   gameArgs: { type: 'string', default: '', env: 'LG_GAME_ARGS', help: 'more flags for the game server, space-separated (e.g. "--channel-capacity 50 --max-frame-bytes 4096"); they come last and win' },
   webArgs: { type: 'string', default: '', env: 'LG_WEB_ARGS', help: 'more flags for the web server, space-separated; they come last and win' },

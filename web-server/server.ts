@@ -6,6 +6,7 @@
  * store, exit 0. A second signal, or shutdownTimeoutMs passing, exits 1 at once.
  */
 import { cliFlags } from '../shared/config.ts';
+import { formatStartLine } from '../shared/start-line.ts';
 import { normalizeArgv, WEB_USAGE, webFlags } from './config.ts';
 
 const config = cliFlags(WEB_USAGE, webFlags, normalizeArgv(process.argv.slice(2)));
@@ -23,9 +24,8 @@ try {
 }
 const addr = app.server.address();
 const port = addr && typeof addr === 'object' ? addr.port : config.port;
-const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 const storeDesc = config.store === 'sqlite' ? `sqlite ${config.dbPath}` : config.store;
-process.stdout.write(`web-server listening on http://${host}:${port} (store ${storeDesc})\n`);
+process.stdout.write(`${formatStartLine('web-server', 'http', config.host, port, { store: storeDesc })}\n`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

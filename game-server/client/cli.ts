@@ -69,7 +69,10 @@ function help(): string {
     lines.push(`  ${c.name.padEnd(15)} ${props.map((p) => `${p}=…`).join(' ').padEnd(30)} ${c.summary}`);
   }
   lines.push(`  ${'session.resume'.padEnd(15)} ${'token=…'.padEnd(30)} Restore a parked session (after a reconnect).`);
-  lines.push('local: help, sleep MS, drop (cut the TCP connection: the server parks the session), reconnect (new connection + session.resume), quit');
+  lines.push(
+    'local: help, sleep MS, drop (cut the TCP connection: the server parks the session), ' +
+      'reconnect (new connection + session.resume), quit',
+  );
   return lines.join('\n');
 }
 
@@ -82,7 +85,10 @@ try {
   process.exit(1);
 }
 out(`connected to ${client.welcome!.server} (protocol ${client.welcome!.protocol}); type help`);
-for (const ev of ['item.received', 'quest.progressed', 'channel.joined', 'channel.left', 'channel.moved', 'channel.said', 'shutdown', 'kicked', 'error'] as const) {
+const SHOWN = [
+  'item.received', 'quest.progressed', 'channel.joined', 'channel.left', 'channel.moved', 'channel.said', 'shutdown', 'kicked', 'error',
+] as const;
+for (const ev of SHOWN) {
   client.on(ev, (b) => out(`! ${ev} ${JSON.stringify(b)}`));
 }
 let closing = false;
@@ -147,7 +153,12 @@ async function run(line: string): Promise<void> {
 if (cfg.name) await run(`player.login ${JSON.stringify({ name: cfg.name, password: cfg.password })}`);
 
 const interactive = process.stdin.isTTY === true;
-const rl = readline.createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, prompt: interactive ? '> ' : '', terminal: interactive });
+const rl = readline.createInterface({
+  input: process.stdin,
+  output: interactive ? process.stdout : undefined,
+  prompt: interactive ? '> ' : '',
+  terminal: interactive,
+});
 // Lines run one after another, in order.
 let chain = Promise.resolve();
 rl.on('line', (line) => {

@@ -1,105 +1,55 @@
 /**
- * TypeScript client of the game server's wire protocol (docs/protocol.md). Light on purpose (the
- * load generator opens thousands): one socket, one Map of pending calls, no per-call closures
- * beyond the promise, frames encoded with the shared packr, writes of one tick coalesced (cork).
+ * The TypeScript client of the game server's wire protocol (docs/protocol.md), for the CLI, the tests
+ * and the load generator alike. Two ways to send a request:
+ *  - call(): a promise of the command's output that rejects with a GameError (typed by the command table);
+ *  - request(): the response frame handed to a callback, with no promise and no closure made by the
+ *    library, so the load generator can drive a server at full speed.
+ * Pushes reach on() listeners and the single onPush hook. Every frame queued in one turn of the event
+ * loop leaves in one socket write.
  *
  *   const c = await GameClient.connect({ host, port });
  *   await c.login('alice', 'pw');
  *   c.on('item.received', (b) => …);
- *   const out = await c.call('world.hunt', { zone: 'meadow' });   // typed by the command table
+ *   const out = await c.call('world.hunt', { zone: 'meadow' });
+ *   c.request('ping', {}, (frame, now) => …);
  */
 import net from 'node:net';
 import type { CommandInput, CommandName, CommandOutput } from '../../shared/commands/table.ts';
-import type { EventBody, EventName } from '../../shared/events.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
+import {
+  CLIENT_ERROR_CODES,
+  GameError,
+  type CallOptions,
+  type ClientOptions,
+  type LocalEvents,
+  type PushEvents,
+  type ResponseCb,
+  type ResponseFrame,
+  type ResumeOutput,
+  type Welcome,
+} from './types.ts';
 
-/** An error response or a connection failure. `code` is a shared error code, or DISCONNECTED / TIMEOUT (client side). */
-export interface CallOptions {
-  /** Operation id (idempotency key), 1..100 characters. */
-  opId?: string;
-}
-
-export class GameError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GameError';
-  }
-}
-
-export interface Welcome {
-  protocol: number;
-  server: string;
-  maxFrameBytes: number;
-  heartbeatMs: number;
-  worker?: number;
-}
-
-export interface ResumeOutput {
-  playerId: number;
-  name: string;
-  /** false: no session was parked (grace over): authenticated, but a fresh session. */
-  resumed: boolean;
-  channel: string | null;
-  x: number;
-  y: number;
-  /** Pushes missed during the gap, delivered right after this response. */
-  replayed: number;
-  /** Pushes missed during the gap that did not fit the buffer. */
-  dropped: number;
-}
-
-/** Pushes the server sends, by event name. */
-export type PushEvents = { [E in EventName]: EventBody<E> } & {
-  welcome: Welcome;
-  error: { code: string; message: string };
-  shutdown: { reason: string };
-  kicked: { reason: string };
-};
-
-/** Client-side notifications (not on the wire). */
-export interface LocalEvents {
-  close: { hadError: boolean; error?: string };
-  resumed: ResumeOutput;
-}
+// The vocabulary is re-exported so a user imports the client from one place.
+export { CLIENT_ERROR_CODES, GameError };
+export type { CallOptions, ClientOptions, LocalEvents, PushEvents, ResponseCb, ResponseFrame, ResumeOutput, Welcome };
 
 type AnyEvents = PushEvents & LocalEvents;
 type Listener = (body: never) => void;
 
-export interface ClientOptions {
-  host: string;
-  port: number;
-  /** Ping when nothing was sent for half the server's heartbeat window (default true). */
-  keepalive?: boolean;
-  /** Reconnect and session.resume after an unexpected close (default false). */
-  autoReconnect?: boolean;
-  /** Reject calls not answered within this many ms (0 = never; default 0). */
-  timeoutMs?: number;
-  /** Largest frame accepted from the server. */
-  maxFrameBytes?: number;
-  connectTimeoutMs?: number;
-}
-
-interface Call {
-  resolve(v: unknown): void;
-  reject(e: GameError): void;
-  at: number;
-}
-
 const live = new Set<GameClient>();
-let keepaliveTimer: NodeJS.Timeout | null = null;
+let timer: NodeJS.Timeout | null = null;
 
-/** One timer for every client of the process (keepalive pings, call timeouts). */
+/** One timer for every client of the process that needs one (keepalive pings, request timeouts). */
 function tick(): void {
   const now = Date.now();
   for (const c of live) c._tick(now);
-  if (live.size === 0 && keepaliveTimer) {
-    clearInterval(keepaliveTimer);
-    keepaliveTimer = null;
+  if (live.size === 0 && timer) {
+    clearInterval(timer);
+    timer = null;
   }
 }
+
+const localFrame = (id: number, code: string, message: string): ResponseFrame => ({ id, ok: false, error: { code, message } });
 
 export class GameClient {
   welcome: Welcome | null = null;
@@ -107,15 +57,25 @@ export class GameClient {
   token: string | null = null;
   playerId = 0;
   closed = false;
+  /** Called with every push before the on() listeners: one hook, nothing allocated per push. */
+  onPush: ((ev: string, body: unknown, now: number) => void) | null = null;
   private sock!: net.Socket;
   private decoder!: FrameDecoder;
+  private readonly frames: unknown[] = [];
   private nextId = 1;
-  private readonly calls = new Map<number, Call>();
+  private readonly pending = new Map<number, ResponseCb>();
+  /** Send times, kept only when requests time out. */
+  private readonly sentAt = new Map<number, number>();
   private readonly listeners = new Map<string, Listener[]>();
-  private corked = false;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
   private lastSent = 0;
+  private closeReason = 'connection closed';
   private userClosed = false;
   private reconnecting = false;
+  /** Settles connect()/reconnect() on the welcome, or on an error push or close before it. */
+  private handshake: { welcome(w: Welcome): void; fail(e: GameError): void } | null = null;
 
   private constructor(private readonly opts: ClientOptions) {}
 
@@ -130,40 +90,38 @@ export class GameClient {
     this.decoder = new FrameDecoder(this.opts.maxFrameBytes ?? 16 * 1024 * 1024);
     this.welcome = null;
     this.closed = false;
+    this.closeReason = 'connection closed';
     const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
     this.sock = sock;
     return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => fail(new GameError('TIMEOUT', 'no welcome from server')), this.opts.connectTimeoutMs ?? 10_000);
+      const t = setTimeout(() => fail(new GameError('TIMEOUT', 'no welcome from server')), this.opts.connectTimeoutMs ?? 10_000);
       const fail = (e: GameError) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+        if (this.handshake !== hs) return;
+        this.handshake = null;
+        clearTimeout(t);
         sock.destroy();
         reject(e);
       };
-      sock.on('data', (chunk: Buffer) => {
-        const frames = this.decoder.push(chunk);
-        for (const f of frames) {
-          const m = f as { ev?: string; body?: unknown };
-          if (!settled && m.ev === 'welcome') {
-            settled = true;
-            clearTimeout(timer);
-            this.welcome = m.body as Welcome;
-            this.lastSent = Date.now();
+      const hs = {
+        welcome: (w: Welcome) => {
+          this.handshake = null;
+          clearTimeout(t);
+          this.welcome = w;
+          this.lastSent = Date.now();
+          if (this.opts.keepalive !== false || this.opts.timeoutMs) {
             live.add(this);
-            keepaliveTimer ??= setInterval(tick, 250).unref();
-            resolve();
-          } else if (!settled && m.ev === 'error') {
-            const b = m.body as { code: string; message: string };
-            fail(new GameError(b.code, b.message));
-            return;
+            timer ??= setInterval(tick, 250).unref();
           }
-          this.onFrame(f);
-        }
-        if (this.decoder.error) sock.destroy(new Error(this.decoder.error.message));
+          resolve();
+        },
+        fail,
+      };
+      this.handshake = hs;
+      sock.on('data', (chunk: Buffer) => this.onData(sock, chunk));
+      sock.on('error', (e) => {
+        this.closeReason = e.message;
+        fail(new GameError('DISCONNECTED', e.message));
       });
-      sock.on('error', (e) => fail(new GameError('DISCONNECTED', e.message)));
       sock.on('close', (hadError) => {
         fail(new GameError('DISCONNECTED', 'connection closed before welcome'));
         if (sock === this.sock) this.onClose(hadError);
@@ -171,27 +129,56 @@ export class GameClient {
     });
   }
 
-  private onFrame(f: unknown): void {
-    const m = f as { id?: number; ok?: boolean; body?: unknown; error?: { code: string; message: string }; ev?: string };
-    if (typeof m.id === 'number') {
-      const call = this.calls.get(m.id);
-      if (!call) return;
-      this.calls.delete(m.id);
-      if (m.ok) call.resolve(m.body);
-      else call.reject(new GameError(m.error?.code ?? 'INTERNAL', m.error?.message ?? 'error'));
-      return;
+  private onData(sock: net.Socket, chunk: Buffer): void {
+    if (sock !== this.sock) return;
+    const frames = this.frames;
+    frames.length = 0;
+    this.decoder.push(chunk, frames);
+    const now = performance.now();
+    for (let i = 0; i < frames.length; i++) {
+      const m = frames[i] as { id?: number; ev?: string; body?: unknown };
+      if (typeof m?.id === 'number') this.onResponse(m as ResponseFrame, now);
+      else if (typeof m?.ev === 'string') {
+        const hs = this.handshake;
+        if (hs && m.ev === 'error') {
+          const b = m.body as { code: string; message: string };
+          hs.fail(new GameError(b.code, b.message));
+          break;
+        }
+        if (hs && m.ev === 'welcome') hs.welcome(m.body as Welcome);
+        this.onPush?.(m.ev, m.body, now);
+        if (this.listeners.has(m.ev)) this.emit(m.ev, m.body);
+      }
     }
-    if (typeof m.ev === 'string') this.emit(m.ev, m.body);
+    frames.length = 0;
+    const err = this.decoder.error;
+    if (err) sock.destroy(new Error(`${err.code}: ${err.message}`));
+  }
+
+  private onResponse(f: ResponseFrame, now: number): void {
+    const cb = this.pending.get(f.id);
+    if (!cb) return;
+    this.pending.delete(f.id);
+    if (this.opts.timeoutMs) this.sentAt.delete(f.id);
+    cb(f, now);
   }
 
   private onClose(hadError: boolean): void {
     this.closed = true;
     live.delete(this);
-    const err = new GameError('DISCONNECTED', 'connection closed');
-    for (const c of this.calls.values()) c.reject(err);
-    this.calls.clear();
+    this.out = [];
+    this.outBytes = 0;
+    this.failPending('DISCONNECTED', this.closeReason);
     this.emit('close', { hadError });
     if (this.opts.autoReconnect && !this.userClosed && this.token && !this.reconnecting) void this.reconnect().catch(() => {});
+  }
+
+  private failPending(code: string, message: string): void {
+    const now = performance.now();
+    const lost = [...this.pending];
+    this.pending.clear();
+    this.sentAt.clear();
+    for (const [id, cb] of lost) cb(localFrame(id, code, message), now);
   }
 
   private emit(ev: string, body: unknown): void {
@@ -211,6 +198,7 @@ export class GameClient {
     if (ls) {
       const i = ls.indexOf(fn as Listener);
       if (i >= 0) ls.splice(i, 1);
+      if (ls.length === 0) this.listeners.delete(ev);
     }
     return this;
   }
@@ -220,11 +208,11 @@ export class GameClient {
     return new Promise((resolve, reject) => {
       const fn = (b: AnyEvents[E]) => {
         if (pred && !pred(b)) return;
-        clearTimeout(timer);
+        clearTimeout(t);
         this.off(ev, fn);
         resolve(b);
       };
-      const timer = setTimeout(() => {
+      const t = setTimeout(() => {
         this.off(ev, fn);
         reject(new GameError('TIMEOUT', `no ${String(ev)} within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -232,9 +220,35 @@ export class GameClient {
     });
   }
 
-  /** Calls sent and not answered yet. */
+  /** Requests sent and not answered yet. */
   get inFlight(): number {
-    return this.calls.size;
+    return this.pending.size;
+  }
+  /** Socket bytes received. */
+  get bytesRead(): number {
+    return this.sock.bytesRead;
+  }
+  /** Socket bytes sent, counting the frames queued for this turn's write. */
+  get bytesWritten(): number {
+    return this.sock.bytesWritten + this.outBytes;
+  }
+
+  /**
+   * Send one request; `cb` gets its response frame (ok or not), or a DISCONNECTED / TIMEOUT frame
+   * made here. Returns the request id.
+   */
+  request(op: string, body: unknown, cb: ResponseCb, opts?: CallOptions): number {
+    const id = this.nextId++;
+    if (this.closed) {
+      queueMicrotask(() => cb(localFrame(id, 'DISCONNECTED', 'not connected'), performance.now()));
+      return id;
+    }
+    // Object literals of a fixed shape (no property added later): this is the load generator's hot path.
+    const msg = opts?.opId !== undefined ? { id, op, body, opId: opts.opId } : body === undefined ? { id, op } : { id, op, body };
+    this.pending.set(id, cb);
+    if (this.opts.timeoutMs) this.sentAt.set(id, Date.now());
+    this.write(encodeFrame(msg));
+    return id;
   }
 
   /**
@@ -247,14 +261,12 @@ export class GameClient {
   call(op: string, body?: unknown, opts?: CallOptions): Promise<unknown>;
   call(op: string, body?: unknown, opts?: CallOptions): Promise<unknown> {
     if (this.closed) return Promise.reject(new GameError('DISCONNECTED', 'not connected'));
-    const id = this.nextId++;
-    const msg: { id: number; op: string; body?: unknown; opId?: string } = { id, op };
-    if (body !== undefined) msg.body = body;
-    if (opts?.opId !== undefined) msg.opId = opts.opId;
-    const frame = encodeFrame(msg);
     return new Promise((resolve, reject) => {
-      this.calls.set(id, { resolve, reject, at: Date.now() });
-      this.write(frame);
+      const done: ResponseCb = (f) => {
+        if (f.ok) resolve(f.body);
+        else reject(new GameError(f.error?.code ?? 'INTERNAL', f.error?.message ?? 'error'));
+      };
+      this.request(op, body, done, opts);
     });
   }
 
@@ -280,24 +292,29 @@ export class GameClient {
     return performance.now() - t;
   }
 
-  /** Write bytes as they are (tests: hand-made frames, split frames, garbage). */
+  /** Write bytes as they are, in order with the frames queued before them (e.g. a frame dribbled byte by byte). */
   sendRaw(bytes: Uint8Array): void {
-    this.write(bytes);
+    if (!this.closed) this.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  private write(bytes: Uint8Array): void {
-    this.lastSent = Date.now();
-    if (!this.corked) {
-      this.corked = true;
-      this.sock.cork();
-      queueMicrotask(this.uncork);
+  private write(bytes: Buffer): void {
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flush);
     }
-    this.sock.write(bytes);
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.sock.uncork();
+  /** One socket write for everything queued in this turn of the event loop. */
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.out.length === 0 || this.closed || this.sock.destroyed) return;
+    const buf = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    this.lastSent = Date.now();
+    this.sock.write(buf);
   };
 
   /** Open a new connection and session.resume with the last token (pushes missed in the gap follow). */
@@ -329,11 +346,12 @@ export class GameClient {
     this.sock.destroy();
   }
 
-  /** Close gracefully; resolves when the socket is closed. */
+  /** Close gracefully (queued frames are sent first); resolves when the socket is closed. */
   close(): Promise<void> {
     this.userClosed = true;
     live.delete(this);
     if (this.closed) return Promise.resolve();
+    this.flush();
     return new Promise((resolve) => {
       this.sock.once('close', () => resolve());
       this.sock.end();
@@ -344,15 +362,15 @@ export class GameClient {
   _tick(now: number): void {
     if (this.closed) return;
     const w = this.welcome;
-    if (this.opts.keepalive !== false && w && now - this.lastSent > w.heartbeatMs / 2) this.call('ping', {}).catch(() => {});
-    const t = this.opts.timeoutMs;
-    if (t) {
-      for (const [id, c] of this.calls) {
-        if (now - c.at > t) {
-          this.calls.delete(id);
-          c.reject(new GameError('TIMEOUT', `no answer within ${t} ms`));
-        }
-      }
+    if (this.opts.keepalive !== false && w && now - this.lastSent > w.heartbeatMs / 2) this.request('ping', {}, () => {});
+    const limit = this.opts.timeoutMs;
+    if (!limit) return;
+    for (const [id, at] of this.sentAt) {
+      if (now - at <= limit) continue;
+      const cb = this.pending.get(id);
+      this.pending.delete(id);
+      this.sentAt.delete(id);
+      cb?.(localFrame(id, 'TIMEOUT', `no answer within ${limit} ms`), performance.now());
     }
   }
 }

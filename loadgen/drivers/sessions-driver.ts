@@ -7,12 +7,13 @@
  * GET /v1/ping heartbeats on the same connection.
  */
 import { connect, type Socket } from 'node:net';
+import type { GameClient, ResponseFrame } from '../../game-server/client/client.ts';
 import { sampleProc } from '../procs/child.ts';
 import { newHistogram, recordMs } from '../stats/latency.ts';
 import { Window, sleep, type DriverResult, type Target } from './driver.ts';
-import { FrameConn } from './frame-conn.ts';
 import { provisionHttp } from './http-driver.ts';
 import { OpStats } from './stats.ts';
+import { connectLoadClient, failureText } from './tcp-connect.ts';
 import { httpOutcome, httpRequestFor, tcpOutcome } from './wire.ts';
 
 // Paths from the command table's REST face, not written again here.
@@ -107,7 +108,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
   const rssBefore = pid ? sampleProc(pid).rssBytes : 0;
   const { host, port } = plan.target;
   const hostHeader = `${host}:${port}`;
-  const tcp: FrameConn[] = [];
+  const tcp: GameClient[] = [];
   const http: RawHttpConn[] = [];
   let tokens: string[] = [];
   if (plan.target.transport === 'http') {
@@ -122,17 +123,20 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
   const t0 = performance.now();
   let next = 0;
   let opened = 0;
-  const tick = setInterval(() => plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: opened, errors: stats.counts.ops - stats.counts.ok }), 500);
+  const errors = () => stats.counts.ops - stats.counts.ok;
+  const progress = () => plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: opened, errors: errors() });
+  const tick = setInterval(progress, 500);
   const openOne = async (i: number) => {
     const started = performance.now();
     try {
       if (plan.target.transport === 'tcp') {
-        const c = await FrameConn.connect(host, port, 30_000);
-        const f = await c.call('player.login', { name: `${plan.namePrefix}${i}`, password: plan.password });
+        const c = await connectLoadClient(host, port, 30_000);
+        const login = { name: `${plan.namePrefix}${i}`, password: plan.password };
+        const f = await new Promise<ResponseFrame>((res) => c.request('player.login', login, res));
         const o = tcpOutcome(f);
         stats.record('session.open', o, (performance.now() - started) * 1000);
         if (!o.ok) {
-          c.destroy();
+          c.drop();
           return;
         }
         tcp.push(c);
@@ -149,8 +153,8 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
       }
       opened++;
     } catch (e) {
-      stats.record('session.open', { ok: false, code: 'TRANSPORT', kind: 'transport', message: (e as Error).message }, null);
-      if (failures.length < 5) failures.push(`session ${i}: ${(e as Error).message}`);
+      stats.record('session.open', { ok: false, code: 'TRANSPORT', kind: 'transport', message: failureText(e) }, null);
+      if (failures.length < 5) failures.push(`session ${i}: ${failureText(e)}`);
     }
   };
   await Promise.all(
@@ -211,7 +215,7 @@ export async function runSessions(plan: SessionsPlan): Promise<SessionsResult> {
     bytesSent += c.sock.bytesWritten;
     bytesReceived += c.sock.bytesRead;
   }
-  for (const c of tcp) c.destroy();
+  for (const c of tcp) c.drop();
   for (const c of http) c.sock.destroy();
   await sleep(200);
   return {

@@ -7,9 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { requestWorkloads } from '../workloads/index.ts';
 import type { Op, PlayerScenario } from '../workloads/scenario.ts';
-import { FrameConn } from './frame-conn.ts';
+import { GameClient } from '../../game-server/client/client.ts';
 import { OpStats } from './stats.ts';
 import { tcpOutcome } from './wire.ts';
+import { connectLoadClient, failureText, loadLogin } from './tcp-connect.ts';
 
 export interface TcpWorkerData {
   host: string;
@@ -39,7 +40,7 @@ const workload = requestWorkloads[d.workload];
 if (!workload) throw new Error(`unknown workload ${d.workload}`);
 
 interface Lane {
-  conn: FrameConn;
+  conn: GameClient;
   player: PlayerScenario;
   /** Fixed rate: next intended send time (ms, performance.now) and the interval. */
   nextAt: number;
@@ -89,12 +90,12 @@ function amountReached(): boolean {
 }
 
 function fill(lane: Lane): void {
-  while (lane.conn.inflight < d.depth && !lane.conn.closed && issuing && !amountReached()) send(lane, performance.now());
+  while (lane.conn.inFlight < d.depth && !lane.conn.closed && issuing && !amountReached()) send(lane, performance.now());
 }
 
 /** Fixed rate: send every op whose intended time has come, as depth allows; latency counts from the intended time. */
 function paced(lane: Lane, now: number): void {
-  while (lane.nextAt <= now && lane.conn.inflight < d.depth && !lane.conn.closed && issuing && !amountReached()) {
+  while (lane.nextAt <= now && lane.conn.inFlight < d.depth && !lane.conn.closed && issuing && !amountReached()) {
     send(lane, lane.nextAt);
     lane.nextAt += lane.interval;
   }
@@ -103,7 +104,7 @@ function paced(lane: Lane, now: number): void {
 let drainWaiter: (() => void) | null = null;
 function maybeDrained(): void {
   if (!drainWaiter) return;
-  for (const l of lanes) if (l.conn.inflight > 0) return;
+  for (const l of lanes) if (l.conn.inFlight > 0) return;
   const w = drainWaiter;
   drainWaiter = null;
   w();
@@ -116,20 +117,18 @@ async function setup(): Promise<void> {
     await Promise.all(
       d.players.slice(i, i + batch).map(async (index) => {
         try {
-          const conn = await FrameConn.connect(d.host, d.port);
-          if (workload.auth) {
-            const r = await conn.call('player.login', { name: `${d.namePrefix}${index}`, password: d.password });
-            if (!r.ok) throw new Error(`login ${d.namePrefix}${index}: ${JSON.stringify(r.error)}`);
-          }
+          const conn = await connectLoadClient(d.host, d.port);
+          if (workload.auth) await loadLogin(conn, `${d.namePrefix}${index}`, d.password);
           lanes.push({ conn, player: workload.player(index, { seed: d.seed, mix: d.mix }), nextAt: 0, interval: 0 });
         } catch (e) {
-          if (failures.length < 5) failures.push((e as Error).message);
+          if (failures.length < 5) failures.push(failureText(e));
           else failures.push('');
         }
       }),
     );
   }
-  port.postMessage({ type: 'ready', connected: lanes.length, failures: failures.filter(Boolean).concat(failures.length > 5 ? [`… ${failures.length} failures`] : []) } satisfies WorkerMsg);
+  const shown = failures.filter(Boolean).concat(failures.length > 5 ? [`… ${failures.length} failures`] : []);
+  port.postMessage({ type: 'ready', connected: lanes.length, failures: shown } satisfies WorkerMsg);
 }
 
 function start(): void {
@@ -170,7 +169,7 @@ port.on('message', async (m: { type: string }) => {
       const unanswered = await new Promise<number>((resolve) => {
         const t = setTimeout(() => {
           drainWaiter = null;
-          resolve(lanes.reduce((n, l) => n + l.conn.inflight, 0));
+          resolve(lanes.reduce((n, l) => n + l.conn.inFlight, 0));
         }, 3000);
         drainWaiter = () => {
           clearTimeout(t);
@@ -181,18 +180,20 @@ port.on('message', async (m: { type: string }) => {
       if (unanswered) stats.recordLost('unanswered', 'TIMEOUT', unanswered, 'no answer 3 s after the run stopped');
       stats.recording = false;
       for (const l of lanes) l.player.resetInflight();
-      port.postMessage({ type: 'result', stats: stats.toJSON(), opsAtStop, bytesRead: b.read - byteBase.read, bytesWritten: b.written - byteBase.written, unanswered } satisfies WorkerMsg);
+      const bytes = { bytesRead: b.read - byteBase.read, bytesWritten: b.written - byteBase.written };
+      port.postMessage({ type: 'result', stats: stats.toJSON(), opsAtStop, ...bytes, unanswered } satisfies WorkerMsg);
       break;
     }
     case 'close':
-      for (const l of lanes) l.conn.close();
+      for (const l of lanes) void l.conn.close();
       setTimeout(() => process.exit(0), 200);
       break;
   }
 });
 
 setInterval(() => {
-  if (stats.recording) port.postMessage({ type: 'progress', ops: stats.counts.ops, errors: stats.counts.ops - stats.counts.ok } satisfies WorkerMsg);
+  if (!stats.recording) return;
+  port.postMessage({ type: 'progress', ops: stats.counts.ops, errors: stats.counts.ops - stats.counts.ok } satisfies WorkerMsg);
 }, 500).unref();
 
 void setup();

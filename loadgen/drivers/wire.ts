@@ -2,6 +2,7 @@
  * How one scenario operation looks on each wire, and how each wire's answer becomes an OpOutcome.
  * HTTP: the command table's REST face (shared/commands/rest-face.ts). TCP: `{id, op, body}` frames.
  */
+import { CLIENT_ERROR_CODES } from '../../game-server/client/client.ts';
 import { commandDefs } from '../../shared/commands/table.ts';
 import { fillPath, restFace, type RestFace } from '../../shared/commands/rest-face.ts';
 import { ErrorCodes } from '../../shared/errors.ts';
@@ -37,7 +38,10 @@ export function httpRequestFor(op: Op): HttpRequestSpec {
   return n ? { method: r.method, path, body: JSON.stringify(rest) } : { method: r.method, path };
 }
 
-const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !['INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].includes(c)));
+const NOT_DOMAIN = [
+  'INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
+];
+const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !NOT_DOMAIN.includes(c)));
 const CODE_BY_STATUS = new Map<number, string>();
 for (const [code, e] of Object.entries(ErrorCodes)) if (!CODE_BY_STATUS.has(e.status)) CODE_BY_STATUS.set(e.status, code);
 
@@ -48,6 +52,7 @@ export function isDomainCode(code: string): boolean {
 
 /** Classify an HTTP response. */
 export function httpOutcome(status: number, bodyText: string): OpOutcome {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON body of any command, read field by field below
   let body: any;
   try {
     body = bodyText.length ? JSON.parse(bodyText) : undefined;
@@ -61,10 +66,13 @@ export function httpOutcome(status: number, bodyText: string): OpOutcome {
 }
 
 /** Classify a TCP response frame `{id, ok, body | error}`. */
-export function tcpOutcome(frame: any): OpOutcome {
-  if (frame && frame.ok === true) return { ok: true, body: frame.body };
-  const err = frame?.error;
-  const code: string = typeof err === 'string' ? err : typeof err?.code === 'string' ? err.code : 'BAD_RESPONSE';
+export function tcpOutcome(frame: unknown): OpOutcome {
+  const f = frame as { ok?: unknown; body?: unknown; error?: string | { code?: unknown; message?: string; details?: unknown } } | null;
+  if (f && f.ok === true) return { ok: true, body: f.body };
+  const err = f?.error;
+  const raw = typeof err === 'string' ? err : typeof err?.code === 'string' ? err.code : 'BAD_RESPONSE';
+  // The client library's own codes (connection lost, no answer in time) are transport failures.
+  const code = CLIENT_ERROR_CODES.has(raw) ? 'TRANSPORT' : raw;
   const kind = code === 'TRANSPORT' ? 'transport' : isDomainCode(code) ? 'domain' : 'server';
-  return { ok: false, code, kind, message: err?.message, details: err?.details };
+  return typeof err === 'string' ? { ok: false, code, kind } : { ok: false, code, kind, message: err?.message, details: err?.details };
 }

@@ -1,12 +1,13 @@
 /**
  * Servers under test run as child processes: `node --import tsx <entry> ...` (not through npx, so the
  * pid is the server's own and /proc/<pid>/stat measures it). The child announces its address on
- * stdout with a `... listening on <proto>://HOST:PORT ...` line.
+ * stdout with its start line (shared/start-line.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseStartLine, START_LINE_RE } from '../../shared/start-line.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -30,19 +31,20 @@ export interface SpawnOptions {
   /** Entry file relative to the repo root. */
   entry: string;
   args: string[];
-  /** Regex on stdout capturing host and port. */
-  announce: RegExp;
+  /** A stricter test of the start line (default: any start line). */
+  announce?: RegExp;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   nodeArgs?: string[];
 }
 
-const LISTEN_RE = /listening on (?:[a-z]+):\/\/([\d.]+|\[[^\]]+\]|[a-z0-9.-]+):(\d+)/i;
-export { LISTEN_RE };
+/** Kept for the callers that pass it as `announce`: the start line's own pattern. */
+export const LISTEN_RE = START_LINE_RE;
 
 export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
   const guard = resolve(REPO_ROOT, 'loadgen/procs/die-with-parent.ts');
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', guard, resolve(REPO_ROOT, o.entry), ...o.args], {
+  const argv = [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', guard, resolve(REPO_ROOT, o.entry), ...o.args];
+  const proc = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,24 +68,25 @@ export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
   return new Promise<ChildServer>((resolveP, rejectP) => {
     const timer = setTimeout(() => {
       void stop();
-      rejectP(new Error(`${o.name}: no announce line within ${o.timeoutMs ?? 20000} ms\nstdout: ${stdout.slice(-1000)}\nstderr: ${tail()}`));
+      const seen = `stdout: ${stdout.slice(-1000)}\nstderr: ${tail()}`;
+      rejectP(new Error(`${o.name}: no announce line within ${o.timeoutMs ?? 20000} ms\n${seen}`));
     }, o.timeoutMs ?? 20000);
     proc.stdout!.setEncoding('utf8');
     const onData = (d: string) => {
       stdout = (stdout + d).slice(-8000);
       for (const line of stdout.split('\n')) {
-        const m = o.announce.exec(line);
-        if (!m) continue;
+        const m = parseStartLine(line);
+        if (!m || (o.announce && !o.announce.test(line))) continue;
         clearTimeout(timer);
         proc.stdout!.off('data', onData);
         proc.stdout!.resume();
         const extra: Record<string, string> = {};
-        for (const u of line.matchAll(/([a-z]+) (https?:\/\/[^\s,)]+)/gi)) extra[u[1]] = u[2];
+        for (const [k, v] of Object.entries(m.details)) if (/^https?:\/\//.test(v)) extra[k] = v;
         resolveP({
           name: o.name,
           pid: proc.pid!,
-          host: m[1].replace(/^\[|\]$/g, ''),
-          port: Number(m[2]),
+          host: m.host,
+          port: m.port,
           banner: line.trim(),
           extra,
           proc,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { GameClient, type ClientOptions } from '../../game-server/client/client.ts';
 import { encodeFrame, unpackr } from '../../shared/protocol/frame.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 
 export const IO = process.env.GAME_IO || 'libuv';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -32,7 +33,10 @@ export async function startGame(args: string[] = [], env: Record<string, string>
   const dir = mkdtempSync(join(tmpdir(), 'game-'));
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0', '--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+    [
+      ...['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'],
+      ...['--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const stdout: string[] = [];
@@ -45,10 +49,10 @@ export async function startGame(args: string[] = [], env: Record<string, string>
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout.push(d);
       buf += d;
-      const m = /game-server listening on .*\n/.exec(buf);
-      if (m) {
+      const line = buf.split('\n').find((l, i, all) => i < all.length - 1 && parseStartLine(l)?.server === 'game-server');
+      if (line) {
         clearTimeout(timer);
-        resolve(m[0].trim());
+        resolve(line.trim());
       }
     });
     proc.once('exit', (code) => {
@@ -56,13 +60,14 @@ export async function startGame(args: string[] = [], env: Record<string, string>
       reject(new Error(`server exited ${code}: ${stderr.join('')}`));
     });
   });
-  const m = /^game-server listening on tcp:\/\/([\d.]+):(\d+) \(io (\w+), workers (\d+), admin http:\/\/[\d.]+:(\d+)\)$/.exec(line);
-  if (!m) throw new Error(`unexpected start line: ${line}`);
+  const start = parseStartLine(line)!;
+  const admin = /:(\d+)$/.exec(start.details.admin ?? '');
+  if (start.proto !== 'tcp' || !start.details.io || !start.details.workers || !admin) throw new Error(`unexpected start line: ${line}`);
   const srv: GameServer = {
-    host: m[1],
-    port: Number(m[2]),
-    backend: m[3],
-    adminPort: Number(m[5]),
+    host: start.host,
+    port: start.port,
+    backend: start.details.io,
+    adminPort: Number(admin[1]),
     proc,
     dir,
     stdout,
@@ -83,7 +88,8 @@ export async function startGame(args: string[] = [], env: Record<string, string>
 export function metric(text: string, name: string, labelFilter = ''): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ') && line.includes(labelFilter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    const series = line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ');
+    if (series && line.includes(labelFilter)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
@@ -106,14 +112,27 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 /**
- * A raw socket that decodes frames by hand (length prefix + msgpack, not the server's FrameDecoder),
- * so framing tests check the wire itself.
+ * A decoded value as it came off the wire: a response `{id, ok, body | error}`, a push `{ev, body}`, or
+ * whatever a hostile test provoked. Untyped on purpose: the tests check each field they expect.
  */
-export function rawClient(port: number) {
-  const sock = net.connect({ host: '127.0.0.1', port, noDelay: true });
-  const frames: any[] = [];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RawFrame = any;
+
+/**
+ * The one raw-socket client of the tests: it writes any bytes (hand-made frames, split frames,
+ * garbage) and decodes what comes back by hand (length prefix + msgpack, not the server's
+ * FrameDecoder), so framing tests check the wire itself. Everything else uses the client library.
+ */
+export function rawClient(port: number, host = '127.0.0.1') {
+  const sock = net.connect({ host, port, noDelay: true });
+  const frames: RawFrame[] = [];
   let buf = Buffer.alloc(0);
   const state = { closed: false };
+  const connected = new Promise<void>((resolve, reject) => {
+    sock.once('connect', () => resolve());
+    sock.once('error', reject);
+  });
+  connected.catch(() => {});
   sock.on('data', (d) => {
     buf = Buffer.concat([buf, d]);
     while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
@@ -124,27 +143,73 @@ export function rawClient(port: number) {
   });
   sock.on('close', () => (state.closed = true));
   sock.on('error', () => {});
-  const waitFor = async (pred: (f: any) => boolean, ms = 5000) => {
+  const waitFor = async (pred: (f: RawFrame) => boolean, ms = 5000) => {
     const end = Date.now() + ms;
     for (;;) {
       const f = frames.find(pred);
       if (f) return f;
-      if (Date.now() > end) throw new Error(`no matching frame in ${JSON.stringify(frames)}`);
+      if (Date.now() > end) throw new Error(`no matching frame in ${JSON.stringify(frames).slice(0, 2000)}`);
       await sleep(10);
     }
+  };
+  /** Resolves true when the server closed the connection within ms. */
+  const closedWithin = async (ms: number) => {
+    const end = Date.now() + ms;
+    while (!state.closed && Date.now() < end) await sleep(10);
+    return state.closed;
   };
   const waitClosed = async (ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!state.closed) {
-      if (Date.now() > end) throw new Error('connection still open');
-      await sleep(10);
-    }
+    if (!(await closedWithin(ms))) throw new Error('connection still open');
   };
+  const raw = (bytes: Uint8Array) => sock.write(bytes);
   const send = (v: unknown) => sock.write(encodeFrame(v));
   const framed = (payload: Buffer) => {
     const len = Buffer.alloc(4);
     len.writeUInt32BE(payload.length);
     sock.write(Buffer.concat([len, payload]));
   };
-  return { sock, frames, state, waitFor, waitClosed, send, framed };
+  /** Write hand-made bytes that carry request `id`; resolves with its response. */
+  const rawRequest = (id: number, bytes: Uint8Array, ms = 10_000) => {
+    raw(bytes);
+    return waitFor((f) => f.id === id, ms);
+  };
+  let seq = 1;
+  /** `{id, op, body}` with any op and body, even ones the client library's types refuse; resolves with the response. */
+  const request = (op: unknown, body: unknown = {}, ms = 10_000) => {
+    const id = seq++;
+    return rawRequest(id, encodeFrame({ id, op, body }), ms);
+  };
+  return {
+    sock,
+    frames,
+    state,
+    connected,
+    get pushes() {
+      return frames.filter((f) => typeof f.ev === 'string');
+    },
+    waitFor,
+    waitClosed,
+    closedWithin,
+    raw,
+    send,
+    framed,
+    request,
+    rawRequest,
+    destroy: () => sock.destroy(),
+  };
+}
+export type RawClient = ReturnType<typeof rawClient>;
+
+/** A raw client once its socket is connected (nothing read yet). */
+export async function connectRaw(port: number, host?: string): Promise<RawClient> {
+  const c = rawClient(port, host);
+  await c.connected;
+  return c;
+}
+
+/** A raw client once the server's welcome arrived. */
+export async function openRaw(port: number, host?: string): Promise<RawClient> {
+  const c = await connectRaw(port, host);
+  await c.waitFor((f) => f.ev === 'welcome');
+  return c;
 }

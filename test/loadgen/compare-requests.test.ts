@@ -6,6 +6,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../loadgen/report/figures.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 import { countsAddUp, runCompare } from './helpers.ts';
 
 let out: Awaited<ReturnType<typeof runCompare>>;
@@ -75,7 +76,7 @@ describe('compare: ping and items against web, game and the floors', () => {
     expect(report.config.workloads).toEqual(['ping', 'items']);
     expect(report.machine.cpus).toBeGreaterThan(0);
     expect(report.machine.node).toBe(process.version);
-    expect(report.servers.game.banner).toMatch(/game-server listening on tcp:\/\//);
+    expect(parseStartLine(report.servers.game.banner)).toMatchObject({ server: 'game-server', proto: 'tcp' });
     expect(readFileSync(out.html, 'utf8')).toContain('<svg');
   });
 });

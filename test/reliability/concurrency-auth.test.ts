@@ -17,7 +17,7 @@ import { TokenSigner } from '../../shared/auth/token.ts';
 import { audit } from '../../shared/ledger/audit.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
 import { gamePlayer, webPlayer, type Op, type Player } from './drivers.ts';
-import { baseArgs, GameConn, sleep, startChild, tempDir, webLogin, type Child, type ServerKind } from './helpers.ts';
+import { baseArgs, openGame, refusal, sleep, startChild, tempDir, webLogin, type Child, type ServerKind } from './helpers.ts';
 
 export const CONCURRENT_OPS = 600;
 const STARTING_POTIONS = 3;
@@ -159,14 +159,16 @@ describe('auth', () => {
     const db = fileA();
     const game = await startChild('game', baseArgs(db));
     try {
-      const c = await GameConn.open(game.port);
-      for (const op of ['player.get', 'inventory.get', 'shop.buy', 'item.give', 'channel.join']) expect((await c.request(op, {})).error?.code).toMatch(/UNAUTHORIZED|INVALID/);
-      expect((await c.request('player.get', {})).error?.code).toBe('UNAUTHORIZED');
-      expect((await c.request('session.resume', { token: 'v1.1.99999999999999.AAAA' })).error?.code).toBe('UNAUTHORIZED');
+      const c = await openGame(game.port);
+      for (const op of ['player.get', 'inventory.get', 'shop.buy', 'item.give', 'channel.join']) {
+        expect(await refusal(c.call(op, {}))).toMatch(/UNAUTHORIZED|INVALID/);
+      }
+      expect(await refusal(c.call('player.get', {}))).toBe('UNAUTHORIZED');
+      expect(await refusal(c.call('session.resume', { token: 'v1.1.99999999999999.AAAA' }))).toBe('UNAUTHORIZED');
       const me = await c.call('player.login', { name: 'authcarol', password: 'secret-pw' });
-      expect((await c.request('player.get', { id: 1 })).error?.code).toBe('INVALID');
+      expect(await refusal(c.call('player.get', { id: 1 } as object))).toBe('INVALID');
       expect((await c.call('player.get', {})).id).toBe(me.playerId);
-      c.destroy();
+      c.drop();
     } finally {
       await game.stop();
     }
@@ -217,15 +219,15 @@ describe('auth', () => {
     // The game server started on file A accepts the web server's token (session.resume), not file B's.
     const game = await startChild('game', baseArgs(fileA()));
     try {
-      const c = await GameConn.open(game.port);
-      expect((await c.request('session.resume', { token: b.token })).error?.code).toBe('UNAUTHORIZED');
+      const c = await openGame(game.port);
+      expect(await refusal(c.call('session.resume', { token: b.token }))).toBe('UNAUTHORIZED');
       expect((await c.call('session.resume', { token: a.token })).playerId).toBe(a.playerId);
       // And the other way: a token from a game-server login works on the web server of that file.
-      const g = await GameConn.open(game.port);
+      const g = await openGame(game.port);
       const gl = await g.call('player.login', { name: 'gamelogin', password: 'secret-pw' });
       expect((await fetch(`${webA.httpBase}/v1/me`, { headers: { authorization: `Bearer ${gl.token}` } })).status).toBe(200);
-      c.destroy();
-      g.destroy();
+      c.drop();
+      g.drop();
     } finally {
       await game.stop();
     }
@@ -235,16 +237,16 @@ describe('auth', () => {
     const db = `${tmp.dir}/auth-ttl.sqlite`;
     const game = await startChild('game', baseArgs(db, ['--token-ttl', '3', '--resume-grace-ms', '0']));
     try {
-      const c = await GameConn.open(game.port);
+      const c = await openGame(game.port);
       const me = await c.call('player.login', { name: 'ttlerin', password: 'secret-pw' });
-      c.destroy();
-      const d = await GameConn.open(game.port);
+      c.drop();
+      const d = await openGame(game.port);
       expect((await d.call('session.resume', { token: me.token })).playerId).toBe(me.playerId);
-      d.destroy();
+      d.drop();
       await sleep(3200);
-      const e = await GameConn.open(game.port);
-      expect((await e.request('session.resume', { token: me.token })).error?.code).toBe('UNAUTHORIZED');
-      e.destroy();
+      const e = await openGame(game.port);
+      expect(await refusal(e.call('session.resume', { token: me.token }))).toBe('UNAUTHORIZED');
+      e.drop();
     } finally {
       await game.stop();
     }

@@ -4,7 +4,8 @@
  * frames). An operation resolves with ok (acknowledged) or a refusal code; a transport failure
  * (the server died) rejects.
  */
-import { GameConn, type Child } from './helpers.ts';
+import { CLIENT_ERROR_CODES, GameError } from '../../game-server/client/client.ts';
+import { openGame, type Child } from './helpers.ts';
 
 export type Op = { kind: 'give'; to: string } | { kind: 'buy' } | { kind: 'sell' } | { kind: 'use' };
 export type Outcome = { ok: true; body: any; opId: string } | { ok: false; code: string; opId: string };
@@ -71,7 +72,7 @@ export async function webPlayer(srv: Child, name: string, token?: string): Promi
 }
 
 export async function gamePlayer(srv: Child, name: string, token?: string): Promise<Player> {
-  const c = await GameConn.open(srv.port);
+  const c = await openGame(srv.port, { timeoutMs: 15_000 });
   let id: number;
   if (token) {
     const r = await c.call('session.resume', { token });
@@ -81,12 +82,17 @@ export async function gamePlayer(srv: Child, name: string, token?: string): Prom
     token = r.token as string;
     id = r.playerId;
   }
-  const req = async (op: string, body: unknown, opId: string): Promise<Outcome> => {
-    const r = await c.request(op, body, 15_000);
-    return r.ok ? { ok: true, body: r.body, opId } : { ok: false, code: r.error!.code, opId };
-  };
+  // A refusal resolves; a lost connection or no answer in 15 s (the client's own codes) rejects.
+  const req = (op: string, body: unknown, opId: string) =>
+    new Promise<Outcome>((resolve, reject) =>
+      c.request(op, body, (r) => {
+        if (r.ok) resolve({ ok: true, body: r.body, opId });
+        else if (CLIENT_ERROR_CODES.has(r.error!.code)) reject(new GameError(r.error!.code, r.error!.message));
+        else resolve({ ok: false, code: r.error!.code, opId });
+      }),
+    );
   // Keep the heartbeat happy between bursts.
-  const hb = setInterval(() => void c.request('ping', {}).catch(() => {}), 1000);
+  const hb = setInterval(() => c.request('ping', {}, () => {}), 1000);
   hb.unref();
   return {
     name,
@@ -110,7 +116,7 @@ export async function gamePlayer(srv: Child, name: string, token?: string): Prom
     },
     close() {
       clearInterval(hb);
-      c.destroy();
+      c.drop();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseStartLine, type StartLine } from '../../shared/start-line.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
 import { tempDir } from '../helpers/domain.ts';
 import { startApp } from './helpers.ts';
@@ -110,10 +111,10 @@ describe('the entry point: web-server/server.ts', () => {
       child.stdout!.on('data', (d) => (out += d));
       child.stderr!.on('data', (d) => (err += d));
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-      const line = await new Promise<RegExpMatchArray>((resolve, reject) => {
+      const line = await new Promise<StartLine>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no start line: ${out} ${err}`)), 60_000);
         const check = () => {
-          const m = /^web-server listening on http:\/\/127\.0\.0\.1:(\d+) \(store sqlite (.+)\)$/m.exec(out);
+          const m = out.includes('\n') ? parseStartLine(out.slice(0, out.lastIndexOf('\n'))) : null;
           if (m) {
             clearTimeout(t);
             resolve(m);
@@ -122,9 +123,10 @@ describe('the entry point: web-server/server.ts', () => {
         child!.stdout!.on('data', check);
         child!.once('exit', () => reject(new Error(`exited early: ${out} ${err}`)));
       });
-      const port = Number(line[1]);
+      expect(line).toMatchObject({ server: 'web-server', proto: 'http', host: '127.0.0.1' });
+      const port = line.port;
       expect(port).toBeGreaterThan(0);
-      expect(line[2]).toBe(dbPath);
+      expect(line.details.store).toBe(`sqlite ${dbPath}`);
       const base = `http://127.0.0.1:${port}`;
       const login = await json(await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'pia', password: 'pw-pia' }) }));
       expect(login.status).toBe(200);
