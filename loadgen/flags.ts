@@ -6,8 +6,9 @@ import { WORKLOAD_SUMMARIES } from './workloads/index.ts';
 export const compareFlags = {
   workload: { type: 'string', default: 'ping,read,items,quests,realtime', env: 'LG_WORKLOAD', help: 'workloads to run, comma-separated: ping, read, items, quests, realtime, sessions (or "all")' },
   targets: { type: 'string', default: 'web,game', env: 'LG_TARGETS', help: 'servers to run against: web, game (comma-separated)' },
-  floors: { type: 'boolean', default: true, env: 'LG_FLOORS', help: 'also run ping/read against the floors (bare Fastify, bare net echo) as child processes' },
-  duration: { type: 'number', default: 5, env: 'LG_DURATION', help: 'measured seconds per workload and target' },
+  floors: { type: 'boolean', default: true, env: 'LG_FLOORS', help: 'also run the ladder of floors (bare Fastify, + token, + store; bare TCP, + durable writes) for ping/read/items/quests' },
+  rounds: { type: 'number', default: 3, env: 'LG_ROUNDS', help: 'interleaved rounds (web, game, floors, again…): figures are the median and min–max over rounds' },
+  duration: { type: 'number', default: 5, env: 'LG_DURATION', help: 'measured seconds per workload, target and round' },
   amount: { type: 'number', default: 0, env: 'LG_AMOUNT', help: 'measure this many operations instead of a duration (request workloads)' },
   warmup: { type: 'number', default: 1, env: 'LG_WARMUP', help: 'warm-up seconds before each measured window (not counted)' },
   players: { type: 'number', default: 50, env: 'LG_PLAYERS', help: 'virtual players = connections, for ping/read/items/quests' },
@@ -35,6 +36,11 @@ export const compareFlags = {
   webArgs: { type: 'string', default: '', env: 'LG_WEB_ARGS', help: 'more flags for the web server, space-separated; they come last and win' },
   hashCost: { type: 'number', default: 4, env: 'LG_HASH_COST', help: 'log2 scrypt cost passed to both servers (low: logins are setup, not load)' },
   channelsPerPlace: { type: 'number', default: 4, env: 'LG_CHANNELS_PER_PLACE', help: 'passed to both servers; realtime needs channels ≤ 4 × this' },
+  webUrl: { type: 'string', default: '', env: 'LG_WEB_URL', help: 'load a web server already running at this URL (http://host:port) instead of starting one' },
+  gameAddr: { type: 'string', default: '', env: 'LG_GAME_ADDR', help: 'load a game server already running at host:port instead of starting one' },
+  webDbPath: { type: 'string', default: '', env: 'LG_WEB_DB_PATH', help: 'with --web-url: the running web server\'s SQLite file, for the ledger audit after the run' },
+  gameDbPath: { type: 'string', default: '', env: 'LG_GAME_DB_PATH', help: 'with --game-addr: the running game server\'s SQLite file, for the ledger audit after the run' },
+  lightClient: { type: 'boolean', default: true, env: 'LG_LIGHT_CLIENT', help: 'realtime: also measure game push delivery with the C epoll client (needs cc), reported as target gameC' },
   json: { type: 'string', default: '', env: 'LG_JSON', help: 'write the full results as JSON to this file' },
   html: { type: 'string', default: '', env: 'LG_HTML', help: 'write a self-contained HTML report (SVG charts) to this file' },
   progress: { type: 'boolean', default: false, env: 'LG_PROGRESS', help: 'progress on stderr even when it is not a TTY' },
@@ -44,9 +50,11 @@ export const compareFlags = {
 } as const satisfies FlagSpecs;
 
 export const COMPARE_USAGE = `Usage: npx tsx loadgen/compare.ts [options]   (npm run compare -- [options])
-Starts the web server, the game server and the floors as child processes on temp stores, runs the
-same seeded workloads against each, and prints one table of ops/s, latency, bytes and server CPU
-per op, with the ratios TCP/HTTP and server/floor. Every run is bounded by --duration or --amount.
+Starts the web server, the game server and the ladder of floors as child processes on temp stores,
+runs the same seeded workloads against each in interleaved rounds, and prints one table of ops/s,
+latency, bytes and server CPU per op (median and min–max over rounds), the ladder of floors and the
+attribution of the game/web ratio to its parts. Every run is bounded by --duration or --amount.
+With --web-url / --game-addr it loads servers already running instead (no floors, no server CPU).
 
 Workloads:
 ${Object.entries(WORKLOAD_SUMMARIES)

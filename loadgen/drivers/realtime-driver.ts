@@ -66,6 +66,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
   if (plan.channels > all.length) throw new Error(`realtime: ${plan.channels} channels asked, the server has ${all.length} (raise --channels-per-place)`);
   const stats = new OpStats();
   stats.recording = false;
+  stats.timelineOps = new Set(['channel.move']);
   const hist = newHistogram();
   let winStart = Infinity;
   let winEnd = Infinity;
