@@ -32,7 +32,9 @@ const PASSWORD = 'loadgen-pw';
 const startedAt = new Date().toISOString();
 
 const workloads = f.workload === 'all' ? [...WORKLOAD_NAMES] : f.workload.split(',').map((s) => s.trim()).filter(Boolean);
-for (const w of workloads) if (!(WORKLOAD_NAMES as readonly string[]).includes(w)) fail(`unknown workload "${w}" (one of ${WORKLOAD_NAMES.join(', ')})`);
+for (const w of workloads) if (!(WORKLOAD_NAMES as readonly string[]).includes(w)) fail(
+  `unknown workload "${w}" (one of ${WORKLOAD_NAMES.join(', ')})`
+);
 const targets = f.targets.split(',').map((s) => s.trim());
 for (const t of targets) if (t !== 'web' && t !== 'game') fail(`unknown target "${t}" (web, game)`);
 let mix: Record<string, number>;
@@ -70,7 +72,10 @@ if (workloads.includes('sessions')) {
   nofile = r;
   // Each side (this process, the server child) holds one descriptor per session plus its own few.
   sessionsCap = Math.min(f.sessions, r.after.soft - 256);
-  if (sessionsCap < f.sessions) say(`sessions: RLIMIT_NOFILE is ${r.after.soft} (hard ${r.after.hard}${r.note ? `; ${r.note}` : ''}): opening ${sessionsCap} of the ${f.sessions} asked`);
+  if (sessionsCap < f.sessions) say(
+    `sessions: RLIMIT_NOFILE is ${r.after.soft} (hard ${r.after.hard}${r.note ? `; ${r.note}` : ''}): opening ${sessionsCap} of the` +
+      ` ${f.sessions} asked`
+  );
 }
 
 // ---- targets: servers started here, or already running (--web-url / --game-addr) ----
@@ -88,9 +93,13 @@ const profArgs = (name: string) => (f.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=$
 const storeArgs = ['--store', f.store, '--hash-cost', String(f.hashCost), '--channels-per-place', String(f.channelsPerPlace)];
 const common = ['--host', '127.0.0.1', '--port', '0', ...storeArgs, '--log-level', 'warn'];
 const floorsWanted = f.floors && !external && targets.includes('web') && targets.includes('game');
-if (f.floors && external) say('compare: no floors against servers it did not start (a floor elsewhere, under other load, is not comparable)');
+if (f.floors && external) say(
+  'compare: no floors against servers it did not start (a floor elsewhere, under other load, is not comparable)'
+);
 /** Floors per workload: ping has no token or store, so only the wire rungs. */
-const floorsOf = (w: string): string[] => (!floorsWanted || !requestWorkloads[w] ? [] : w === 'ping' ? ['httpWire', 'tcpWire'] : [...FLOOR_TARGETS]);
+const floorsOf = (w: string): string[] => (
+  !floorsWanted || !requestWorkloads[w] ? [] : w === 'ping' ? ['httpWire', 'tcpWire'] : [...FLOOR_TARGETS]
+);
 const floorsNeeded = [...new Set(workloads.flatMap(floorsOf))];
 /** --game-args / --web-args: passed through after ours, so the servers' own flag parsing (last wins) applies them. */
 const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
@@ -124,14 +133,25 @@ async function startAll(): Promise<void> {
   const starts: Promise<void>[] = [];
   const start = (name: string, entry: string, args: string[]) =>
     starts.push(
-      spawnServer({ name, entry, args, announce: LISTEN_RE, nodeArgs: profArgs(name), timeoutMs: 180_000 }).then((s) => {
+      spawnServer({ name, entry, args, announce: LISTEN_RE, nodeArgs: profArgs(name), timeoutMs: 600_000 }).then((s) => {
         servers[name] = s;
       }),
     );
-  if (targets.includes('web') && !external) start('web', 'web-server/server.ts', [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]);
+  if (targets.includes('web') && !external) start(
+    'web', 'web-server/server.ts',
+    [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]
+  );
   if (targets.includes('game') && !external)
-    start('game', 'game-server/server.ts', [...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users', String(Math.max(10_000, sessionsCap + 1000)), ...extraArgs(f.gameArgs)]);
-  for (const name of floorsNeeded) start(name, FLOOR_ENTRY[name][0], ['--host', '127.0.0.1', '--port', '0', ...storeArgs, ...FLOOR_ENTRY[name][1]]);
+    start(
+      'game', 'game-server/server.ts',
+      [
+        ...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users',
+        String(Math.max(10_000, sessionsCap + 1000)), ...extraArgs(f.gameArgs)
+      ]
+    );
+  for (const name of floorsNeeded) start(
+    name, FLOOR_ENTRY[name][0], ['--host', '127.0.0.1', '--port', '0', ...storeArgs, ...FLOOR_ENTRY[name][1]]
+  );
   const r = await Promise.allSettled(starts);
   const bad = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (bad.length) throw new Error(bad.map((b) => (b.reason as Error).message).join('\n'));
@@ -173,11 +193,23 @@ async function runOnce(w: string, name: string, round: number, settings: Record<
       threads: f.threads,
       onProgress: progress(label, f.duration),
     };
-    Object.assign(settings, { players: plan.players, depth, durationS: plan.durationS, amount: plan.amount, warmupS: plan.warmupS, rate: plan.rate, seed: plan.seed, ...(w === 'items' ? { mix: f.mix } : {}), tcpThreads: plan.threads });
+    Object.assign(
+      settings,
+      {
+        players: plan.players, depth, durationS: plan.durationS, amount: plan.amount, warmupS: plan.warmupS, rate: plan.rate,
+        seed: plan.seed, ...(w === 'items' ? { mix: f.mix } : {}), tcpThreads: plan.threads
+      }
+    );
     return plan.target.transport === 'http' ? runHttp(plan) : runTcp(plan);
   }
   if (w === 'realtime') {
-    Object.assign(settings, { channelSize: f.channelSize, channels: f.channels, movesPerSec: f.movesPerSec, feed: f.feed, pollIntervalMs: f.pollIntervalMs, longPollWaitMs: f.longPollWaitMs, durationS: f.duration, warmupS: f.warmup });
+    Object.assign(
+      settings,
+      {
+        channelSize: f.channelSize, channels: f.channels, movesPerSec: f.movesPerSec, feed: f.feed, pollIntervalMs: f.pollIntervalMs,
+        longPollWaitMs: f.longPollWaitMs, durationS: f.duration, warmupS: f.warmup
+      }
+    );
     const rt = {
       target: targetOf(name),
       channelSize: f.channelSize,
@@ -197,7 +229,13 @@ async function runOnce(w: string, name: string, round: number, settings: Record<
     return name === 'gameC' ? runRealtimeLight(rt) : runRealtime(rt);
   }
   const n = name === 'web' ? Math.min(f.httpSessions, sessionsCap) : sessionsCap;
-  Object.assign(settings, { sessionsAsked: f.sessions, httpSessionsAsked: f.httpSessions, sessionsCap, concurrency: f.sessionConcurrency, heartbeatS: f.heartbeatS, holdS: f.holdS });
+  Object.assign(
+    settings,
+    {
+      sessionsAsked: f.sessions, httpSessionsAsked: f.httpSessions, sessionsCap, concurrency: f.sessionConcurrency,
+      heartbeatS: f.heartbeatS, holdS: f.holdS
+    }
+  );
   return runSessions({
     target: targetOf(name),
     sessions: n,
@@ -262,7 +300,8 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
       endProgress();
       const fig = figuresOf(name, transportOf(name), r);
       perRound[name][round] = fig;
-      const extra = fig.sessions ? `, ${fig.sessions.open} sessions open, ${Math.round(fig.sessions.rssPerSessionBytes)} B RSS per session` : fig.realtime ? `, ${fig.realtime.eventsReceived}/${fig.realtime.eventsExpected} events` : '';
+      const extra = fig.sessions ? `, ${fig.sessions.open} sessions open, ${Math.round(fig.sessions.rssPerSessionBytes)} B RSS per sessi` +
+        `on` : fig.realtime ? `, ${fig.realtime.eventsReceived}/${fig.realtime.eventsExpected} events` : '';
       const cpu = fig.serverCpuUsPerOp === null ? '' : `, ${fig.serverCpuUsPerOp.toFixed(1)} µs server CPU/op`;
       say(`${label}: ${Math.round(fig.opsPerSec)}/s${cpu}, p99 ${fig.latency.p99Us} µs, ${fig.errors} errors${extra}`);
     }
@@ -282,7 +321,9 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
     };
     perRoundOut[name] = { opsPerSec: figs.map((x) => x?.opsPerSec ?? null), cpuUsPerOp: figs.map((x) => x?.serverCpuUsPerOp ?? null) };
   }
-  const roundRatios = Array.from({ length: rounds }, (_, r) => ratiosOf(w, Object.fromEntries(Object.entries(perRound).flatMap(([k, v]) => (v[r] ? [[k, v[r]!]] : [])))));
+  const roundRatios = Array.from(
+    { length: rounds }, (_, r) => ratiosOf(w, Object.fromEntries(Object.entries(perRound).flatMap(([k, v]) => (v[r] ? [[k, v[r]!]] : []))))
+  );
   const ratioSpread: Record<string, Spread | null> = {};
   const ratios: Record<string, number | null> = {};
   for (const k of Object.keys(roundRatios[0] ?? {})) {
@@ -293,10 +334,15 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
     .filter(([, s]) => noisy(s))
     .map(([k]) => k);
   if (w === 'realtime') {
-    for (const t of Object.values(figures)) if (t.realtime && t.realtime.eventsReceived < t.realtime.eventsExpected * 0.99) notes.push(`${t.target}: ${t.realtime.eventsExpected - t.realtime.eventsReceived} expected events not received`);
+    for (const t of Object.values(figures)) if (t.realtime && t.realtime.eventsReceived < t.realtime.eventsExpected * 0.99) notes.push(
+      `${t.target}: ${t.realtime.eventsExpected - t.realtime.eventsReceived} expected events not received`
+    );
   }
   const hasErrors = Object.values(perRound).some((v) => v.some((x) => x && x.errors > 0)) || notes.some((n) => n.includes('failed'));
-  const run: WorkloadRun = { workload: w, settings, rounds, targets: figures, spread, perRound: perRoundOut, tcpHttpRatio: ratios['game/web ops/s'], ratios, ratioSpread, noisyRatios, hasErrors, notes };
+  const run: WorkloadRun = {
+    workload: w, settings, rounds, targets: figures, spread, perRound: perRoundOut, tcpHttpRatio: ratios['game/web ops/s'], ratios,
+    ratioSpread, noisyRatios, hasErrors, notes
+  };
   if (requestWorkloads[w]) Object.assign(run, ladderOf(perRound));
   return run;
 }
@@ -333,16 +379,23 @@ function attachCpuBuckets(): void {
 
 function machine(): RunReport['machine'] {
   const cpus = os.cpus();
-  return { os: os.type(), release: os.release(), arch: os.arch(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? '?', totalMemBytes: os.totalmem(), node: process.version, loadAvg: os.loadavg(), nofile };
+  return {
+    os: os.type(), release: os.release(), arch: os.arch(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? '?', totalMemBytes: os.totalmem(),
+    node: process.version, loadAvg: os.loadavg(), nofile
+  };
 }
 
 const runs: WorkloadRun[] = [];
 const auditResults: RunReport['audit'] = {};
 let exitCode = 0;
-const lightClientBuild: ReturnType<typeof buildRtClient> = workloads.includes('realtime') && f.lightClient ? buildRtClient() : { path: null, reason: 'not asked' };
+const lightClientBuild: ReturnType<typeof buildRtClient> = workloads.includes('realtime') && f.lightClient ? buildRtClient() : {
+  path: null, reason: 'not asked'
+};
 try {
   parseExternal();
-  if (external) say(`compare: loading servers already running: ${Object.entries(externalAddr).map(([k, a]) => `${k} ${a.host}:${a.port}`).join(', ')}`);
+  if (external) say(
+    `compare: loading servers already running: ${Object.entries(externalAddr).map(([k, a]) => `${k} ${a.host}:${a.port}`).join(', ')}`
+  );
   else say(`compare: starting ${[...targets, ...floorsNeeded].join(', ')} (store ${f.store}, run dir ${dir})`);
   await startAll();
   for (const s of Object.values(servers)) say(`  ${s.banner} [pid ${s.pid}]`);
@@ -365,7 +418,9 @@ const auditPaths: Record<string, string> = external
   : f.store === 'sqlite'
     ? Object.fromEntries(['web', 'game'].filter((k) => servers[k]).map((k) => [k, join(dir, `${k}.sqlite`)]))
     : {};
-if (external && !Object.keys(auditPaths).length) say('compare: no ledger audit (give --web-db-path / --game-db-path to audit the running servers\' stores)');
+if (external && !Object.keys(auditPaths).length) say(
+  'compare: no ledger audit (give --web-db-path / --game-db-path to audit the running servers\' stores)'
+);
 for (const [name, path] of Object.entries(auditPaths)) {
   try {
     const store = new SqliteStore({ path });
@@ -386,7 +441,9 @@ const report: RunReport = {
   config: { ...f, workloads, targets, external },
   machine: machine(),
   servers: {
-    ...Object.fromEntries(Object.entries(externalAddr).map(([k, a]) => [k, { banner: `${k} already running at ${a.host}:${a.port} (external)`, pid: 0 }])),
+    ...Object.fromEntries(
+      Object.entries(externalAddr).map(([k, a]) => [k, { banner: `${k} already running at ${a.host}:${a.port} (external)`, pid: 0 }])
+    ),
     ...Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, { banner: s.banner, pid: s.pid }])),
   },
   runs,

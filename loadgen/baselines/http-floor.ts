@@ -25,7 +25,8 @@ import { DomainError, ErrorCodes } from '../../shared/errors.ts';
 import { CommandRunner } from '../../shared/runner.ts';
 import { commandSamples } from './samples.ts';
 
-const flags = cliFlags('Usage: npx tsx loadgen/baselines/http-floor.ts [options]\nBare Fastify floors: wire, + auth, + store (the stateless floor).', {
+const flags = cliFlags('Usage: npx tsx loadgen/baselines/http-floor.ts [options]\nBare Fastify floors: wire, + auth, + store (the ' +
+  'stateless floor).', {
   ...commonFlags,
   host: { type: 'string', default: '127.0.0.1', help: 'listen address' },
   port: { type: 'number', default: 0, help: 'listen port (0: any free port)' },
@@ -37,7 +38,9 @@ const FAKE_TOKEN = 'v1.1.9999999999999.' + 'x'.repeat(43);
 const signer = new TokenSigner('http-floor-secret-0123456789abcdef', flags.tokenTtl * 1000);
 const domain = flags.rung === 'store' ? openDomain(flags) : null;
 const runner = domain
-  ? new CommandRunner({ store: domain.store, tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, realtime: 'store', persistEvents: true })
+  ? new CommandRunner(
+    { store: domain.store, tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, realtime: 'store', persistEvents: true }
+  )
   : null;
 const ids = new Map<string, number>();
 
@@ -45,7 +48,9 @@ const bearer = (req: FastifyRequest) => {
   const h = req.headers.authorization;
   return h && h.startsWith('Bearer ') ? h.slice(7) : undefined;
 };
-const refuse = (reply: FastifyReply, e: DomainError) => reply.code(ErrorCodes[e.code].status).send({ code: e.code, detail: e.message, details: e.details });
+const refuse = (reply: FastifyReply, e: DomainError) => reply.code(ErrorCodes[e.code].status).send(
+  { code: e.code, detail: e.message, details: e.details }
+);
 
 const app = Fastify({ logger: false });
 for (const [name, def] of Object.entries(commandDefs)) {
@@ -71,7 +76,9 @@ for (const [name, def] of Object.entries(commandDefs)) {
           return sample;
         }
         const actor = def.auth ? runner.authenticate(bearer(req)) : null;
-        const input: Record<string, unknown> = { ...((def.http.method === 'GET' || def.http.method === 'DELETE' ? req.query : req.body) as object) };
+        const input: Record<string, unknown> = {
+          ...((def.http.method === 'GET' || def.http.method === 'DELETE' ? req.query : req.body) as object)
+        };
         for (const f of pathFields) input[f] = (req.params as Record<string, string>)[f];
         return runner.runSync(name, input, actor);
       } catch (e) {

@@ -46,7 +46,9 @@ export async function commandSamples(): Promise<Samples> {
     }
   }
   // quest.complete needs a finished quest: its output has the shape of a reward.
-  if (!out.has('quest.complete')) out.set('quest.complete', { questId: 'slime_cleanup', gold: 20, xp: 30, items: [], level: 1, repeatable: true });
+  if (!out.has('quest.complete')) out.set(
+    'quest.complete', { questId: 'slime_cleanup', gold: 20, xp: 30, items: [], level: 1, repeatable: true }
+  );
   for (const name of Object.keys(commandDefs)) if (!out.has(name)) out.set(name, { ok: true, serverTime: Date.now() });
   return out;
 }

@@ -24,7 +24,8 @@ import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
 import { CommandRunner } from '../../shared/runner.ts';
 import { commandSamples } from './samples.ts';
 
-const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server on the game framing: wire, or durable (the durable floor).', {
+const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server on the game framing: wire, or durable ' +
+  '(the durable floor).', {
   ...commonFlags,
   host: { type: 'string', default: '127.0.0.1', help: 'listen address' },
   port: { type: 'number', default: 0, help: 'listen port (0: any free port)' },
@@ -48,7 +49,12 @@ const runner = domain
 
 type Req = { id?: unknown; op?: unknown; body?: unknown };
 const errorFrame = (id: unknown, e: unknown) =>
-  encodeFrame({ id, ok: false, error: e instanceof DomainError ? { code: e.code, message: e.message, details: e.details } : { code: 'INTERNAL', message: String(e) } });
+  encodeFrame(
+    {
+      id, ok: false,
+      error: e instanceof DomainError ? { code: e.code, message: e.message, details: e.details } : { code: 'INTERNAL', message: String(e) }
+    }
+  );
 
 const server = createServer({ noDelay: true }, (sock) => {
   const dec = new FrameDecoder();

@@ -40,7 +40,10 @@ export async function runRealtimeLight(plan: RealtimePlan): Promise<RealtimeResu
   try {
     const runs = Array.from({ length: plan.channels }, (_, k) => {
       const latFile = join(dir, `lat-${k}.bin`);
-      const args = [plan.target.host, String(plan.target.port), String(plan.channelSize), all[k], String(plan.movesPerSec), String(plan.warmupS), String(plan.durationS), `${plan.namePrefix}${k}x`, plan.password, latFile];
+      const args = [
+        plan.target.host, String(plan.target.port), String(plan.channelSize), all[k], String(plan.movesPerSec), String(plan.warmupS),
+        String(plan.durationS), `${plan.namePrefix}${k}x`, plan.password, latFile
+      ];
       const child = spawn(built.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));

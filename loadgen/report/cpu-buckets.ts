@@ -40,7 +40,9 @@ export interface CpuProfile {
 }
 
 const SERIALIZE_NATIVES = new Set(['stringify', 'parse', 'JSONStringify', 'JSONParse']);
-const SOCKET_NATIVES = new Set(['writev', 'writeBuffer', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'onStreamRead', 'onread']);
+const SOCKET_NATIVES = new Set(
+  ['writev', 'writeBuffer', 'writeUtf8String', 'writeLatin1String', 'writeAsciiString', 'onStreamRead', 'onread']
+);
 
 /** The bucket one frame says, or null when it says nothing (native helpers, event plumbing, streams). */
 export function frameBucket(f: CallFrame): Bucket | 'idle' | null {
@@ -49,7 +51,9 @@ export function frameBucket(f: CallFrame): Bucket | 'idle' | null {
   if (n === '(idle)') return 'idle';
   // A completion port's blocking wait (io_uring_enter, GetQueuedCompletionStatusEx) is sampled as
   // running JS-called native code, but the thread sleeps there: not CPU.
-  if (/\/game-server\/io\/backends\/(uring|iocp)\/ffi\.ts/.test(u) && /^(enter|getQueuedCompletionStatus\w*|GetQueuedCompletionStatus\w*|wait\w*)$/.test(n)) return 'idle';
+  if (
+    /\/game-server\/io\/backends\/(uring|iocp)\/ffi\.ts/.test(u) && /^(enter|getQueuedCompletionStatus\w*|GetQueuedCompletionStatus\w*|wait\w*)$/.test(n)
+  ) return 'idle';
   if (n === '(garbage collector)' || n === '(program)') return 'runtime';
   if (n === '(root)') return null;
   if (!u) {
@@ -60,14 +64,20 @@ export function frameBucket(f: CallFrame): Bucket | 'idle' | null {
   }
   if (/\/shared\/store\/|node:sqlite|better-sqlite3/.test(u)) return 'store';
   if (/\/shared\/auth\/|node:internal\/crypto/.test(u)) return 'auth';
-  if (/\/typebox\/|\/ajv\/|fastify\/lib\/validation|type-provider-typebox|fast-uri/.test(u) || (/\/shared\/runner\.ts/.test(u) && /^(validateInput|Check|check)$/.test(n))) return 'validation';
+  if (
+    /\/typebox\/|\/ajv\/|fastify\/lib\/validation|type-provider-typebox|fast-uri/.test(u) || (
+      /\/shared\/runner\.ts/.test(u) && /^(validateInput|Check|check)$/.test(n)
+    )
+  ) return 'validation';
   if (/fastify\/lib\/reply\.js/.test(u) && n === 'serialize') return 'serialization';
   if (/fast-json-stringify|msgpackr|\/shared\/protocol\/|secure-json-parse|fastify\/lib\/contentTypeParser/.test(u)) return 'serialization';
   if (/node:net|node:internal\/stream_base_commons|node:internal\/net|\/game-server\/io\/|koffi/.test(u)) return 'socket';
   if (/node:_http_|node:internal\/http|node:http|find-my-way|\/fastify\/|light-my-request|\/avvio\//.test(u)) return 'http';
   if (/\/(web-server|game-server|shared|loadgen\/baselines)\//.test(u) || /prom-client|pino/.test(u)) return 'own code';
   // Streams serve both sockets and HTTP messages: the caller decides.
-  if (/node:internal\/(process|timers|async_hooks|util|streams)|node:events|node:timers|node:buffer|node:internal\/errors/.test(u)) return null;
+  if (
+    /node:internal\/(process|timers|async_hooks|util|streams)|node:events|node:timers|node:buffer|node:internal\/errors/.test(u)
+  ) return null;
   if (/node_modules/.test(u)) return 'other';
   return null;
 }

@@ -82,7 +82,9 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   config: Record<string, unknown>;
-  machine: { os: string; release: string; arch: string; cpus: number; cpuModel: string; totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown };
+  machine: {
+    os: string; release: string; arch: string; cpus: number; cpuModel: string; totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown
+  };
   servers: Record<string, { banner: string; pid: number }>;
   runs: WorkloadRun[];
   audit: Record<string, { ok: boolean; players: number; ledgerRows: number; problems: string[] }>;

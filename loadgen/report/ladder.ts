@@ -21,11 +21,17 @@ export interface RungDef {
 
 export const RUNGS: RungDef[] = [
   { target: 'web', label: 'web server', does: 'the takeout counter: Fastify + schemas + hooks + token + store per request' },
-  { target: 'httpStateless', label: 'stateless floor', does: 'bare Fastify + token check + CommandRunner on the store, no cache (what any stateless server must do)' },
+  {
+    target: 'httpStateless', label: 'stateless floor',
+    does: 'bare Fastify + token check + CommandRunner on the store, no cache (what any stateless server must do)'
+  },
   { target: 'httpAuth', label: 'Fastify + token', does: 'bare Fastify + the shared token check; canned response' },
   { target: 'httpWire', label: 'bare Fastify', does: 'HTTP/1.1 + JSON only; canned response of the same size' },
   { target: 'tcpWire', label: 'bare TCP', does: 'length-prefixed MessagePack only; canned response of the same size' },
-  { target: 'tcpDurable', label: 'durable floor', does: 'bare TCP + login once + CommandRunner on cached players, writes committed (group commit)' },
+  {
+    target: 'tcpDurable', label: 'durable floor',
+    does: 'bare TCP + login once + CommandRunner on cached players, writes committed (group commit)'
+  },
   { target: 'game', label: 'game server', does: 'the dine-in restaurant: IOCP-modeled core, sessions, cache, group commit' },
 ];
 export const FLOOR_TARGETS = RUNGS.map((r) => r.target).filter((t) => t !== 'web' && t !== 'game');
@@ -75,7 +81,9 @@ export interface Attribution {
 }
 
 /** `perRound[target][round]` → the ladder (rungs present, in order) and, with web and game, the attribution. */
-export function ladderOf(perRound: Record<string, (TargetFigures | undefined)[]>): { ladder: LadderRung[]; attribution: Attribution | null } {
+export function ladderOf(
+  perRound: Record<string, (TargetFigures | undefined)[]>
+): { ladder: LadderRung[]; attribution: Attribution | null } {
   const rounds = Math.max(0, ...Object.values(perRound).map((v) => v.length));
   const ops = (t: string, r: number) => perRound[t]?.[r]?.opsPerSec || null;
   const ladder: LadderRung[] = [];
@@ -109,7 +117,9 @@ export function ladderOf(perRound: Record<string, (TargetFigures | undefined)[]>
       from: from.target,
       to: to.target,
       label: known?.label ?? `${from.label} → ${to.label}`,
-      group: known?.group ?? (to.transport === 'tcp' && from.transport === 'http' ? 'wire and encoding' : to.target === 'game' ? 'game overhead' : 'web overhead'),
+      group: known?.group ?? (
+        to.transport === 'tcp' && from.transport === 'http' ? 'wire and encoding' : to.target === 'game' ? 'game overhead' : 'web overhead'
+      ),
       ratio,
       noisy: noisy(ratio),
       cpuUsSaved: from.cpuUsPerOp && to.cpuUsPerOp ? from.cpuUsPerOp.median - to.cpuUsPerOp.median : null,

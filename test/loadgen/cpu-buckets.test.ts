@@ -26,7 +26,17 @@ beforeAll(async () => {
     timeoutMs: 90_000,
   });
   const base = `http://${s.host}:${s.port}`;
-  const login = (await (await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'prof1', password: 'prof-password' }) })).json()) as { token: string };
+  const login = (
+    await (
+      await fetch(
+        `${base}/v1/sessions`,
+        {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'prof1', password: 'prof-password' })
+        }
+      )
+    ).json()
+  ) as { token: string };
   const auth = { authorization: `Bearer ${login.token}` };
   loadStartUs = mono();
   for (let i = 0; i < 400; i++) {
