@@ -37,8 +37,10 @@ export const RT_CLIENT_C = String.raw`
 #define RING 4096
 typedef struct { int fd; unsigned char *in; size_t have; uint64_t next_at; uint32_t seq; uint64_t tag_of[RING]; } member_t;
 
-static uint64_t now_us(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (uint64_t)t.tv_sec * 1000000u + t.tv_nsec / 1000; }
-static uint64_t cpu_us(void) { struct rusage r; getrusage(RUSAGE_SELF, &r); return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000u + r.ru_utime.tv_usec + r.ru_stime.tv_usec; }
+static uint64_t now_us(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000u + t.tv_nsec / 1000; }
+static uint64_t cpu_us(void) { struct rusage r; getrusage(RUSAGE_SELF, &r);
+  return (uint64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000u + r.ru_utime.tv_usec + r.ru_stime.tv_usec; }
 static void die(const char *m) { fprintf(stderr, "rt-client: %s (%s)\n", m, strerror(errno)); exit(1); }
 
 /* ---- the few msgpack shapes we send ---- */
@@ -53,7 +55,8 @@ static unsigned char *p_uint(unsigned char *p, uint64_t v) {
   if (v <= 0xffffffffu) { *p++ = 0xce; uint32_t b = htonl((uint32_t)v); memcpy(p, &b, 4); return p + 4; }
   *p++ = 0xcf; for (int i = 7; i >= 0; i--) *p++ = (unsigned char)(v >> (i * 8)); return p;
 }
-static size_t frame_done(unsigned char *start, unsigned char *end) { uint32_t n = htonl((uint32_t)(end - start - 4)); memcpy(start, &n, 4); return end - start; }
+static size_t frame_done(unsigned char *start, unsigned char *end) { uint32_t n = htonl((uint32_t)(end - start - 4)); memcpy(start, &n,
+  4); return end - start; }
 
 /* ---- reading: a number after a key, the first key, ok ---- */
 static int read_num(const unsigned char *p, const unsigned char *end, double *out) {
@@ -64,8 +67,10 @@ static int read_num(const unsigned char *p, const unsigned char *end, double *ou
   uint64_t v = 0; int n = 0;
   switch (c) {
     case 0xcc: n = 1; break; case 0xcd: n = 2; break; case 0xce: n = 4; break; case 0xcf: n = 8; break;
-    case 0xcb: { if (p + 9 > end) return 0; uint64_t b = 0; for (int i = 1; i <= 8; i++) b = (b << 8) | p[i]; double d; memcpy(&d, &b, 8); *out = d; return 1; }
-    case 0xca: { if (p + 5 > end) return 0; uint32_t b = 0; for (int i = 1; i <= 4; i++) b = (b << 8) | p[i]; float fl; memcpy(&fl, &b, 4); *out = fl; return 1; }
+    case 0xcb: { if (p + 9 > end) return 0; uint64_t b = 0; for (int i = 1; i <= 8; i++) b = (b << 8) | p[i]; double d; memcpy(&d, &b,
+      8); *out = d; return 1; }
+    case 0xca: { if (p + 5 > end) return 0; uint32_t b = 0; for (int i = 1; i <= 4; i++) b = (b << 8) | p[i]; float fl; memcpy(&fl, &b,
+      4); *out = fl; return 1; }
     default: return 0;
   }
   if (p + 1 + n > end) return 0;
@@ -82,7 +87,8 @@ static int is_push(const unsigned char *b, size_t n) {
   size_t o = (b[0] >= 0x80 && b[0] <= 0x8f) ? 1 : (b[0] == 0xde ? 3 : 5);
   return n > o + 2 && b[o] == 0xa2 && b[o + 1] == 'e' && b[o + 2] == 'v';
 }
-static int is_ok(const unsigned char *b, size_t n) { const unsigned char *v = find_key(b, b + n, "ok"); return v && v < b + n && *v == 0xc3; }
+static int is_ok(const unsigned char *b, size_t n) { const unsigned char *v = find_key(b, b + n, "ok");
+  return v && v < b + n && *v == 0xc3; }
 
 static void write_all(int fd, const unsigned char *b, size_t n) {
   while (n) { ssize_t w = write(fd, b, n); if (w < 0) { if (errno == EINTR) continue; die("write"); } b += w; n -= (size_t)w; }
@@ -106,7 +112,8 @@ static int call(int fd, unsigned char *buf, unsigned char *req, size_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 11) { fprintf(stderr, "usage: rt-client host port members channel moves_per_s warmup_s seconds prefix password latfile\n"); return 2; }
+  if (argc != 11) { fprintf(stderr,
+    "usage: rt-client host port members channel moves_per_s warmup_s seconds prefix password latfile\n"); return 2; }
   const char *host = argv[1], *port = argv[2], *channel = argv[4], *prefix = argv[8], *password = argv[9], *latfile = argv[10];
   int members = atoi(argv[3]); double rate = atof(argv[5]), warm = atof(argv[6]), secs = atof(argv[7]);
   struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
@@ -150,8 +157,10 @@ int main(int argc, char **argv) {
       while (now < win_end && m[i].next_at <= now) {
         uint64_t tag = now_us();
         x = x * 1103515245 + 12345;
-        unsigned char *p = req + 4; p = p_map(p, 3); p = p_str(p, "id"); p = p_uint(p, m[i].seq); p = p_str(p, "op"); p = p_str(p, "channel.move");
-        p = p_str(p, "body"); p = p_map(p, 3); p = p_str(p, "x"); p = p_uint(p, (x >> 8) % 1000); p = p_str(p, "y"); p = p_uint(p, (x >> 20) % 1000);
+        unsigned char *p = req + 4; p = p_map(p, 3); p = p_str(p, "id"); p = p_uint(p, m[i].seq); p = p_str(p, "op"); p = p_str(p,
+          "channel.move");
+        p = p_str(p, "body"); p = p_map(p, 3); p = p_str(p, "x"); p = p_uint(p, (x >> 8) % 1000); p = p_str(p, "y"); p = p_uint(p,
+          (x >> 20) % 1000);
         p = p_str(p, "tag"); p = p_uint(p, tag);
         size_t n = frame_done(req, p);
         write_all(m[i].fd, req, n);
@@ -205,8 +214,10 @@ int main(int argc, char **argv) {
   FILE *lf = fopen(latfile, "wb");
   if (!lf || fwrite(lat, 4, lat_n, lf) != lat_n) die("latency file");
   fclose(lf);
-  printf("{\"moves\":%lu,\"movesOk\":%lu,\"moveErrors\":%lu,\"events\":%lu,\"windowUs\":%llu,\"cpuUs\":%llu,\"bytesIn\":%lu,\"bytesOut\":%lu}\n",
-         moves, moves_ok, move_err, events, (unsigned long long)(win_end - win_start), (unsigned long long)(cpu1 - cpu0), bytes_in, bytes_out);
+  printf("{\"moves\":%lu,\"movesOk\":%lu,\"moveErrors\":%lu,\"events\":%lu,"
+         "\"windowUs\":%llu,\"cpuUs\":%llu,\"bytesIn\":%lu,\"bytesOut\":%lu}\n",
+         moves, moves_ok, move_err, events, (unsigned long long)(win_end - win_start), (unsigned long long)(cpu1 - cpu0), bytes_in,
+           bytes_out);
   return 0;
 }
 `;

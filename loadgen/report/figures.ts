@@ -83,7 +83,8 @@ export interface RunReport {
   finishedAt: string;
   config: Record<string, unknown>;
   machine: {
-    os: string; release: string; arch: string; cpus: number; cpuModel: string; totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown
+    os: string; release: string; arch: string; cpus: number; cpuModel: string;
+    totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown
   };
   servers: Record<string, { banner: string; pid: number }>;
   runs: WorkloadRun[];

@@ -351,9 +351,12 @@ const cell = (v: unknown) => (typeof v === 'object' ? JSON.stringify(v) : v);
 export function renderHtml(r: RunReport): string {
   const verdict = r.hasErrors ? '<b class="bad">This run had errors.</b>' : '<b class="ok">No errors.</b>';
   const load = r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ');
-  const problems = (a: RunReport['audit'][string]) => (a.problems.length ? '; ' + a.problems.join('; ') : '');
+  const problems = (a: RunReport['audit'][string]): string => (a.problems.length ? '; ' + a.problems.join('; ') : '');
   const auditRows = Object.fromEntries(
-    Object.entries(r.audit).map(([k, a]) => [k, `${a.ok ? 'OK' : 'FAILED'}: ${a.players} players, ${a.ledgerRows} ledger rows` + problems(a)]),
+    Object.entries(r.audit).map(([k, a]) => {
+      const line = `${a.ok ? 'OK' : 'FAILED'}: ${a.players} players, ${a.ledgerRows} ledger rows${problems(a)}`;
+      return [k, line];
+    }),
   );
   const kv = (
     o: Record<string, unknown>

@@ -15,7 +15,9 @@ const fmtBytes = (b: number | null) => (b === null ? '-' : b >= 1 << 20 ? `${(b 
 
 function row(run: WorkloadRun, f: TargetFigures): string[] {
   const err = f.errors ? `${f.errors} ` +
-    `(${[f.domainErrors && `${f.domainErrors}d`, f.serverErrors && `${f.serverErrors}s`, f.transportErrors && `${f.transportErrors}t`].filter(Boolean).join(' ')})` : '0';
+    `(${[f.domainErrors && `${f.domainErrors}d`, f.serverErrors && `${f.serverErrors}s`, f.transportErrors && `${f.transportErrors}t`]
+      .filter(Boolean)
+      .join(' ')})` : '0';
   const s = run.spread?.[f.target];
   return [
     run.workload,
@@ -89,7 +91,8 @@ export function renderTable(r: RunReport): string {
       .filter(([, v]) => v !== null)
       .map(
         ([k, v]) => `${k}` +
-          ` ${run.ratioSpread?.[k] ? fmtRatio(run.ratioSpread[k]) : (v as number).toFixed(2)}${run.noisyRatios?.includes(k) ? ' [NOISY]' : ''}`
+          ` ${run.ratioSpread?.[k] ? fmtRatio(run.ratioSpread[k]) : (v as number).toFixed(2)}` +
+          (run.noisyRatios?.includes(k) ? ' [NOISY]' : '')
       );
     if (rat.length) notes.push(`${run.workload}: ${rat.join(', ')}`);
     for (const f of Object.values(run.targets)) {
