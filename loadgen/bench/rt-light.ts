@@ -27,11 +27,17 @@ interface ClientCounts {
   bytesOut: number;
 }
 
-export async function runRealtimeLight(plan: RealtimePlan): Promise<RealtimeResult> {
+/**
+ * `channelOffset`: the first channel to use. The Node driver's players of the same run stay parked
+ * in theirs for the resume grace, so the light client takes the next ones.
+ */
+export async function runRealtimeLight(plan: RealtimePlan, channelOffset = plan.channels): Promise<RealtimeResult> {
   const built = buildRtClient();
   if (built.path === null) throw new Error(built.reason);
   const all = channelIds(plan.channelsPerPlace);
-  if (plan.channels > all.length) throw new Error(`realtime: ${plan.channels} channels asked, the server has ${all.length}`);
+  if (channelOffset + plan.channels > all.length) throw new Error(
+    `realtime: channels ${channelOffset}+${plan.channels} asked, the server has ${all.length}`
+  );
   const dir = mkdtempSync(join(tmpdir(), 'lg-rt-light-'));
   const win = new Window(plan.target.pid);
   let starts = 0;
@@ -41,7 +47,7 @@ export async function runRealtimeLight(plan: RealtimePlan): Promise<RealtimeResu
     const runs = Array.from({ length: plan.channels }, (_, k) => {
       const latFile = join(dir, `lat-${k}.bin`);
       const args = [
-        plan.target.host, String(plan.target.port), String(plan.channelSize), all[k], String(plan.movesPerSec), String(plan.warmupS),
+        plan.target.host, String(plan.target.port), String(plan.channelSize), all[channelOffset + k], String(plan.movesPerSec), String(plan.warmupS),
         String(plan.durationS), `${plan.namePrefix}${k}x`, plan.password, latFile
       ];
       const child = spawn(built.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
