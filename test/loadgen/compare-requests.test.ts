@@ -107,7 +107,7 @@ describe('compare: ping and items against web, game and the floors', () => {
   it('the ledger audit of both stores holds after the run', () => {
     expect(report.audit.web.ok, report.audit.web.problems.join('\n')).toBe(true);
     expect(report.audit.game.ok, report.audit.game.problems.join('\n')).toBe(true);
-    expect(report.audit.web.players).toBe(4); // the items players (ping needs no login)
+    expect(report.audit.web.players).toBe(8); // the items players, 4 per round (ping needs no login)
     expect(report.audit.game.ledgerRows).toBeGreaterThan(0);
   });
 
