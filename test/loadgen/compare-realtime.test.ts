@@ -116,7 +116,7 @@ describe('compare: quests, realtime, sessions', () => {
       expect(charts.length).toBeGreaterThanOrEqual(6);
       // Latency points of both servers, with numeric values.
       const pts = [...stdout.matchAll(/<circle class="pt" data-target="(\w+)" data-percentile="([\d.]+)" data-us="(\d+)"/g)];
-      expect(new Set(pts.map((m) => m[1]))).toEqual(new Set(['web', 'game']));
+      expect(new Set(pts.map((m) => m[1]))).toEqual(new Set(['web', 'game', ...(existsSync('/usr/bin/cc') ? ['gameC'] : [])]));
       expect(pts.every((m) => Number(m[3]) > 0)).toBe(true);
       const bars = [...stdout.matchAll(/<rect class="pt bar" data-target="(\w+)" data-value="([\d.]+)"/g)];
       expect(bars.length).toBe(existsSync('/usr/bin/cc') ? 7 : 6);
