@@ -1,22 +1,66 @@
 /**
- * TCP floor: a bare `net` server speaking the game server's framing (4-byte BE length + msgpack,
- * shared/protocol/frame.ts). It sends the welcome push, then answers every request frame
- * `{id, op, body}` with `{id, ok: true, body: {serverTime}}`: decode + encode per frame, one write
- * per received chunk. No sessions, no commands: the floor under the game server.
+ * The TCP rungs of the ladder of floors: a bare `net` server speaking the game server's framing
+ * (4-byte BE length + msgpack, shared/protocol/frame.ts). It sends the welcome push, then answers
+ * every request frame `{id, op, body}` with `{id, ok, body}`; one write per received chunk.
+ *
+ *  - `wire`: the body is a canned output of the command (baselines/samples.ts), the size the game
+ *    server sends. Framed MessagePack only.
+ *  - `durable`: + the command run with the shared CommandRunner on a per-connection session, the
+ *    way a stateful server does: login once per connection, players kept in memory (a plain Map as
+ *    the runner's cache), every write committed to the store before its answer, the commands of one
+ *    received chunk in one transaction (group commit, as the game server does per completion batch).
+ *    This is the **durable floor**.
+ *
+ * What both skip that the game server does: its I/O core (IOCP-modeled ports, completion workers),
+ * admission and back-pressure, idempotency by operation id, channels and pushes, the admin
+ * endpoint, metrics. Run as a child process by compare.ts, on the same terms as the servers.
  */
 import { createServer } from 'node:net';
-import { cliFlags } from '../../shared/config.ts';
+import { cliFlags, commonFlags } from '../../shared/config.ts';
+import { openDomain } from '../../shared/domain.ts';
+import { DomainError } from '../../shared/errors.ts';
+import type { PlayerState } from '../../shared/model.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
+import { CommandRunner } from '../../shared/runner.ts';
+import { commandSamples } from './samples.ts';
 
-const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server echoing length-prefixed msgpack frames (the TCP floor).', {
+const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server on the game framing: wire, or durable ' +
+  '(the durable floor).', {
+  ...commonFlags,
   host: { type: 'string', default: '127.0.0.1', help: 'listen address' },
   port: { type: 'number', default: 0, help: 'listen port (0: any free port)' },
+  rung: { type: 'string', default: 'wire', choices: ['wire', 'durable'], help: 'what the floor does per request' },
 });
+
+const samples = await commandSamples();
+const domain = flags.rung === 'durable' ? openDomain(flags) : null;
+const players = new Map<number, PlayerState>();
+const runner = domain
+  ? new CommandRunner({
+      store: domain.store,
+      tokens: domain.tokens,
+      rules: domain.rules,
+      hashCost: domain.hashCost,
+      realtime: 'memory',
+      persistEvents: false,
+      cache: { get: (id) => players.get(id), set: (p) => void players.set(p.id, p) },
+    })
+  : null;
+
+type Req = { id?: unknown; op?: unknown; body?: unknown };
+const errorFrame = (id: unknown, e: unknown) =>
+  encodeFrame(
+    {
+      id, ok: false,
+      error: e instanceof DomainError ? { code: e.code, message: e.message, details: e.details } : { code: 'INTERNAL', message: String(e) }
+    }
+  );
 
 const server = createServer({ noDelay: true }, (sock) => {
   const dec = new FrameDecoder();
   const frames: unknown[] = [];
-  sock.write(encodeFrame({ ev: 'welcome', body: { server: 'tcp-floor' } }));
+  let actor: number | null = null;
+  sock.write(encodeFrame({ ev: 'welcome', body: { server: `tcp-floor ${flags.rung}` } }));
   sock.on('data', (chunk) => {
     frames.length = 0;
     dec.push(chunk, frames);
@@ -25,17 +69,49 @@ const server = createServer({ noDelay: true }, (sock) => {
       return;
     }
     if (frames.length === 0) return;
-    const now = Date.now();
     const out: Buffer[] = [];
-    for (const f of frames) out.push(encodeFrame({ id: (f as { id?: unknown }).id, ok: true, body: { serverTime: now } }));
-    sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    if (!runner) {
+      for (const f of frames as Req[]) out.push(encodeFrame({ id: f.id, ok: true, body: samples.get(String(f.op)) }));
+    } else {
+      const sync: Req[] = [];
+      for (const f of frames as Req[]) {
+        if (f.op === 'player.login') {
+          runner.run('player.login', f.body, null).then(
+            (b) => {
+              actor = (b as { playerId: number }).playerId;
+              sock.write(encodeFrame({ id: f.id, ok: true, body: b }));
+            },
+            (e) => sock.write(errorFrame(f.id, e)),
+          );
+        } else sync.push(f);
+      }
+      try {
+        runner.batch(() => {
+          for (const f of sync) {
+            try {
+              out.push(encodeFrame({ id: f.id, ok: true, body: runner.runSync(String(f.op), f.body, actor) }));
+            } catch (e) {
+              out.push(errorFrame(f.id, e));
+            }
+          }
+        });
+      } catch (e) {
+        // The group commit failed: nothing of it is durable, so every answer is the error.
+        out.length = 0;
+        for (const f of sync) out.push(errorFrame(f.id, e));
+      }
+    }
+    if (out.length) sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
   });
   sock.on('error', () => sock.destroy());
 });
 server.listen(flags.port, flags.host, () => {
   const a = server.address() as { address: string; port: number };
-  process.stdout.write(`tcp-floor listening on tcp://${a.address}:${a.port}\n`);
+  process.stdout.write(`tcp-floor (${flags.rung}) listening on tcp://${a.address}:${a.port}\n`);
 });
-const stop = () => server.close(() => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
+const stop = () => {
+  domain?.store.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

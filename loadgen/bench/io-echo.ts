@@ -39,7 +39,10 @@ const { values: a } = parseArgs({
   },
 });
 if (a.help) {
-  console.log('Usage: npx tsx loadgen/bench/io-echo.ts [--backends libuv,uring] [--seconds 3] [--rounds 2] [--conns 50] [--inflight 16] [--payload 24] [--client c|node] [--client-threads 2] [--json]');
+  console.log(
+    'Usage: npx tsx loadgen/bench/io-echo.ts [--backends libuv,uring] [--seconds 3] [--rounds 2] [--conns 50] [--inflight 16] [--payload ' +
+      '24] [--client c|node] [--client-threads 2] [--json]'
+  );
   process.exit(0);
 }
 const backends = a.backends!.split(',') as BackendName[];
@@ -102,9 +105,13 @@ async function sample(w: Worker): Promise<Sample & { t: number }> {
 }
 
 /** Run the client; resolves the two round-trip counts with server samples taken at each mark. */
-async function drive(port: number, w: Worker): Promise<{ rt0: number; rt1: number; s0: Sample & { t: number }; s1: Sample & { t: number } }> {
+async function drive(port: number, w: Worker): Promise<{
+  rt0: number; rt1: number; s0: Sample & { t: number }; s1: Sample & { t: number }
+}> {
   if (clientKind === 'c') {
-    const child = spawn(cBin!, [port, conns, inflight, payload, clientThreads, warmup, seconds].map(String), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      cBin!, [port, conns, inflight, payload, clientThreads, warmup, seconds].map(String), { stdio: ['ignore', 'pipe', 'inherit'] }
+    );
     const lines = createInterface({ input: child.stdout! });
     const exited = new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
     let rt0 = 0;
@@ -194,7 +201,9 @@ function bucketLabel(i: number): string {
 }
 
 console.error(
-  `io-echo: ${backends.join(' vs ')} · ${conns} conns × ${inflight} in flight · ${4 + payload}-byte frames · ${rounds} round(s) × ${seconds}s (+${warmup}s warm-up) · client ${clientKind}${clientKind === 'c' ? ` (${clientThreads} threads)` : ` (${clientThreads} worker threads)`}`,
+  `io-echo: ${backends.join(' vs ')} · ${conns} conns × ${inflight} in flight · ${4 + payload}-byte frames · ${rounds} round(s) ×` +
+    ` ${seconds}s (+${warmup}s warm-up) · client` +
+      ` ${clientKind}${clientKind === 'c' ? ` (${clientThreads} threads)` : ` (${clientThreads} worker threads)`}`,
 );
 const load0 = loadavg()[0];
 const results: Result[] = [];
@@ -203,7 +212,8 @@ for (let r = 0; r < rounds; r++) {
     const res = await measure(b, r);
     results.push(res);
     console.error(
-      `  round ${r + 1} ${b.padEnd(5)} ${Math.round(res.rtPerSec).toLocaleString('en-US').padStart(9)} rt/s  ${res.cpuUsPerRt.toFixed(2)} µs CPU/rt  server thread ${(res.serverUtil * 100).toFixed(0)}%  batch ${res.batchAvg.toFixed(1)}`,
+      `  round ${r + 1} ${b.padEnd(5)} ${Math.round(res.rtPerSec).toLocaleString('en-US').padStart(9)} rt/s ` +
+        ` ${res.cpuUsPerRt.toFixed(2)} µs CPU/rt  server thread ${(res.serverUtil * 100).toFixed(0)}%  batch ${res.batchAvg.toFixed(1)}`,
     );
   }
 }
@@ -224,15 +234,25 @@ const summary = backends.map((b) => {
 const base = summary.find((s) => s.backend === 'libuv') ?? summary[0];
 
 if (a.json) {
-  console.log(JSON.stringify({ config: { conns, inflight, payload, seconds, rounds, client: clientKind, clientThreads }, results, summary }, null, 2));
+  console.log(
+    JSON.stringify({ config: { conns, inflight, payload, seconds, rounds, client: clientKind, clientThreads }, results, summary }, null, 2)
+  );
 } else {
   console.log('\nbackend  rt/s (median)  server CPU µs/rt  server thread  completions/wait  vs libuv: CPU/rt   rt/s');
   for (const s of summary) {
     console.log(
-      `${s.backend.padEnd(8)} ${Math.round(s.rtPerSec).toLocaleString('en-US').padStart(13)}  ${s.cpuUsPerRt.toFixed(2).padStart(16)}  ${`${(s.serverUtil * 100).toFixed(0)}%`.padStart(13)}  ${s.batchAvg.toFixed(1).padStart(16)}  ${`${(s.cpuUsPerRt / base.cpuUsPerRt).toFixed(2)}×`.padStart(16)}  ${`${(s.rtPerSec / base.rtPerSec).toFixed(2)}×`.padStart(5)}`,
+      `${s.backend.padEnd(8)} ${Math.round(s.rtPerSec).toLocaleString('en-US').padStart(13)}  ${s.cpuUsPerRt.toFixed(2).padStart(16)} ` +
+        ` ${`${(s.serverUtil * 100).toFixed(0)}%`.padStart(13)}  ${s.batchAvg.toFixed(1).padStart(16)} ` +
+          ` ${`${(s.cpuUsPerRt / base.cpuUsPerRt).toFixed(2)}×`.padStart(16)} ` +
+            ` ${`${(s.rtPerSec / base.rtPerSec).toFixed(2)}×`.padStart(5)}`,
     );
   }
   for (const s of summary) console.log(`  ${s.backend} batch-size histogram (last round): ${JSON.stringify(s.histogram)}`);
-  console.log(`\nmachine: ${cpus().length} cores, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)} during the run (other work competes with both sides).`);
-  console.log('Server-bound when the server thread is near 100%; otherwise round trips/s measure the pair, and CPU/rt is the figure to compare.');
+  console.log(
+    `\nmachine: ${cpus().length} cores, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)} during the run (other work compete` +
+      `s with both sides).`
+  );
+  console.log(
+    'Server-bound when the server thread is near 100%; otherwise round trips/s measure the pair, and CPU/rt is the figure to compare.'
+  );
 }

@@ -59,6 +59,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
   }
   const stats = new OpStats();
   stats.recording = false;
+  stats.timelineOps = new Set(['channel.move']);
   const hist = newHistogram();
   let winStart = Infinity;
   let winEnd = Infinity;

@@ -32,6 +32,8 @@ export class OpStats {
   timeline: number[] = [];
   start = performance.now();
   recording = true;
+  /** Only these ops count on the timeline (null: all), so a chart of moves is not one of moves + polls. */
+  timelineOps: Set<string> | null = null;
 
   reset(): void {
     this.counts = emptyCounts();
@@ -62,6 +64,7 @@ export class OpStats {
       if (expectedIntervalUs > 0) this.hist.recordValueWithExpectedInterval(v, expectedIntervalUs);
       else this.hist.recordValue(v);
     }
+    if (this.timelineOps && !this.timelineOps.has(name)) return;
     const slot = Math.floor((performance.now() - this.start) / TIMELINE_STEP_MS);
     while (this.timeline.length <= slot) this.timeline.push(0);
     this.timeline[slot]++;

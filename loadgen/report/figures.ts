@@ -4,6 +4,9 @@ import type { DriverResult } from '../drivers/driver.ts';
 import type { RealtimeResult } from '../drivers/realtime-driver.ts';
 import type { SessionsResult } from '../drivers/sessions-driver.ts';
 import { summarize, type LatencySummary } from '../stats/latency.ts';
+import type { Spread } from '../stats/spread.ts';
+import type { CpuBreakdown } from './cpu-buckets.ts';
+import type { Attribution, LadderRung } from './ladder.ts';
 
 export interface TargetFigures {
   target: string;
@@ -31,20 +34,44 @@ export interface TargetFigures {
   byOp: OpCounts['byOp'];
   errorCodes: Record<string, number>;
   sampleErrors: string[];
-  /** Completions per second, one point per timelineStepMs. */
+  /** Client CPU over the window ÷ window time (1 = one core): the load generator's own share. */
+  clientCpuShare: number;
+  /** Completions per second, one point per timelineStepMs (realtime: moves answered). */
   timeline: number[];
   timelineStepMs: number;
   realtime?: RealtimeResult['realtime'];
   sessions?: SessionsResult['sessions'];
 }
 
+export interface TargetSpread {
+  opsPerSec: Spread | null;
+  cpuUsPerOp: Spread | null;
+  p99Us: Spread | null;
+  clientCpuShare: Spread | null;
+}
+
 export interface WorkloadRun {
   workload: string;
   settings: Record<string, unknown>;
+  /** Interleaved rounds run (each target once per round). */
+  rounds: number;
+  /** Per target: the figures of its median round by ops/s (a real round, so its latencies belong together). */
   targets: Record<string, TargetFigures>;
-  /** game-server ops/s ÷ web-server ops/s (null when either is missing or zero). */
+  /** Per target: median and min–max over rounds. */
+  spread: Record<string, TargetSpread>;
+  /** Per target, per round: ops/s and server CPU µs/op. */
+  perRound: Record<string, { opsPerSec: (number | null)[]; cpuUsPerOp: (number | null)[] }>;
+  /** game-server ops/s ÷ web-server ops/s, median of the per-round ratios (null when either is missing or zero). */
   tcpHttpRatio: number | null;
+  /** Medians of per-round ratios. */
   ratios: Record<string, number | null>;
+  ratioSpread: Record<string, Spread | null>;
+  /** Ratios whose min–max over rounds is wider than their distance from 1. */
+  noisyRatios: string[];
+  ladder?: LadderRung[];
+  attribution?: Attribution | null;
+  /** From --cpu-prof: server CPU µs per op by bucket, per target. */
+  cpuBuckets?: Record<string, CpuBreakdown>;
   hasErrors: boolean;
   notes: string[];
 }
@@ -55,7 +82,10 @@ export interface RunReport {
   startedAt: string;
   finishedAt: string;
   config: Record<string, unknown>;
-  machine: { os: string; release: string; arch: string; cpus: number; cpuModel: string; totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown };
+  machine: {
+    os: string; release: string; arch: string; cpus: number; cpuModel: string;
+    totalMemBytes: number; node: string; loadAvg: number[]; nofile: unknown
+  };
   servers: Record<string, { banner: string; pid: number }>;
   runs: WorkloadRun[];
   audit: Record<string, { ok: boolean; players: number; ledgerRows: number; problems: string[] }>;
@@ -90,6 +120,7 @@ export function figuresOf(name: string, transport: 'http' | 'tcp', r: DriverResu
     serverCpuUsPerOp: cpu !== null && n ? (cpu * 1000) / n : null,
     serverRssBytes: r.server ? r.server.after.rssBytes : null,
     clientCpuMs: r.clientCpuMs,
+    clientCpuShare: r.windowS > 0 ? r.clientCpuMs / 1000 / r.windowS : 0,
     byOp: c.byOp,
     errorCodes: c.errorCodes,
     sampleErrors: c.sampleErrors,

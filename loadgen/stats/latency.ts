@@ -6,7 +6,9 @@ import * as hdr from 'hdr-histogram-js';
 
 /** 1 µs .. 120 s at 3 significant digits. */
 export function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  return hdr.build(
+    { lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false }
+  );
 }
 
 export function encodeHistogram(h: hdr.Histogram): string {

@@ -121,7 +121,9 @@ export class Belief {
     const low = this.worstHp() <= Math.max(2 * MEADOW_MAX_DAMAGE, this.maxHp * 0.35);
     if (low && this.potionsFree() > 0) return { name: 'item.use', input: { itemId: POTION } };
     const buying = this.pending('shop.buy') > 0;
-    if (!buying && this.potionsFree() < 2 && this.gold >= POTION_PRICE * 3 && this.count(POTION) < 15) return { name: 'shop.buy', input: { itemId: POTION, qty: 3 } };
+    if (
+      !buying && this.potionsFree() < 2 && this.gold >= POTION_PRICE * 3 && this.count(POTION) < 15
+    ) return { name: 'shop.buy', input: { itemId: POTION, qty: 3 } };
     if (this.pending('shop.sell') === 0) {
       const poor = this.gold < POTION_PRICE * 3 && this.potionsFree() < 2;
       for (const m of SELLABLE) {

@@ -19,7 +19,9 @@ export class ItemsPlayer extends BeliefPlayer {
     super();
     this.rng = new Rng(playerSeed(opts.seed, index));
     this.weights = MIX_OPS.map((n) => [n, opts.mix[n] ?? 0] as const).filter(([, w]) => w > 0);
-    for (const k of Object.keys(opts.mix)) if (!(MIX_OPS as readonly string[]).includes(k)) throw new Error(`items mix: unknown op ${k} (use ${MIX_OPS.join(', ')})`);
+    for (const k of Object.keys(opts.mix)) if (!(MIX_OPS as readonly string[]).includes(k)) throw new Error(
+      `items mix: unknown op ${k} (use ${MIX_OPS.join(', ')})`
+    );
     if (this.weights.length === 0) throw new Error('items mix: all weights are zero');
   }
 
@@ -35,7 +37,9 @@ export class ItemsPlayer extends BeliefPlayer {
       case 'item.use':
         return b.potionsFree() > 1 ? { name: 'item.use', input: { itemId: 'potion_small' } } : read;
       case 'shop.buy':
-        return b.gold >= 10 && b.count('potion_small') < 15 && b.pending('shop.buy') === 0 ? { name: 'shop.buy', input: { itemId: 'potion_small', qty: 1 } } : read;
+        return b.gold >= 10 && b.count('potion_small') < 15 && b.pending('shop.buy') === 0 ? {
+          name: 'shop.buy', input: { itemId: 'potion_small', qty: 1 }
+        } : read;
       case 'shop.sell': {
         const s = b.sellable();
         return s ? { name: 'shop.sell', input: s } : read;

@@ -68,7 +68,9 @@ export class QuestPlayer extends BeliefPlayer {
       case 'quest.complete':
         if (q !== this.quest) return;
         if (o.ok) {
-          if (this.quest === 'jelly_collector') this.belief.bag.set('slime_jelly', Math.max(0, this.belief.count('slime_jelly') - NEED.jelly_collector));
+          if (this.quest === 'jelly_collector') this.belief.bag.set(
+            'slime_jelly', Math.max(0, this.belief.count('slime_jelly') - NEED.jelly_collector)
+          );
           this.completions++;
           this.quest = QUESTS[(QUESTS.indexOf(this.quest) + 1) % QUESTS.length];
           this.phase = 'accept';

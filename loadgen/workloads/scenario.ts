@@ -13,9 +13,11 @@ export interface Op<N extends CommandName = CommandName> {
 }
 
 export type OpOutcome =
-  /** The server applied the command; body is its output. */
+  /** The server applied the command; body is its output (any: each scenario reads the command it sent). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   | { ok: true; body: any }
   /** The server refused it: a domain rule (code from shared/errors.ts), a server failure, or the transport failed. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   | { ok: false; code: string; kind: 'domain' | 'server' | 'transport'; message?: string; details?: any };
 
 export interface PlayerScenario {

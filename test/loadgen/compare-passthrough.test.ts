@@ -7,7 +7,12 @@ import { expect, it } from 'vitest';
 import { runCompare } from './helpers.ts';
 
 it('passes --game-args through, and counts refused connections as setup failures', async () => {
-  const r = await runCompare(['--workload', 'ping', '--targets', 'game', '--no-floors', '--duration', '1', '--warmup', '0', '--players', '6', '--game-args', '--max-users 2']);
+  const r = await runCompare(
+    [
+      '--workload', 'ping', '--targets', 'game', '--no-floors', '--rounds', '1', '--duration', '1', '--warmup', '0', '--players', '6',
+      '--game-args', '--max-users 2'
+    ]
+  );
   try {
     expect(r.code).toBe(0);
     const g = r.report.runs[0].targets.game!;

@@ -19,7 +19,7 @@ beforeAll(async () => {
   out = await runCompare([
     '--workload', 'quests,realtime,sessions', '--duration', '1', '--warmup', '0.2', '--players', '4',
     '--channel-size', '8', '--channels', '2', '--moves-per-sec', '5',
-    '--sessions', '300', '--http-sessions', '200', '--hold-s', '0.5', '--heartbeat-s', '1', '--no-floors',
+    '--sessions', '300', '--http-sessions', '200', '--hold-s', '0.5', '--heartbeat-s', '1', '--no-floors', '--rounds', '1',
   ]);
   report = out.report;
 }, 115_000);
@@ -30,7 +30,9 @@ describe('compare: quests, realtime, sessions', () => {
     expect(out.code, out.stderr.slice(-2000)).toBe(0);
     expect(report.runs.map((r) => r.workload)).toEqual(['quests', 'realtime', 'sessions']);
     for (const run of report.runs) {
-      expect(Object.keys(run.targets).sort()).toEqual(['game', 'web']);
+      // realtime also has the light C client's figures (gameC) when a C compiler is there.
+      const light = run.workload === 'realtime' && existsSync('/usr/bin/cc') ? ['gameC'] : [];
+      expect(Object.keys(run.targets).sort()).toEqual(['game', ...light, 'web']);
       expect(typeof run.tcpHttpRatio).toBe('number');
       for (const f of Object.values(run.targets)) countsAddUp(f);
     }
@@ -60,9 +62,30 @@ describe('compare: quests, realtime, sessions', () => {
       expect(f.errors).toBe(0);
     }
     expect(rt.targets.game.realtime!.feed).toBe('push');
+    // The Node driver's timeline counts moves, not moves + feed polls: both sides plot the same moves.
+    for (const f of [rt.targets.web, rt.targets.game]) {
+      const perSec = f.timeline.reduce((a, b) => a + b, 0) / f.timeline.length;
+      expect(perSec).toBeLessThan(16 * 5 * 1.5);
+    }
     expect(rt.targets.web.realtime!.feed).toBe('long-poll');
     // Push needs one request per move, the feed at least one more per delivery batch.
     expect(rt.targets.game.realtime!.requestsPerEvent).toBeLessThan(rt.targets.web.realtime!.requestsPerEvent);
+  });
+
+  it.runIf(
+    existsSync('/usr/bin/cc')
+  )('realtime with the light C client: the same deliveries, with latency and the client\'s CPU share', () => {
+    const c = report.runs[1].targets.gameC;
+    const r = c.realtime!;
+    expect(r.feed).toBe('push (C client)');
+    expect(r.moves).toBeGreaterThan(0);
+    expect(r.eventsExpected).toBe(r.moves * 7);
+    expect(Math.abs(r.eventsReceived - r.eventsExpected)).toBeLessThanOrEqual(Math.ceil(r.eventsExpected * 0.02));
+    expect(c.latency.count).toBe(r.eventsReceived);
+    expect(c.latency.p50Us).toBeGreaterThan(0);
+    expect(c.clientCpuShare).toBeGreaterThan(0);
+    expect(c.serverCpuUsPerOp).toBeGreaterThan(0);
+    expect(c.errors).toBe(0);
   });
 
   it('sessions: opens the sessions asked, reports RSS per session and the connect rate', () => {
@@ -83,17 +106,22 @@ describe('compare: quests, realtime, sessions', () => {
     try {
       const { stdout } = await promisify(execFile)(
         CHROMIUM,
-        ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `file://${out.html}`],
+        [
+          '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--dump-dom', `file://${out.html}`
+        ],
         { timeout: 30_000, maxBuffer: 64 << 20 },
       );
       const charts = stdout.match(/<svg class="chart"/g) ?? [];
       expect(charts.length).toBeGreaterThanOrEqual(6);
       // Latency points of both servers, with numeric values.
       const pts = [...stdout.matchAll(/<circle class="pt" data-target="(\w+)" data-percentile="([\d.]+)" data-us="(\d+)"/g)];
-      expect(new Set(pts.map((m) => m[1]))).toEqual(new Set(['web', 'game']));
+      expect(new Set(pts.map((m) => m[1]))).toEqual(new Set(['web', 'game', ...(existsSync('/usr/bin/cc') ? ['gameC'] : [])]));
       expect(pts.every((m) => Number(m[3]) > 0)).toBe(true);
       const bars = [...stdout.matchAll(/<rect class="pt bar" data-target="(\w+)" data-value="([\d.]+)"/g)];
-      expect(bars.length).toBe(6);
+      expect(bars.length).toBe(existsSync('/usr/bin/cc') ? 7 : 6);
+      // The realtime timeline is titled for what it plots.
+      expect(stdout).toContain('realtime: moves completed per second over the run');
       expect(bars.every((m) => Number(m[2]) > 0)).toBe(true);
       expect(stdout).toContain('Ledger audit');
       expect(stdout).not.toMatch(/<(script|link)\b/);

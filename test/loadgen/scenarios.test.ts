@@ -93,8 +93,12 @@ describe('quests scenario', () => {
 
 describe('wire mapping', () => {
   it('fills path params from the input and sends the rest as the body or the querystring', () => {
-    expect(httpRequestFor({ name: 'shop.buy', input: { itemId: 'potion_small', qty: 3 } })).toEqual({ method: 'POST', path: '/v1/shop/potion_small/buy', body: '{"qty":3}' });
-    expect(httpRequestFor({ name: 'item.use', input: { itemId: 'potion_small' } })).toEqual({ method: 'POST', path: '/v1/me/items/potion_small/use' });
+    expect(
+      httpRequestFor({ name: 'shop.buy', input: { itemId: 'potion_small', qty: 3 } })
+    ).toEqual({ method: 'POST', path: '/v1/shop/potion_small/buy', body: '{"qty":3}' });
+    expect(
+      httpRequestFor({ name: 'item.use', input: { itemId: 'potion_small' } })
+    ).toEqual({ method: 'POST', path: '/v1/me/items/potion_small/use' });
     expect(httpRequestFor({ name: 'ping', input: { t: 5 } })).toEqual({ method: 'GET', path: '/v1/ping?t=5' });
     expect(httpRequestFor({ name: 'world.hunt', input: { zone: 'meadow' } })).toEqual({ method: 'POST', path: '/v1/zones/meadow/hunt' });
   });
