@@ -14,7 +14,7 @@ import { runRealtime } from './drivers/realtime-driver.ts';
 import { runSessions } from './drivers/sessions-driver.ts';
 import { runTcp } from './drivers/tcp-driver.ts';
 import { COMPARE_USAGE, compareFlags } from './flags.ts';
-import { LISTEN_RE, spawnServer, type ChildServer } from './procs/child.ts';
+import { spawnServer, type ChildServer } from './procs/child.ts';
 import { getNofile, raiseNofile } from './procs/nofile.ts';
 import { buildRtClient } from './bench/rt-client.c.ts';
 import { runRealtimeLight } from './bench/rt-light.ts';
@@ -133,7 +133,7 @@ async function startAll(): Promise<void> {
   const starts: Promise<void>[] = [];
   const start = (name: string, entry: string, args: string[]) =>
     starts.push(
-      spawnServer({ name, entry, args, announce: LISTEN_RE, nodeArgs: profArgs(name), timeoutMs: 600_000 }).then((s) => {
+      spawnServer({ name, entry, args, nodeArgs: profArgs(name), timeoutMs: 600_000 }).then((s) => {
         servers[name] = s;
       }),
     );

@@ -23,6 +23,7 @@ import { cliFlags, commonFlags } from '../../shared/config.ts';
 import { openDomain } from '../../shared/domain.ts';
 import { DomainError, ErrorCodes } from '../../shared/errors.ts';
 import { CommandRunner } from '../../shared/runner.ts';
+import { formatStartLine } from '../../shared/start-line.ts';
 import { commandSamples } from './samples.ts';
 
 const flags = cliFlags('Usage: npx tsx loadgen/baselines/http-floor.ts [options]\nBare Fastify floors: wire, + auth, + store (the ' +
@@ -90,7 +91,8 @@ for (const [name, def] of Object.entries(commandDefs)) {
 }
 
 const address = await app.listen({ host: flags.host, port: flags.port });
-process.stdout.write(`http-floor (${flags.rung}) listening on ${address.replace('localhost', flags.host)}\n`);
+const { port } = new URL(address);
+process.stdout.write(`${formatStartLine('http-floor', 'http', flags.host, Number(port), { rung: flags.rung })}\n`);
 const stop = () =>
   void app.close().then(() => {
     domain?.store.close();

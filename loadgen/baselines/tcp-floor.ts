@@ -22,6 +22,7 @@ import { DomainError } from '../../shared/errors.ts';
 import type { PlayerState } from '../../shared/model.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
 import { CommandRunner } from '../../shared/runner.ts';
+import { formatStartLine } from '../../shared/start-line.ts';
 import { commandSamples } from './samples.ts';
 
 const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server on the game framing: wire, or durable ' +
@@ -107,7 +108,7 @@ const server = createServer({ noDelay: true }, (sock) => {
 });
 server.listen(flags.port, flags.host, () => {
   const a = server.address() as { address: string; port: number };
-  process.stdout.write(`tcp-floor (${flags.rung}) listening on tcp://${a.address}:${a.port}\n`);
+  process.stdout.write(`${formatStartLine('tcp-floor', 'tcp', a.address, a.port, { rung: flags.rung })}\n`);
 });
 const stop = () => {
   domain?.store.close();

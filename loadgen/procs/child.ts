@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseStartLine, START_LINE_RE } from '../../shared/start-line.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,8 +38,6 @@ export interface SpawnOptions {
   nodeArgs?: string[];
 }
 
-/** Kept for the callers that pass it as `announce`: the start line's own pattern. */
-export const LISTEN_RE = START_LINE_RE;
 
 export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
   const guard = resolve(REPO_ROOT, 'loadgen/procs/die-with-parent.ts');

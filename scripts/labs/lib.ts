@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { LISTEN_RE, spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
+import { spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
 
 export type { ChildServer };
 
@@ -37,7 +37,7 @@ export interface GameChild extends ChildServer {
 /** Start the game server (`game-server/server.ts`) on port 0 with these extra flags. */
 export async function startGame(args: string[], env?: NodeJS.ProcessEnv): Promise<GameChild> {
   const s = await spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level',
-    'warn', '--hash-cost', '4', ...args], announce: LISTEN_RE, env, timeoutMs: 90_000 });
+    'warn', '--hash-cost', '4', ...args], env, timeoutMs: 90_000 });
   const m = ADMIN_RE.exec(s.banner);
   return Object.assign(s, { admin: m ? m[1] : '' });
 }
@@ -45,7 +45,7 @@ export async function startGame(args: string[], env?: NodeJS.ProcessEnv): Promis
 /** Start the web server (`web-server/server.ts`) on port 0 with these extra flags. */
 export function startWeb(args: string[]): Promise<ChildServer> {
   return spawnServer({ name: 'web', entry: 'web-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--log-level', 'warn',
-    '--hash-cost', '4', '--no-rate-limit', ...args], announce: LISTEN_RE, timeoutMs: 90_000 });
+    '--hash-cost', '4', '--no-rate-limit', ...args], timeoutMs: 90_000 });
 }
 
 /** GET a URL with a deadline; the body as text. */

@@ -18,6 +18,7 @@ import { REPO_ROOT } from '../../loadgen/procs/child.ts';
 import { figuresOf } from '../../loadgen/report/figures.ts';
 import { requestWorkloads } from '../../loadgen/workloads/index.ts';
 import { parseMix } from '../../loadgen/workloads/scenario.ts';
+import { parseStartLine } from '../../shared/start-line.ts';
 import { getText, machine, parseProm, perWorker, round, startGame, writeJson } from './lib.ts';
 
 const flags = {
@@ -116,7 +117,7 @@ if (f.tryConcurrency > 0) {
     timeout: 60_000,
     killSignal: 'SIGKILL',
   });
-  const started = /listening on/.test(p.stdout ?? '');
+  const started = parseStartLine(p.stdout ?? '') !== null;
   const message = (p.stderr ?? '').split('\n').find((l) => /concurrency|failed/.test(l)) ?? (p.stderr ?? '').trim().split('\n')[0] ?? '';
   concurrency = { asked: f.tryConcurrency, started, exitCode: p.status, message: message.trim() };
   process.stdout.write(`--concurrency ${f.tryConcurrency}: ${started ? 'started' : `refused (exit ${

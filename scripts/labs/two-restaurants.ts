@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { LISTEN_RE, REPO_ROOT, spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
+import { REPO_ROOT, spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
 import { exchange, transcript } from './http.ts';
 
 const tmp = mkdtempSync(join(os.tmpdir(), 'lab-two-'));
@@ -78,12 +78,12 @@ async function main(): Promise<void> {
   say('# two web servers (one store) and a game server');
   const webArgs = ['--host', '127.0.0.1', '--port', '0', '--db-path', join(tmp, 'web.sqlite'), '--hash-cost', '4', '--log-level', 'warn'];
   // A creates the schema before B opens the same file.
-  const a = await spawnServer({ name: 'web-a', entry: 'web-server/server.ts', args: webArgs, announce: LISTEN_RE, timeoutMs: 90_000 });
+  const a = await spawnServer({ name: 'web-a', entry: 'web-server/server.ts', args: webArgs, timeoutMs: 90_000 });
   servers.push(a);
   const [b, g] = await Promise.all([
-    spawnServer({ name: 'web-b', entry: 'web-server/server.ts', args: webArgs, announce: LISTEN_RE, timeoutMs: 90_000 }),
+    spawnServer({ name: 'web-b', entry: 'web-server/server.ts', args: webArgs, timeoutMs: 90_000 }),
     spawnServer({ name: 'game', entry: 'game-server/server.ts', args: ['--host', '127.0.0.1', '--port', '0', '--db-path', join(tmp,
-      'game.sqlite'), '--hash-cost', '4', '--log-level', 'warn'], announce: LISTEN_RE, timeoutMs: 90_000 }),
+      'game.sqlite'), '--hash-cost', '4', '--log-level', 'warn'], timeoutMs: 90_000 }),
   ]);
   servers.push(b, g);
   say(`WEB_A=${a.port} WEB_B=${b.port} GAME=${g.port}`);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LISTEN_RE, spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
+import { spawnServer, type ChildServer } from '../../loadgen/procs/child.ts';
 import { countsAddUp, runCompare } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-ext-'));
@@ -20,12 +20,12 @@ beforeAll(async () => {
     spawnServer(
       {
         name: 'web', entry: 'web-server/server.ts', args: [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit'],
-        announce: LISTEN_RE, timeoutMs: 90_000
+        timeoutMs: 90_000
       }
     ),
     spawnServer(
       {
-        name: 'game', entry: 'game-server/server.ts', args: [...common, '--db-path', join(dir, 'game.sqlite')], announce: LISTEN_RE,
+        name: 'game', entry: 'game-server/server.ts', args: [...common, '--db-path', join(dir, 'game.sqlite')],
         timeoutMs: 90_000
       }
     ),

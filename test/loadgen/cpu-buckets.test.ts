@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LISTEN_RE, spawnServer } from '../../loadgen/procs/child.ts';
+import { spawnServer } from '../../loadgen/procs/child.ts';
 import { BUCKETS, breakdown, bucketTimes, frameBucket, readProfiles, type CpuProfile } from '../../loadgen/report/cpu-buckets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lg-prof-'));
@@ -21,7 +21,6 @@ beforeAll(async () => {
     name: 'floor',
     entry: 'loadgen/baselines/http-floor.ts',
     args: ['--port', '0', '--rung', 'store', '--db-path', join(dir, 'f.sqlite'), '--hash-cost', '4'],
-    announce: LISTEN_RE,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`],
     timeoutMs: 90_000,
   });
