@@ -46,7 +46,11 @@ if (!isMainThread) {
   const cfg = cliFlags('usage: tsx game-server/bench-ping.ts [options]', flags);
 
   /** Keep `inflight` calls going on every client for `seconds`; returns successful calls per second (errors counted apart). */
-  async function drive(clients: GameClient[], op: (c: GameClient, i: number) => Promise<unknown>, seconds: number): Promise<{ rate: number; errors: number }> {
+  async function drive(
+    clients: GameClient[],
+    op: (c: GameClient, i: number) => Promise<unknown>,
+    seconds: number,
+  ): Promise<{ rate: number; errors: number }> {
     const end = Date.now() + seconds * 1000;
     let done = 0;
     let errors = 0;
@@ -68,7 +72,8 @@ if (!isMainThread) {
     return { rate: done / ((performance.now() - t0) / 1000), errors };
   }
 
-  const connect = async (port: number) => Promise.all(Array.from({ length: cfg.conns }, () => GameClient.connect({ host: '127.0.0.1', port, keepalive: false })));
+  const connect = async (port: number) =>
+    Promise.all(Array.from({ length: cfg.conns }, () => GameClient.connect({ host: '127.0.0.1', port, keepalive: false })));
   const pingOp = (c: GameClient) => c.call('ping', { t: 1 });
   const results: Record<string, number> = {};
 
@@ -76,15 +81,29 @@ if (!isMainThread) {
   // interleave the systems so a noisy neighbour hits all of them alike); report the median.
   const bare = startWorker(new URL(import.meta.url));
   const barePort = await new Promise<number>((r) => bare.once('message', r));
-  const systems: { name: string; port: number; stop(): Promise<void>; metrics?: () => Promise<{ core: { groupCommits: number; groupCommitCommands: number; sessionsLive: number } }[]> }[] = [
-    { name: 'bare', port: barePort, stop: async () => void (await bare.terminate()) },
-  ];
+  const systems: {
+    name: string;
+    port: number;
+    stop(): Promise<void>;
+    metrics?: () => Promise<{ core: { groupCommits: number; groupCommitCommands: number; sessionsLive: number } }[]>;
+  }[] = [{ name: 'bare', port: barePort, stop: async () => void (await bare.terminate()) }];
   const dirs: string[] = [];
   for (const workers of cfg.workers.split(',').map(Number)) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-'));
     dirs.push(dir);
     const base = parseFlags(gameFlags, [], {}) as GameConfig;
-    const gc: GameConfig = { ...base, host: '127.0.0.1', port: 0, adminPort: -1, io: cfg.io, workers, hashCost: 4, dbPath: join(dir, 'bench.sqlite'), logLevel: 'silent', heartbeatMs: 3_600_000 };
+    const gc: GameConfig = {
+      ...base,
+      host: '127.0.0.1',
+      port: 0,
+      adminPort: -1,
+      io: cfg.io,
+      workers,
+      hashCost: 4,
+      dbPath: join(dir, 'bench.sqlite'),
+      logLevel: 'silent',
+      heartbeatMs: 3_600_000,
+    };
     const srv = await startServer(gc);
     console.log(srv.line);
     systems.push({ name: `workers${workers}`, port: srv.port, stop: srv.stop, metrics: srv.metrics });
@@ -94,11 +113,17 @@ if (!isMainThread) {
   for (const s of systems) await drive(clients.get(s.name)!, pingOp, 0.3); // warm-up
   const rounds = 3;
   const pings = new Map<string, number[]>(systems.map((s) => [s.name, []]));
-  for (let r = 0; r < rounds; r++) for (const s of systems) pings.get(s.name)!.push((await drive(clients.get(s.name)!, pingOp, cfg.seconds / rounds)).rate);
+  for (let r = 0; r < rounds; r++)
+    for (const s of systems) pings.get(s.name)!.push((await drive(clients.get(s.name)!, pingOp, cfg.seconds / rounds)).rate);
   const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const bareRate = median(pings.get('bare')!);
   results.bare = bareRate;
-  console.log(`bare node:net msgpack echo: ${bareRate.toFixed(0)} round trips/s (${cfg.conns} conns x ${cfg.inflight} in flight; rounds ${pings.get('bare')!.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(
+    `bare node:net msgpack echo: ${bareRate.toFixed(0)} round trips/s (${cfg.conns} conns x ${cfg.inflight} in flight; rounds ${pings
+      .get('bare')!
+      .map((x) => x.toFixed(0))
+      .join(', ')})`,
+  );
   const gives = new Map<string, { rate: number; errors: number }[]>();
   const game = systems.filter((s) => s.name !== 'bare');
   for (const s of game) {
@@ -125,7 +150,10 @@ if (!isMainThread) {
     const commits = m.reduce((a, x) => a + x.core.groupCommits, 0);
     const cmds = m.reduce((a, x) => a + x.core.groupCommitCommands, 0);
     console.log(
-      `game-server ${s.name} (io ${cfg.io}): ping ${ping.toFixed(0)} round trips/s = ${(ping / bareRate).toFixed(2)}x bare (rounds ${pings.get(s.name)!.map((x) => x.toFixed(0)).join(', ')}); ` +
+      `game-server ${s.name} (io ${cfg.io}): ping ${ping.toFixed(0)} round trips/s = ${(ping / bareRate).toFixed(2)}x bare (rounds ${pings
+        .get(s.name)!
+        .map((x) => x.toFixed(0))
+        .join(', ')}); ` +
         `item.give ${give.toFixed(0)} ops/s (rounds ${g.map((x) => x.rate.toFixed(0)).join(', ')}; ${g.reduce((a, x) => a + x.errors, 0)} refused INSUFFICIENT, not counted); ` +
         `group commit avg ${(cmds / Math.max(1, commits)).toFixed(1)} commands; sessions per worker ${m.map((x) => x.core.sessionsLive).join('/')}`,
     );

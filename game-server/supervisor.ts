@@ -79,7 +79,8 @@ function spawn(data: WorkerData): Promise<{ h: WorkerHandle; port: number; backe
 
 export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   if (!Number.isInteger(cfg.workers) || cfg.workers < 1) throw new Error('--workers must be a positive integer');
-  if (cfg.workers > 1 && cfg.store === 'memory') throw new Error('--workers > 1 needs --store sqlite (each worker opens the same file; a memory store cannot be shared)');
+  if (cfg.workers > 1 && cfg.store === 'memory')
+    throw new Error('--workers > 1 needs --store sqlite (each worker opens the same file; a memory store cannot be shared)');
   // Run migrations and settle the token secret once, before workers race for it.
   const cfg2 = { ...cfg } as { -readonly [K in keyof GameConfig]: GameConfig[K] };
   if (cfg.store === 'sqlite') {
@@ -91,7 +92,8 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   const first = await spawn({ cfg: cfg2, index: 0, shared, serverName: SERVER_NAME });
   const handles = [first.h];
   try {
-    for (let i = 1; i < cfg.workers; i++) handles.push((await spawn({ cfg: { ...cfg2, port: first.port }, index: i, shared, serverName: SERVER_NAME })).h);
+    for (let i = 1; i < cfg.workers; i++)
+      handles.push((await spawn({ cfg: { ...cfg2, port: first.port }, index: i, shared, serverName: SERVER_NAME })).h);
   } catch (e) {
     for (const h of handles) void h.w.terminate();
     throw e;
@@ -107,7 +109,8 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   const connections = new SharedCounter(shared.connections);
   const started = Date.now();
 
-  const metrics = () => Promise.all(handles.map((h) => ask<{ core: CoreMetrics; port: PortMetrics }>(h, { type: 'metrics', reqId: reqSeq++ })));
+  const metrics = () =>
+    Promise.all(handles.map((h) => ask<{ core: CoreMetrics; port: PortMetrics }>(h, { type: 'metrics', reqId: reqSeq++ })));
   const exposition = new GameMetrics(metrics, () => connections.value);
 
   let admin: http.Server | null = null;
@@ -181,8 +184,22 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
       if (admin) await new Promise<void>((r) => admin!.close(() => r()));
     })());
 
-  const line = formatStartLine('game-server', 'tcp', cfg.host, first.port, { io: first.backend, workers: handles.length, admin: adminPort === null ? 'off' : `http://${cfg.adminHost}:${adminPort}` });
-  return { host: cfg.host, port: first.port, adminPort, backend: first.backend, reason: first.reason, workers: handles.length, metrics, stop, line };
+  const line = formatStartLine('game-server', 'tcp', cfg.host, first.port, {
+    io: first.backend,
+    workers: handles.length,
+    admin: adminPort === null ? 'off' : `http://${cfg.adminHost}:${adminPort}`,
+  });
+  return {
+    host: cfg.host,
+    port: first.port,
+    adminPort,
+    backend: first.backend,
+    reason: first.reason,
+    workers: handles.length,
+    metrics,
+    stop,
+    line,
+  };
 }
 
 type WorkerMetrics = { core: CoreMetrics; port: PortMetrics };
@@ -237,14 +254,39 @@ export class GameMetrics {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     const workers = () => this.latest;
-    new Gauge({ name: 'game_connections', help: 'live connections, all workers', registers, collect() { this.set(connections()); } });
+    new Gauge({
+      name: 'game_connections',
+      help: 'live connections, all workers',
+      registers,
+      collect() {
+        this.set(connections());
+      },
+    });
     for (const [name, help, type, read] of PER_WORKER) {
       const fill = (set: (labels: { worker: string }, v: number) => void) =>
         workers().forEach((m, i) => set({ worker: String(i) }, read(m)));
       if (type === 'gauge') {
-        new Gauge({ name, help, labelNames: ['worker'], registers, collect() { this.reset(); fill((l, v) => this.set(l, v)); } });
+        new Gauge({
+          name,
+          help,
+          labelNames: ['worker'],
+          registers,
+          collect() {
+            this.reset();
+            fill((l, v) => this.set(l, v));
+          },
+        });
       } else {
-        new Counter({ name, help, labelNames: ['worker'], registers, collect() { this.reset(); fill((l, v) => this.inc(l, v)); } });
+        new Counter({
+          name,
+          help,
+          labelNames: ['worker'],
+          registers,
+          collect() {
+            this.reset();
+            fill((l, v) => this.inc(l, v));
+          },
+        });
       }
     }
     new Counter({

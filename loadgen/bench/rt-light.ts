@@ -35,9 +35,8 @@ export async function runRealtimeLight(plan: RealtimePlan, channelOffset = plan.
   const built = buildRtClient();
   if (built.path === null) throw new Error(built.reason);
   const all = channelIds(plan.channelsPerPlace);
-  if (channelOffset + plan.channels > all.length) throw new Error(
-    `realtime: channels ${channelOffset}+${plan.channels} asked, the server has ${all.length}`
-  );
+  if (channelOffset + plan.channels > all.length)
+    throw new Error(`realtime: channels ${channelOffset}+${plan.channels} asked, the server has ${all.length}`);
   const dir = mkdtempSync(join(tmpdir(), 'lg-rt-light-'));
   const win = new Window(plan.target.pid);
   let starts = 0;
@@ -47,8 +46,16 @@ export async function runRealtimeLight(plan: RealtimePlan, channelOffset = plan.
     const runs = Array.from({ length: plan.channels }, (_, k) => {
       const latFile = join(dir, `lat-${k}.bin`);
       const args = [
-        plan.target.host, String(plan.target.port), String(plan.channelSize), all[channelOffset + k], String(plan.movesPerSec), String(plan.warmupS),
-        String(plan.durationS), `${plan.namePrefix}${k}x`, plan.password, latFile
+        plan.target.host,
+        String(plan.target.port),
+        String(plan.channelSize),
+        all[channelOffset + k],
+        String(plan.movesPerSec),
+        String(plan.warmupS),
+        String(plan.durationS),
+        `${plan.namePrefix}${k}x`,
+        plan.password,
+        latFile,
       ];
       const child = spawn(built.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';

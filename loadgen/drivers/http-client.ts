@@ -11,6 +11,7 @@ class CountingAgent extends http.Agent {
   }
 }
 // createConnection is part of the Agent contract but not in the typings.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 (CountingAgent.prototype as any).createConnection = function (this: CountingAgent, opts: net.NetConnectOpts, cb?: () => void) {
   const s = net.createConnection(opts, cb);
   s.setNoDelay(true);
@@ -36,7 +37,13 @@ export class HttpJsonClient {
     return this.send(spec.method, spec.path, token, spec.body);
   }
 
-  private send(method: string, path: string, token: string | undefined, payload: string | undefined, timeoutMs = 60_000): Promise<{ status: number; text: string }> {
+  private send(
+    method: string,
+    path: string,
+    token: string | undefined,
+    payload: string | undefined,
+    timeoutMs = 60_000,
+  ): Promise<{ status: number; text: string }> {
     this.requests++;
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};

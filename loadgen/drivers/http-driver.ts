@@ -6,6 +6,8 @@
  * per-request timing, recorded in µs on our HDR histogram (autocannon's histogram rounds to whole
  * ms); socket bytes are counted on every connection autocannon opens.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any --
+   autocannon types neither setupRequest's request nor the client internals (_connect) this driver hooks */
 import autocannon from 'autocannon';
 import type { Socket } from 'node:net';
 import type { Op, PlayerScenario } from '../workloads/scenario.ts';
@@ -31,7 +33,13 @@ export async function httpLogin(base: string, name: string, password: string): P
 }
 
 /** Log players in `concurrency` at a time; tokens by player index. Failures are collected, not thrown. */
-export async function provisionHttp(base: string, indices: number[], namePrefix: string, password: string, concurrency = 16): Promise<{ tokens: Map<number, string>; failures: string[] }> {
+export async function provisionHttp(
+  base: string,
+  indices: number[],
+  namePrefix: string,
+  password: string,
+  concurrency = 16,
+): Promise<{ tokens: Map<number, string>; failures: string[] }> {
   const tokens = new Map<number, string>();
   const failures: string[] = [];
   let next = 0;
@@ -56,7 +64,14 @@ export interface HttpDriverState {
 }
 
 /** One autocannon run; `record` false = warm-up. */
-function cannon(plan: RequestPlan, st: HttpDriverState, stats: OpStats, seconds: number, amount: number, sockets: Socket[]): Promise<autocannon.Result> {
+function cannon(
+  plan: RequestPlan,
+  st: HttpDriverState,
+  stats: OpStats,
+  seconds: number,
+  amount: number,
+  sockets: Socket[],
+): Promise<autocannon.Result> {
   let nextLane = 0;
   const intervalUs = plan.rate > 0 ? Math.round((1e6 * plan.players) / plan.rate) : 0;
   const baseHeaders: Record<string, string> = {};
@@ -127,7 +142,11 @@ function cannon(plan: RequestPlan, st: HttpDriverState, stats: OpStats, seconds:
   return new Promise((resolve, reject) => {
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
     const t0 = performance.now();
-    const tick = setInterval(() => plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: stats.counts.ops, errors: stats.counts.ops - stats.counts.ok }), 500);
+    const tick = setInterval(
+      () =>
+        plan.onProgress?.({ elapsedS: (performance.now() - t0) / 1000, ops: stats.counts.ops, errors: stats.counts.ops - stats.counts.ok }),
+      500,
+    );
     inst.on('done', () => clearInterval(tick));
   });
 }
@@ -178,7 +197,8 @@ export async function runHttp(plan: RequestPlan, prepared?: HttpDriverState): Pr
   for (const p of st.players.values()) p.resetInflight();
   // autocannon counts errors and timeouts itself too; ours are per op. Anything it saw that we did not is reported.
   const extra: string[] = [];
-  if (res.non2xx !== stats.counts.ops - stats.counts.ok - stats.counts.transportErrors) extra.push(`autocannon non2xx ${res.non2xx} vs ours ${stats.counts.ops - stats.counts.ok - stats.counts.transportErrors}`);
+  if (res.non2xx !== stats.counts.ops - stats.counts.ok - stats.counts.transportErrors)
+    extra.push(`autocannon non2xx ${res.non2xx} vs ours ${stats.counts.ops - stats.counts.ok - stats.counts.transportErrors}`);
   return {
     counts: stats.counts,
     opsInWindow: stats.counts.ops,
@@ -189,7 +209,10 @@ export async function runHttp(plan: RequestPlan, prepared?: HttpDriverState): Pr
     bytesReceived: bytes.read,
     server: closed.server,
     clientCpuMs: closed.clientCpuMs,
-    setupFailures: setupFailures.slice(0, 5).concat(setupFailures.length > 5 ? [`… ${setupFailures.length} failures`] : []).concat(extra),
+    setupFailures: setupFailures
+      .slice(0, 5)
+      .concat(setupFailures.length > 5 ? [`… ${setupFailures.length} failures`] : [])
+      .concat(extra),
     connected: plan.players - setupFailures.length,
   };
 }

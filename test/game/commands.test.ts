@@ -91,7 +91,9 @@ describe(`every command over TCP (io ${IO})`, () => {
     expect(again).toEqual(first);
     expect((await a.call('inventory.get', {})).gold).toBe(90);
     await expect(a.call('shop.sell', { itemId: 'potion_small', qty: 1 }, { opId: 'buy-1' })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(a.call('shop.buy', { itemId: 'potion_small', qty: 1 }, { opId: 'x'.repeat(101) })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(a.call('shop.buy', { itemId: 'potion_small', qty: 1 }, { opId: 'x'.repeat(101) })).rejects.toMatchObject({
+      code: 'INVALID',
+    });
   });
 
   it('pipelines many calls on one connection and answers each by id', async () => {
@@ -106,7 +108,6 @@ describe(`every command over TCP (io ${IO})`, () => {
   });
 });
 
-
 describe('framing exactly as documented', () => {
   it('accepts a request encoded by hand: 4-byte big-endian length + hand-written MessagePack', async () => {
     const r = rawClient(srv.port);
@@ -115,9 +116,27 @@ describe('framing exactly as documented', () => {
     // {"id": 1, "op": "ping", "body": {"t": 42}}
     const payload = Buffer.from([
       0x83, // fixmap, 3 entries
-      0xa2, 0x69, 0x64, 0x01, // "id": 1
-      0xa2, 0x6f, 0x70, 0xa4, 0x70, 0x69, 0x6e, 0x67, // "op": "ping"
-      0xa4, 0x62, 0x6f, 0x64, 0x79, 0x81, 0xa1, 0x74, 0x2a, // "body": {"t": 42}
+      0xa2,
+      0x69,
+      0x64,
+      0x01, // "id": 1
+      0xa2,
+      0x6f,
+      0x70,
+      0xa4,
+      0x70,
+      0x69,
+      0x6e,
+      0x67, // "op": "ping"
+      0xa4,
+      0x62,
+      0x6f,
+      0x64,
+      0x79,
+      0x81,
+      0xa1,
+      0x74,
+      0x2a, // "body": {"t": 42}
     ]);
     const len = Buffer.from([0x00, 0x00, 0x00, payload.length]);
     r.sock.write(Buffer.concat([len, payload]));

@@ -115,7 +115,6 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
  * A decoded value as it came off the wire: a response `{id, ok, body | error}`, a push `{ev, body}`, or
  * whatever a hostile test provoked. Untyped on purpose: the tests check each field they expect.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type RawFrame = any;
 
 /**

@@ -101,10 +101,26 @@ describe('capacity, shutdown and the CLI', () => {
         'reconnect',
         'player.get',
       ].join('\n');
-      const cli = spawn(process.execPath, ['--import', 'tsx', 'game-server/client/cli.ts', '--host', '127.0.0.1', '--port', String(srv.port), '--name', aliceName, '--password', 'pw-alice'], {
-        cwd: ROOT,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const cli = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'game-server/client/cli.ts',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(srv.port),
+          '--name',
+          aliceName,
+          '--password',
+          'pw-alice',
+        ],
+        {
+          cwd: ROOT,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       cli.stdin.end(script + '\n');

@@ -76,7 +76,14 @@ describe('bad input', () => {
     expect(await r.waitFor((f) => f.id === 1)).toMatchObject({ id: 1, ok: false, error: { code: 'UNKNOWN_OP' } });
     await stillServes(r, 2);
     // Pipelined in one packet, answered in request order (errors decided early wait their turn).
-    r.sock.write(Buffer.concat([encodeFrame({ id: 20, op: 'ping' }), encodeFrame({ id: 21, op: 'nope' }), encodeFrame({ id: 22, op: 'player.get' }), encodeFrame({ id: 23, op: 'ping' })]));
+    r.sock.write(
+      Buffer.concat([
+        encodeFrame({ id: 20, op: 'ping' }),
+        encodeFrame({ id: 21, op: 'nope' }),
+        encodeFrame({ id: 22, op: 'player.get' }),
+        encodeFrame({ id: 23, op: 'ping' }),
+      ]),
+    );
     await r.waitFor((f) => f.id === 23);
     expect(r.frames.filter((f) => f.id >= 20).map((f) => [f.id, f.ok ? 'ok' : f.error.code])).toEqual([
       [20, 'ok'],
@@ -87,7 +94,7 @@ describe('bad input', () => {
     r.sock.destroy();
   });
 
-  it('before authentication only the table\'s auth: false ops and session.resume are served, the rest → UNAUTHORIZED', async () => {
+  it("before authentication only the table's auth: false ops and session.resume are served, the rest → UNAUTHORIZED", async () => {
     const r = raw();
     await r.waitFor((f) => f.ev === 'welcome');
     const ops = ['player.get', 'inventory.get', 'world.hunt', 'item.give', 'channel.join', 'quest.list'];

@@ -7,7 +7,16 @@ import { metric, sleep, startGame, uniqueName, until, type GameServer } from './
 
 let srv: GameServer;
 beforeAll(async () => {
-  srv = await startGame(['--resume-grace-ms', '1500', '--resume-buffer', '3', '--send-queue-soft', '16384', '--send-queue-hard', '1048576']);
+  srv = await startGame([
+    '--resume-grace-ms',
+    '1500',
+    '--resume-buffer',
+    '3',
+    '--send-queue-soft',
+    '16384',
+    '--send-queue-hard',
+    '1048576',
+  ]);
 });
 afterAll(async () => {
   await srv.stop();

@@ -64,7 +64,14 @@ async function hammer(kind: ServerKind): Promise<{ acked: number; refused: numbe
           const i = (lane + n) % players.length;
           const p = players[i];
           const r = (lane * 7919 + n * 104729) % 100;
-          const op: Op = r < 50 ? { kind: 'give', to: players[(i + 1 + (n % 3)) % players.length].name } : r < 70 ? { kind: 'buy' } : r < 90 ? { kind: 'sell' } : { kind: 'use' };
+          const op: Op =
+            r < 50
+              ? { kind: 'give', to: players[(i + 1 + (n % 3)) % players.length].name }
+              : r < 70
+                ? { kind: 'buy' }
+                : r < 90
+                  ? { kind: 'sell' }
+                  : { kind: 'use' };
           const out = await p.run(op, `c-${kind}-${seq++}`);
           if (!out.ok) {
             expect(['INSUFFICIENT', 'INVENTORY_FULL']).toContain(out.code);
@@ -114,11 +121,15 @@ async function hammer(kind: ServerKind): Promise<{ acked: number; refused: numbe
 }
 
 describe('concurrency: same players, same gold, same stack, many connections', () => {
-  it.concurrent.each(['web', 'game'] as const)(`%s server: ${CONCURRENT_OPS} concurrent operations conserve every item and coin`, async (kind) => {
-    const r = await hammer(kind);
-    console.log(`concurrency ${kind}: ${JSON.stringify(r)}`);
-    expect(r.acked + r.refused).toBe(CONCURRENT_OPS);
-  }, 240_000);
+  it.concurrent.each(['web', 'game'] as const)(
+    `%s server: ${CONCURRENT_OPS} concurrent operations conserve every item and coin`,
+    async (kind) => {
+      const r = await hammer(kind);
+      console.log(`concurrency ${kind}: ${JSON.stringify(r)}`);
+      expect(r.acked + r.refused).toBe(CONCURRENT_OPS);
+    },
+    240_000,
+  );
 });
 
 describe('auth', () => {
@@ -151,7 +162,10 @@ describe('auth', () => {
     const swapped = await fetch(`${webA.httpBase}/v1/me`, { headers: { authorization: `Bearer ${v}.${b.playerId}.${exp}.${sig}` } });
     expect(swapped.status).toBe(401);
     // Bob is untouched by all of it.
-    const bob = (await (await fetch(`${webA.httpBase}/v1/me/inventory`, { headers: { authorization: `Bearer ${b.token}` } })).json()) as { gold: number; slots: unknown[] };
+    const bob = (await (await fetch(`${webA.httpBase}/v1/me/inventory`, { headers: { authorization: `Bearer ${b.token}` } })).json()) as {
+      gold: number;
+      slots: unknown[];
+    };
     expect(bob).toMatchObject({ gold: 100, slots: [{ item: 'potion_small', qty: 3 }] });
   });
 

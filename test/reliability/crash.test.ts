@@ -49,7 +49,11 @@ function ledgerOps(path: string): { byPlayerKind: Map<string, number>; rowsByOp:
       .all() as { p: number; k: string; n: number }[])
       byPlayerKind.set(key(r.p, r.k), r.n);
     const rowsByOp = new Map<string, { n: number; sum: number }>();
-    for (const r of db.prepare(`SELECT op_id AS o, COUNT(*) AS n, SUM(CASE WHEN kind = 'item' THEN delta ELSE 0 END) AS s FROM ledger WHERE reason IN ('give','buy','sell') GROUP BY op_id`).all() as {
+    for (const r of db
+      .prepare(
+        `SELECT op_id AS o, COUNT(*) AS n, SUM(CASE WHEN kind = 'item' THEN delta ELSE 0 END) AS s FROM ledger WHERE reason IN ('give','buy','sell') GROUP BY op_id`,
+      )
+      .all() as {
       o: string;
       n: number;
       s: number;
@@ -154,7 +158,8 @@ function check(db: string, tally: Tally, kind: ServerKind, kills: number): void 
   for (const k of keys) {
     const acked = tally.ackedBy.get(k) ?? 0;
     const stored = byPlayerKind.get(k) ?? 0;
-    if (stored < acked) throw new Error(`${kind}: player|kind ${k}: ${acked} acknowledged but only ${stored} in the ledger after kill ${kills}`);
+    if (stored < acked)
+      throw new Error(`${kind}: player|kind ${k}: ${acked} acknowledged but only ${stored} in the ledger after kill ${kills}`);
     surplus += stored - acked;
   }
   expect(surplus).toBeLessThanOrEqual(tally.inflightAtKill);
@@ -182,17 +187,28 @@ describe('the crash checker itself', () => {
       const a = await login(r, 'checka');
       await login(r, 'checkb');
       r.runSync('item.give', { itemId: 'potion_small', qty: 1, to: 'checkb' }, a.playerId, { opId: 'g1' });
-      const tally: Tally = { acked: new Map([['g1', { player: a.playerId, kind: 'give' }]]), ackedBy: new Map([[key(a.playerId, 'give'), 1]]), inflightAtKill: 0, opsSent: 1 };
+      const tally: Tally = {
+        acked: new Map([['g1', { player: a.playerId, kind: 'give' }]]),
+        ackedBy: new Map([[key(a.playerId, 'give'), 1]]),
+        inflightAtKill: 0,
+        opsSent: 1,
+      };
       store.close();
       expect(() => check(path, tally, 'web', 1)).not.toThrow();
       // An acknowledged operation the file does not have.
-      const lost: Tally = { ...tally, acked: new Map([...tally.acked, ['g2', { player: a.playerId, kind: 'give' }]]), ackedBy: new Map([[key(a.playerId, 'give'), 2]]) };
+      const lost: Tally = {
+        ...tally,
+        acked: new Map([...tally.acked, ['g2', { player: a.playerId, kind: 'give' }]]),
+        ackedBy: new Map([[key(a.playerId, 'give'), 2]]),
+      };
       expect(() => check(path, lost, 'web', 1)).toThrow(/acknowledged/);
       // More in the ledger than acknowledged + in flight.
       expect(() => check(path, { ...tally, ackedBy: new Map() }, 'game', 1)).toThrow();
       // A half-applied give: the sender's row without the receiver's.
       const db = new Database(path);
-      db.prepare(`INSERT INTO ledger(op_id, player_id, kind, item, delta, reason, counterparty, at) VALUES ('half', ?, 'item', 'potion_small', -1, 'give', NULL, 0)`).run(a.playerId);
+      db.prepare(
+        `INSERT INTO ledger(op_id, player_id, kind, item, delta, reason, counterparty, at) VALUES ('half', ?, 'item', 'potion_small', -1, 'give', NULL, 0)`,
+      ).run(a.playerId);
       db.close();
       expect(() => check(path, { ...tally, inflightAtKill: 1 }, 'game', 1)).toThrow();
     } finally {
@@ -203,11 +219,15 @@ describe('the crash checker itself', () => {
 
 describe(`kill -9 under load (${KILL_SEEDS.length} kills per server, seeds ${KILL_SEEDS.join(',')})`, () => {
   const results: Record<string, { kills: number; acked: number; sent: number }> = {};
-  it.concurrent.each(['web', 'game'] as const)('%s server: acknowledged writes survive SIGKILL, nothing half-applied, audit passes', async (kind) => {
-    const r = await crashLoop(kind);
-    results[kind] = r;
-    console.log(`kill -9 ${kind}: ${JSON.stringify(r)}`);
-    expect(r.kills).toBe(KILL_SEEDS.length);
-    expect(r.acked).toBeGreaterThanOrEqual(15 * KILL_SEEDS.length);
-  }, 480_000);
+  it.concurrent.each(['web', 'game'] as const)(
+    '%s server: acknowledged writes survive SIGKILL, nothing half-applied, audit passes',
+    async (kind) => {
+      const r = await crashLoop(kind);
+      results[kind] = r;
+      console.log(`kill -9 ${kind}: ${JSON.stringify(r)}`);
+      expect(r.kills).toBe(KILL_SEEDS.length);
+      expect(r.acked).toBeGreaterThanOrEqual(15 * KILL_SEEDS.length);
+    },
+    480_000,
+  );
 });

@@ -25,7 +25,10 @@ function which(cmd: string): string | null {
 describe('docker-compose.yml', () => {
   it('passes `docker-compose config` (Debian package docker-compose must be installed)', () => {
     const bin = which('docker-compose');
-    expect(bin, 'docker-compose is missing: apt-get install -y docker-compose (scripts/ensure-test-deps.sh does it when run as root)').not.toBeNull();
+    expect(
+      bin,
+      'docker-compose is missing: apt-get install -y docker-compose (scripts/ensure-test-deps.sh does it when run as root)',
+    ).not.toBeNull();
     const r = spawnSync(bin!, ['-f', 'docker-compose.yml', 'config'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr.replace(/.*WARNING.*\n?/g, ''), r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -62,7 +65,8 @@ describe('docker-compose.yml', () => {
     for (const cmd of ['npm ci', 'npm run web', 'npm run game', 'npm run compare']) expect(readme, cmd).toContain(cmd);
     // The environment variables compose sets are flags the servers really read.
     const flags = read('shared/config.ts') + read('web-server/config.ts') + read('game-server/config.ts') + read('loadgen/flags.ts');
-    for (const s of [web, game, lg]) for (const k of Object.keys(s.environment ?? {})) if (k !== 'HEALTH_URL') expect(flags, k).toContain(`env: '${k}'`);
+    for (const s of [web, game, lg])
+      for (const k of Object.keys(s.environment ?? {})) if (k !== 'HEALTH_URL') expect(flags, k).toContain(`env: '${k}'`);
   });
 });
 
@@ -97,7 +101,9 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps node_modules and local state out of the build context', () => {
-    const ignore = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const p of ['node_modules', 'data', '*.sqlite', '.git']) expect(ignore).toContain(p);
   });
 
@@ -109,7 +115,8 @@ describe('Dockerfile', () => {
     const t = tempDir();
     const srv = await startChild('web', baseArgs(join(t.dir, 'hc.sqlite')));
     try {
-      const run = (url: string) => spawnSync(process.execPath, argv.slice(1), { env: { ...process.env, HEALTH_URL: url }, timeout: 10_000 }).status;
+      const run = (url: string) =>
+        spawnSync(process.execPath, argv.slice(1), { env: { ...process.env, HEALTH_URL: url }, timeout: 10_000 }).status;
       expect(run(`${srv.httpBase}/healthz`)).toBe(0);
       await srv.stop();
       expect(run(`${srv.httpBase}/healthz`)).toBe(1);

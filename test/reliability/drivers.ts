@@ -29,7 +29,11 @@ export async function webPlayer(srv: Child, name: string, token?: string): Promi
   const base = srv.httpBase;
   let id = 0;
   if (!token) {
-    const r = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'secret-pw' }) });
+    const r = await fetch(`${base}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, password: 'secret-pw' }),
+    });
     if (r.status !== 200) throw new Error(`login ${name}: ${r.status} ${await r.text()}`);
     const b = (await r.json()) as { token: string; playerId: number };
     token = b.token;

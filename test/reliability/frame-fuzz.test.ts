@@ -85,7 +85,9 @@ function structured(rng: Rng): Buffer {
     case 4: // extension types (timestamp -1 is standard, the rest unknown)
       return Buffer.from([rng.pick([0xd4, 0xd5, 0xd6, 0xd7, 0xd8]), rng.int(0, 255), ...randomBytes(rng, rng.int(0, 16))]);
     case 5: // floats, ints, nil, bools in a random sequence (trailing values ⇒ not one value)
-      return Buffer.from(new Array(rng.int(1, 12)).fill(0).map(() => rng.pick([0xc0, 0xc2, 0xc3, 0xcb, 0xca, 0xd3, 0xcf, 0x7f, 0xe0, 0xc1])));
+      return Buffer.from(
+        new Array(rng.int(1, 12)).fill(0).map(() => rng.pick([0xc0, 0xc2, 0xc3, 0xcb, 0xca, 0xd3, 0xcf, 0x7f, 0xe0, 0xc1])),
+      );
     case 6: // a huge string inside the limit
       return Buffer.from(packr.pack({ id: 9, op: 'channel.say', body: { text: 'A'.repeat(rng.int(0, MAX - 64)) } }));
     default: // a huge array of small ints inside the limit
@@ -138,7 +140,14 @@ function checkInvariants(o: Outcome, where: string): void {
 describe(`frame decoder fuzz (${FUZZ_FRAMES.toLocaleString('en')} frames, seed ${SEED})`, () => {
   it('every hostile input ends in frames, an error or an incomplete frame — never a throw', () => {
     const rng = new Rng(SEED);
-    const stats = { cases: 0, decoded: 0, errors: { FRAME_TOO_LARGE: 0, BAD_FRAME: 0 } as Record<string, number>, incomplete: 0, splitChecked: 0, oracle: 0 };
+    const stats = {
+      cases: 0,
+      decoded: 0,
+      errors: { FRAME_TOO_LARGE: 0, BAD_FRAME: 0 } as Record<string, number>,
+      incomplete: 0,
+      splitChecked: 0,
+      oracle: 0,
+    };
     const started = Date.now();
     const deadline = started + 100_000;
     // The decoder only keeps an error's message; skipping stack capture for the library's thrown
@@ -147,48 +156,53 @@ describe(`frame decoder fuzz (${FUZZ_FRAMES.toLocaleString('en')} frames, seed $
     const stackLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
-    for (let i = 0; i < FUZZ_FRAMES; i++) {
-      if ((i & 4095) === 0 && Date.now() > deadline) break; // bounded in time too: fails the count check below
-      const kind = i % 16;
-      let bytes: Buffer;
-      let expect: unknown = undefined;
-      if (kind === 0) {
-        const k = rng.int(0, corpus.length - 1);
-        bytes = encoded[k];
-        expect = corpus[k];
-      } else if (kind <= 11) bytes = mutate(encoded[rng.int(0, encoded.length - 1)], rng);
-      else if (kind <= 13) bytes = prefixed(randomBytes(rng, rng.int(0, 48)), rng.next() < 0.5 ? undefined : rng.int(0, 64));
-      else if (kind === 14) {
-        // random length prefixes: over the limit, 0, huge, just at the limit
-        const len = rng.pick([0, MAX, MAX + 1, 0xffffffff, 0x80000000, rng.int(0, 0xffffffff)]);
-        bytes = prefixed(randomBytes(rng, rng.int(0, 8)), len);
-      } else bytes = prefixed(structured(rng));
-      let o: Outcome;
-      const t0 = performance.now();
-      try {
-        o = feed([bytes]);
-      } catch (e) {
-        throw new Error(`case ${i} (seed ${SEED}, kind ${kind}) threw ${(e as Error).stack}\ninput ${bytes.toString('hex').slice(0, 400)}`);
-      }
-      kindMs[kind] += performance.now() - t0;
-      checkInvariants(o, `case ${i}`);
-      if (expect !== undefined) {
-        if (o.values.length !== 1 || !isDeepStrictEqual(o.values[0], expect)) throw new Error(`case ${i}: valid frame decoded to ${JSON.stringify(o.values)}`);
-        stats.oracle++;
-      }
-      // Same bytes in random TCP segments: same outcome.
-      if (i % 32 === 1) {
-        const s = feed(splitAt(bytes, rng));
-        if (s.error !== o.error || s.pending !== o.pending || !isDeepStrictEqual(s.values, o.values)) {
-          throw new Error(`case ${i}: split input decoded differently: ${JSON.stringify([o.error, s.error, o.pending, s.pending])}\ninput ${bytes.toString('hex').slice(0, 400)}`);
+      for (let i = 0; i < FUZZ_FRAMES; i++) {
+        if ((i & 4095) === 0 && Date.now() > deadline) break; // bounded in time too: fails the count check below
+        const kind = i % 16;
+        let bytes: Buffer;
+        let expect: unknown = undefined;
+        if (kind === 0) {
+          const k = rng.int(0, corpus.length - 1);
+          bytes = encoded[k];
+          expect = corpus[k];
+        } else if (kind <= 11) bytes = mutate(encoded[rng.int(0, encoded.length - 1)], rng);
+        else if (kind <= 13) bytes = prefixed(randomBytes(rng, rng.int(0, 48)), rng.next() < 0.5 ? undefined : rng.int(0, 64));
+        else if (kind === 14) {
+          // random length prefixes: over the limit, 0, huge, just at the limit
+          const len = rng.pick([0, MAX, MAX + 1, 0xffffffff, 0x80000000, rng.int(0, 0xffffffff)]);
+          bytes = prefixed(randomBytes(rng, rng.int(0, 8)), len);
+        } else bytes = prefixed(structured(rng));
+        let o: Outcome;
+        const t0 = performance.now();
+        try {
+          o = feed([bytes]);
+        } catch (e) {
+          throw new Error(
+            `case ${i} (seed ${SEED}, kind ${kind}) threw ${(e as Error).stack}\ninput ${bytes.toString('hex').slice(0, 400)}`,
+          );
         }
-        stats.splitChecked++;
+        kindMs[kind] += performance.now() - t0;
+        checkInvariants(o, `case ${i}`);
+        if (expect !== undefined) {
+          if (o.values.length !== 1 || !isDeepStrictEqual(o.values[0], expect))
+            throw new Error(`case ${i}: valid frame decoded to ${JSON.stringify(o.values)}`);
+          stats.oracle++;
+        }
+        // Same bytes in random TCP segments: same outcome.
+        if (i % 32 === 1) {
+          const s = feed(splitAt(bytes, rng));
+          if (s.error !== o.error || s.pending !== o.pending || !isDeepStrictEqual(s.values, o.values)) {
+            throw new Error(
+              `case ${i}: split input decoded differently: ${JSON.stringify([o.error, s.error, o.pending, s.pending])}\ninput ${bytes.toString('hex').slice(0, 400)}`,
+            );
+          }
+          stats.splitChecked++;
+        }
+        stats.cases++;
+        if (o.values.length) stats.decoded++;
+        if (o.error) stats.errors[o.error]++;
+        else if (o.pending) stats.incomplete++;
       }
-      stats.cases++;
-      if (o.values.length) stats.decoded++;
-      if (o.error) stats.errors[o.error]++;
-      else if (o.pending) stats.incomplete++;
-    }
     } finally {
       Error.stackTraceLimit = stackLimit;
     }
@@ -217,7 +231,8 @@ describe(`frame decoder fuzz (${FUZZ_FRAMES.toLocaleString('en')} frames, seed $
       checkInvariants(o, `stream ${i}`);
       // The good prefix is always delivered first, exactly.
       expect(o.values.length).toBeGreaterThanOrEqual(before);
-      for (let k = 0; k < before; k++) if (!isDeepStrictEqual(o.values[k], corpus[idx[k]])) throw new Error(`stream ${i}: frame ${k} altered`);
+      for (let k = 0; k < before; k++)
+        if (!isDeepStrictEqual(o.values[k], corpus[idx[k]])) throw new Error(`stream ${i}: frame ${k} altered`);
       if (o.error) {
         errored++;
         // After the error nothing more is decoded: at most the corrupted frame itself (when its
@@ -232,28 +247,37 @@ describe(`frame decoder fuzz (${FUZZ_FRAMES.toLocaleString('en')} frames, seed $
 
   it('property (fast-check): arbitrary bytes in arbitrary segments decode the same as in one piece', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 40 }), fc.boolean(), (body, cuts, smallPrefix) => {
-        const bytes = smallPrefix ? prefixed(body, body.length) : Buffer.from(body);
-        const whole = feed([bytes]);
-        checkInvariants(whole, 'fc');
-        const chunks: Uint8Array[] = [];
-        let at = 0;
-        for (const c of cuts) {
-          if (at >= bytes.length) break;
-          chunks.push(bytes.subarray(at, at + c));
-          at += c;
-        }
-        if (at < bytes.length) chunks.push(bytes.subarray(at));
-        const parts = feed(chunks);
-        return parts.error === whole.error && parts.pending === whole.pending && isDeepStrictEqual(parts.values, whole.values);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 40 }),
+        fc.boolean(),
+        (body, cuts, smallPrefix) => {
+          const bytes = smallPrefix ? prefixed(body, body.length) : Buffer.from(body);
+          const whole = feed([bytes]);
+          checkInvariants(whole, 'fc');
+          const chunks: Uint8Array[] = [];
+          let at = 0;
+          for (const c of cuts) {
+            if (at >= bytes.length) break;
+            chunks.push(bytes.subarray(at, at + c));
+            at += c;
+          }
+          if (at < bytes.length) chunks.push(bytes.subarray(at));
+          const parts = feed(chunks);
+          return parts.error === whole.error && parts.pending === whole.pending && isDeepStrictEqual(parts.values, whole.values);
+        },
+      ),
       { numRuns: 20_000, seed: SEED },
     );
   });
 
   it('property (fast-check): any JSON-like request round-trips through encodeFrame → FrameDecoder', () => {
     const noProto = (v: unknown): boolean =>
-      v === null || typeof v !== 'object' ? true : Array.isArray(v) ? v.every(noProto) : Object.entries(v as object).every(([k, x]) => k !== '__proto__' && noProto(x));
+      v === null || typeof v !== 'object'
+        ? true
+        : Array.isArray(v)
+          ? v.every(noProto)
+          : Object.entries(v as object).every(([k, x]) => k !== '__proto__' && noProto(x));
     fc.assert(
       fc.property(fc.record({ id: fc.nat(), op: fc.string({ maxLength: 40 }), body: fc.jsonValue({ maxDepth: 6 }) }), (req) => {
         fc.pre(noProto(req.body));

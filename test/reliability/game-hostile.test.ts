@@ -97,13 +97,20 @@ beforeAll(async () => {
   srv = await startChild(
     'game',
     baseArgs(`${tmp.dir}/game.sqlite`, [
-      '--heartbeat-ms', String(HEARTBEAT),
-      '--max-frame-bytes', String(MAX_FRAME),
-      '--max-users', String(MAX_USERS),
-      '--send-queue-soft', String(SOFT),
-      '--send-queue-hard', String(HARD),
-      '--resume-grace-ms', '0',
-      '--workers', '1',
+      '--heartbeat-ms',
+      String(HEARTBEAT),
+      '--max-frame-bytes',
+      String(MAX_FRAME),
+      '--max-users',
+      String(MAX_USERS),
+      '--send-queue-soft',
+      String(SOFT),
+      '--send-queue-hard',
+      String(HARD),
+      '--resume-grace-ms',
+      '0',
+      '--workers',
+      '1',
     ]),
   );
   good = await openGame(srv.port);
@@ -143,7 +150,16 @@ describe('game server: hostile frames on real sockets', () => {
   });
 
   it('valid MessagePack of the wrong shape: a non-map or id-less request is fatal; a bad op or body is answered', async () => {
-    for (const v of [[1, 2, 3], 'hello', 42, null, { op: 'ping' }, { id: -1, op: 'ping' }, { id: 'x', op: 'ping' }, { id: 1.5, op: 'ping' }]) {
+    for (const v of [
+      [1, 2, 3],
+      'hello',
+      42,
+      null,
+      { op: 'ping' },
+      { id: -1, op: 'ping' },
+      { id: 'x', op: 'ping' },
+      { id: 1.5, op: 'ping' },
+    ]) {
       const c = await openRaw(srv.port);
       c.raw(encodeFrame(v));
       await expectFatal(c, 'INVALID');
@@ -173,7 +189,33 @@ describe('game server: hostile frames on real sockets', () => {
     // Headers claiming ~4 G elements / bytes in a few bytes.
     for (const hdr of [0xdd, 0xdf, 0xdb, 0xc6, 0xc9]) {
       const c = await openRaw(srv.port);
-      c.raw(withPrefix([0x83, 0xa2, 0x69, 0x64, 0x01, 0xa2, 0x6f, 0x70, 0xa4, 0x70, 0x69, 0x6e, 0x67, 0xa4, 0x62, 0x6f, 0x64, 0x79, hdr, 0xff, 0xff, 0xff, 0xff]));
+      c.raw(
+        withPrefix([
+          0x83,
+          0xa2,
+          0x69,
+          0x64,
+          0x01,
+          0xa2,
+          0x6f,
+          0x70,
+          0xa4,
+          0x70,
+          0x69,
+          0x6e,
+          0x67,
+          0xa4,
+          0x62,
+          0x6f,
+          0x64,
+          0x79,
+          hdr,
+          0xff,
+          0xff,
+          0xff,
+          0xff,
+        ]),
+      );
       await expectFatal(c, 'BAD_FRAME');
     }
     // Real big values inside the limit: decoded, then refused by the command's schema.
@@ -294,7 +336,8 @@ describe('game server: hostile frames on real sockets', () => {
     //    round (~100 KiB) cannot jump from below the soft limit past the hard one; the mover's
     //    channel.moved pushes to the reader are droppable and must start being dropped.
     let id = 100000;
-    const listRound = (n: number) => reader.raw(Buffer.concat(Array.from({ length: n }, () => encodeFrame({ id: id++, op: 'shop.list', body: {} }))));
+    const listRound = (n: number) =>
+      reader.raw(Buffer.concat(Array.from({ length: n }, () => encodeFrame({ id: id++, op: 'shop.list', body: {} }))));
     let rounds = 0;
     for (; rounds < 400 && (await metric('game_pushes_dropped_total')) === dropped0; rounds++) {
       listRound(100);

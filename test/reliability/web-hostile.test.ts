@@ -41,7 +41,11 @@ function expectProblem(g: Got, status: number, code: string): void {
   expect(g.text).not.toMatch(/at .*\.ts:\d+|node_modules/);
 }
 
-const json = (body: string, extra: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body });
+const json = (body: string, extra: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...extra },
+  body,
+});
 const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 beforeAll(async () => {
@@ -51,10 +55,14 @@ beforeAll(async () => {
     startChild(
       'web',
       baseArgs(`${tmp.dir}/strict.sqlite`, [
-        '--token-ttl', String(TTL_S),
-        '--rate-limit', String(RATE),
-        '--rate-limit-window-ms', String(RATE_WINDOW_MS),
-        '--login-rate-limit', String(LOGIN_RATE),
+        '--token-ttl',
+        String(TTL_S),
+        '--rate-limit',
+        String(RATE),
+        '--rate-limit-window-ms',
+        String(RATE_WINDOW_MS),
+        '--login-rate-limit',
+        String(LOGIN_RATE),
       ]),
     ),
   ]);
@@ -69,11 +77,27 @@ afterAll(async () => {
 describe('web server: hostile requests', () => {
   it('malformed JSON → 400 INVALID (truncated, trailing garbage, wrong top-level type, deep nesting, __proto__)', async () => {
     const deep = '['.repeat(2000) + ']'.repeat(2000);
-    for (const body of ['{"name":', '{"name":"abc","password":"secret"} junk', '{name: abc}', "{'a':1}", '[]', 'null', '"str"', '42', deep, '\u0000\u0001', '{"a":1,"a":2,']) {
+    for (const body of [
+      '{"name":',
+      '{"name":"abc","password":"secret"} junk',
+      '{name: abc}',
+      "{'a':1}",
+      '[]',
+      'null',
+      '"str"',
+      '42',
+      deep,
+      '\u0000\u0001',
+      '{"a":1,"a":2,',
+    ]) {
       expectProblem(await req(main.httpBase, '/v1/sessions', json(body)), 400, 'INVALID');
     }
     // Prototype keys are refused (secure JSON parsing / closed schema), never merged.
-    expectProblem(await req(main.httpBase, '/v1/sessions', json('{"__proto__":{"admin":true},"name":"protoguy","password":"secret-pw"}')), 400, 'INVALID');
+    expectProblem(
+      await req(main.httpBase, '/v1/sessions', json('{"__proto__":{"admin":true},"name":"protoguy","password":"secret-pw"}')),
+      400,
+      'INVALID',
+    );
     expectProblem(
       await req(main.httpBase, '/v1/shop/potion_small/buy', json('{"qty":1,"constructor":{"prototype":{"x":1}}}', auth(player.token))),
       400,
@@ -87,21 +111,44 @@ describe('web server: hostile requests', () => {
     const big = JSON.stringify({ name: 'bigbody', password: 'x'.repeat(BODY_LIMIT) });
     expectProblem(await req(main.httpBase, '/v1/sessions', json(big)), 413, 'PAYLOAD_TOO_LARGE');
     // Content-Length far above the limit: refused without waiting for the bytes.
-    const r1 = await rawHttp(main.port, `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"name":`, 3000);
+    const r1 = await rawHttp(
+      main.port,
+      `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"name":`,
+      3000,
+    );
     expect(r1.status).toBe(413);
     // Chunked with no length: counted as it streams.
     const chunks = Array.from({ length: 10 }, () => `400\r\n${'a'.repeat(0x400)}\r\n`).join('');
-    const r2 = await rawHttp(main.port, `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`, 3000);
+    const r2 = await rawHttp(
+      main.port,
+      `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`,
+      3000,
+    );
     expect(r2.status).toBe(413);
     // Content-Length smaller than the body: the extra bytes are a new (bad) request, not part of this one.
-    const r3 = await rawHttp(main.port, `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"name":"abcdef","password":"secret-pw"}`, 3000);
+    const r3 = await rawHttp(
+      main.port,
+      `POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"name":"abcdef","password":"secret-pw"}`,
+      3000,
+    );
     expect(r3.status).toBe(400);
   });
 
   it('wrong content types → 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     const body = JSON.stringify({ name: 'ctype', password: 'secret-pw' });
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/octet-stream', 'image/png']) {
-      expectProblem(await req(main.httpBase, '/v1/sessions', { method: 'POST', headers: { 'content-type': type }, body }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'application/octet-stream',
+      'image/png',
+    ]) {
+      expectProblem(
+        await req(main.httpBase, '/v1/sessions', { method: 'POST', headers: { 'content-type': type }, body }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
     }
   });
 
@@ -118,7 +165,10 @@ describe('web server: hostile requests', () => {
     expect((await req(main.httpBase, '/v1/ping')).status).toBe(200);
     expect((await slow).status).not.toBe(200);
     // Garbage instead of HTTP.
-    const r4 = await rawHttp(main.port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, 0x0d, 0x0a, 0x0d, 0x0a]));
+    const r4 = await rawHttp(
+      main.port,
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03, 0x0d, 0x0a, 0x0d, 0x0a]),
+    );
     expect(r4.status === 400 || r4.closed).toBe(true);
   });
 
@@ -175,7 +225,11 @@ describe('web server: hostile requests', () => {
     // Login is limited per IP, wrong passwords included (no password guessing at full speed).
     const logins: number[] = [];
     for (let i = 0; i < LOGIN_RATE + 3; i++) {
-      const r = await fetch(`${strict.httpBase}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ratelimited', password: `guess-${i}` }) });
+      const r = await fetch(`${strict.httpBase}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'ratelimited', password: `guess-${i}` }),
+      });
       logins.push(r.status);
       await r.arrayBuffer();
     }

@@ -44,7 +44,9 @@ describe('generated routes', () => {
     const doc = res.json();
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     const ops = new Map<string, { path: string; method: string; op: { security?: unknown[]; responses: Record<string, unknown> } }>();
-    for (const [path, methods] of Object.entries<Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>>(doc.paths)) {
+    for (const [path, methods] of Object.entries<
+      Record<string, { operationId: string; security?: unknown[]; responses: Record<string, unknown> }>
+    >(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) ops.set(op.operationId, { path, method, op });
     }
     for (const def of commandList) {
@@ -160,8 +162,24 @@ describe('every command through HTTP (inject)', () => {
   it('covered every command above', () => {
     // The tests of this block call these; a new command in the table must be added here.
     const called = [
-      'ping', 'player.login', 'player.get', 'inventory.get', 'shop.list', 'shop.buy', 'shop.sell', 'quest.list', 'quest.accept',
-      'item.use', 'quest.complete', 'item.discard', 'item.give', 'world.hunt', 'channel.join', 'channel.move', 'channel.say', 'channel.leave',
+      'ping',
+      'player.login',
+      'player.get',
+      'inventory.get',
+      'shop.list',
+      'shop.buy',
+      'shop.sell',
+      'quest.list',
+      'quest.accept',
+      'item.use',
+      'quest.complete',
+      'item.discard',
+      'item.give',
+      'world.hunt',
+      'channel.join',
+      'channel.move',
+      'channel.say',
+      'channel.leave',
     ];
     expect(commandList.map((c) => c.name).sort()).toEqual(called.sort());
   });
@@ -180,12 +198,19 @@ describe('idempotency', () => {
     expect(inv.gold).toBe(100 - 30);
     expect(inv.slots).toContainEqual({ item: 'potion_small', qty: 6 });
     // A different key is a different operation.
-    await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: dave.token, body: { qty: 3 }, headers: { 'idempotency-key': 'buy-once-2' } });
+    await call(h.app, 'POST', '/v1/shop/potion_small/buy', {
+      token: dave.token,
+      body: { qty: 3 },
+      headers: { 'idempotency-key': 'buy-once-2' },
+    });
     expect((await call(h.app, 'GET', '/v1/me/inventory', { token: dave.token })).json().gold).toBe(40);
     // The key of another command: CONFLICT, nothing changes.
     const reuse = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', { token: dave.token, body: { qty: 1 }, headers });
     expect(reuse.statusCode).toBe(409);
-    expect((await call(h.app, 'GET', '/v1/me/inventory', { token: dave.token })).json().slots).toContainEqual({ item: 'potion_small', qty: 9 });
+    expect((await call(h.app, 'GET', '/v1/me/inventory', { token: dave.token })).json().slots).toContainEqual({
+      item: 'potion_small',
+      qty: 9,
+    });
     // Keys are per player: erin's 'buy-once-1' is hers.
     const erin = await loginHttp(h.app, 'erin');
     const hers = await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: erin.token, body: { qty: 1 }, headers });
@@ -194,7 +219,11 @@ describe('idempotency', () => {
 
   it('an over-long Idempotency-Key is 400', async () => {
     const fred = await loginHttp(h.app, 'fred');
-    const res = await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: fred.token, body: { qty: 1 }, headers: { 'idempotency-key': 'k'.repeat(101) } });
+    const res = await call(h.app, 'POST', '/v1/shop/potion_small/buy', {
+      token: fred.token,
+      body: { qty: 1 },
+      headers: { 'idempotency-key': 'k'.repeat(101) },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('INVALID');
   });
@@ -207,7 +236,11 @@ describe('a real listening socket', () => {
       await r.app.listen({ host: '127.0.0.1', port: 0 });
       const addr = r.app.server.address();
       const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-      const login = await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'gina', password: 'pw-gina' }) });
+      const login = await fetch(`${base}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'gina', password: 'pw-gina' }),
+      });
       expect(login.status).toBe(200);
       const { token } = (await login.json()) as { token: string };
       const buy = await fetch(`${base}/v1/shop/potion_small/buy`, {

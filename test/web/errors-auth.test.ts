@@ -67,15 +67,25 @@ describe('a player acts only as itself', () => {
     const bobBefore = await inventory(bob.token);
     const aliceBefore = await inventory(alice.token);
     // A playerId in the body is not an input field: 400, nothing happens.
-    const body = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', { token: alice.token, body: { qty: 1, playerId: bob.playerId } });
+    const body = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', {
+      token: alice.token,
+      body: { qty: 1, playerId: bob.playerId },
+    });
     expectProblem(body, 'INVALID');
     // …nor in the querystring.
     expectProblem(await call(h.app, 'GET', `/v1/me/inventory?playerId=${bob.playerId}`, { token: alice.token }), 'INVALID');
     // There are no routes addressed by player id.
     expectProblem(await call(h.app, 'GET', `/v1/players/${bob.playerId}/inventory`, { token: alice.token }), 'UNKNOWN_OP');
-    expectProblem(await call(h.app, 'POST', `/v1/players/${bob.playerId}/items/potion_small/discard`, { token: alice.token, body: { qty: 1 } }), 'UNKNOWN_OP');
+    expectProblem(
+      await call(h.app, 'POST', `/v1/players/${bob.playerId}/items/potion_small/discard`, { token: alice.token, body: { qty: 1 } }),
+      'UNKNOWN_OP',
+    );
     // A header naming bob changes nothing: the discard is alice's.
-    const hdr = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', { token: alice.token, body: { qty: 1 }, headers: { 'x-player-id': String(bob.playerId) } });
+    const hdr = await call(h.app, 'POST', '/v1/me/items/potion_small/discard', {
+      token: alice.token,
+      body: { qty: 1 },
+      headers: { 'x-player-id': String(bob.playerId) },
+    });
     expect(hdr.statusCode).toBe(200);
     expect(await inventory(bob.token)).toEqual(bobBefore);
     expect((await inventory(alice.token)).slots).toContainEqual({ item: 'potion_small', qty: aliceBefore.slots[0].qty - 1 });
@@ -98,7 +108,10 @@ describe('a player acts only as itself', () => {
     expect(await inventory(alice.token)).toEqual(a1);
     expect(await inventory(bob.token)).toEqual(b1);
     // Giving to oneself by name is refused.
-    expectProblem(await call(h.app, 'POST', '/v1/me/items/potion_small/give', { token: alice.token, body: { qty: 1, to: 'alice' } }), 'INVALID');
+    expectProblem(
+      await call(h.app, 'POST', '/v1/me/items/potion_small/give', { token: alice.token, body: { qty: 1, to: 'alice' } }),
+      'INVALID',
+    );
   });
 });
 
@@ -118,21 +131,35 @@ describe('problem+json for every kind of failure', () => {
   it('domain errors keep their code and status (404, 409, 422 with details)', async () => {
     expectProblem(await call(h.app, 'POST', '/v1/shop/unicorn/buy', { token: alice.token, body: { qty: 1 } }), 'NOT_FOUND');
     expectProblem(await call(h.app, 'POST', '/v1/shop/slime_jelly/buy', { token: alice.token, body: { qty: 1 } }), 'CONFLICT');
-    const poor = expectProblem(await call(h.app, 'POST', '/v1/shop/iron_sword/buy', { token: alice.token, body: { qty: 5 } }), 'INSUFFICIENT');
+    const poor = expectProblem(
+      await call(h.app, 'POST', '/v1/shop/iron_sword/buy', { token: alice.token, body: { qty: 5 } }),
+      'INSUFFICIENT',
+    );
     expect(poor.details).toMatchObject({ need: 2000 });
   });
 
   it('malformed JSON, empty JSON body: 400; wrong content type: 415; oversized body: 413; unknown route or method: 404 UNKNOWN_OP', async () => {
     const headers = { 'content-type': 'application/json' };
-    const malformed = expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty": 1', headers }), 'INVALID');
+    const malformed = expectProblem(
+      await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty": 1', headers }),
+      'INVALID',
+    );
     expect(malformed.detail).toMatch(/malformed JSON/);
     expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '', headers }), 'INVALID');
     expectProblem(
-      await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: 'qty=1', headers: { 'content-type': 'text/plain' } }),
+      await call(h.app, 'POST', '/v1/shop/potion_small/buy', {
+        token: alice.token,
+        body: 'qty=1',
+        headers: { 'content-type': 'text/plain' },
+      }),
       'UNSUPPORTED_MEDIA_TYPE',
     );
     expectProblem(
-      await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: 'qty=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      await call(h.app, 'POST', '/v1/shop/potion_small/buy', {
+        token: alice.token,
+        body: 'qty=1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
       'UNSUPPORTED_MEDIA_TYPE',
     );
     const big = JSON.stringify({ qty: 1, pad: 'x'.repeat(2000) });
@@ -140,7 +167,10 @@ describe('problem+json for every kind of failure', () => {
     expectProblem(await call(h.app, 'GET', '/v1/nowhere'), 'UNKNOWN_OP');
     expectProblem(await call(h.app, 'PUT', '/v1/shop'), 'UNKNOWN_OP');
     // Prototype poisoning is refused, not merged.
-    expectProblem(await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty":1,"__proto__":{"x":1}}', headers }), 'INVALID');
+    expectProblem(
+      await call(h.app, 'POST', '/v1/shop/potion_small/buy', { token: alice.token, body: '{"qty":1,"__proto__":{"x":1}}', headers }),
+      'INVALID',
+    );
     // The state did not move through any of these.
     expect((await inventory(alice.token)).gold).toBe(100);
   });
@@ -245,11 +275,16 @@ describe('/healthz and /metrics', () => {
       // The format allows empty lines between families; Prometheus reads NaN in any case (prom-client writes "Nan").
       if (line.startsWith('# HELP ') || line === '') continue;
       // name{labels} value
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (-?[0-9.e+-]+|[+-]Inf|[Nn]a[Nn])$/.exec(line);
+      const m =
+        /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\})? (-?[0-9.e+-]+|[+-]Inf|[Nn]a[Nn])$/.exec(
+          line,
+        );
       expect(m, line).not.toBeNull();
       const base = m![1].replace(/_(bucket|sum|count)$/, '');
       expect(typed.has(m![1]) || typed.get(base) === 'histogram', `${line} has a TYPE`).toBe(true);
-      const labels = Object.fromEntries([...(m![2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+      const labels = Object.fromEntries(
+        [...(m![2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]),
+      );
       samples.push({ name: m![1], labels, value: Number(m![3]) });
     }
     const find = (name: string, want: Record<string, string> = {}) =>

@@ -45,7 +45,12 @@ describe('event feed', () => {
     expect(now.page.cursor).toBe(one.app.web.domain.store.lastEventId());
     const all = await poll(one, alice.token, '?after=0');
     expect(all.page.events.map((e) => e.name)).toContain('item.received');
-    expect(all.page.events[0]).toMatchObject({ id: expect.any(Number), name: 'item.received', body: { from: bob.playerId, fromName: 'bob', item: 'potion_small', qty: 1 }, at: expect.any(Number) });
+    expect(all.page.events[0]).toMatchObject({
+      id: expect.any(Number),
+      name: 'item.received',
+      body: { from: bob.playerId, fromName: 'bob', item: 'potion_small', qty: 1 },
+      at: expect.any(Number),
+    });
     // The cursor continues: nothing new after it.
     const next = await poll(one, alice.token, `?after=${all.page.cursor}`);
     expect(next.page.events).toEqual([]);
@@ -53,7 +58,8 @@ describe('event feed', () => {
 
   it('limit pages through events, the cursor moving one page at a time', async () => {
     const start = one.app.web.domain.store.lastEventId();
-    for (let i = 0; i < 3; i++) await call(one.app, 'POST', '/v1/me/items/potion_small/give', { token: alice.token, body: { qty: 1, to: 'bob' } });
+    for (let i = 0; i < 3; i++)
+      await call(one.app, 'POST', '/v1/me/items/potion_small/give', { token: alice.token, body: { qty: 1, to: 'bob' } });
     const seen: number[] = [];
     let cursor = start;
     for (let i = 0; i < 3; i++) {
@@ -128,7 +134,9 @@ describe('event feed', () => {
     await waitFor(() => two.app.web.feed.pending > 0);
     await call(one.app, 'POST', '/v1/me/channel/moves', { token: carol.token, body: { x: 1, y: 2, tag: 99 } });
     const danSees = await pendingDan;
-    expect(danSees.page.events).toEqual([expect.objectContaining({ name: 'channel.moved', body: { channel: 'town-2', playerId: carol.playerId, x: 1, y: 2, tag: 99 } })]);
+    expect(danSees.page.events).toEqual([
+      expect.objectContaining({ name: 'channel.moved', body: { channel: 'town-2', playerId: carol.playerId, x: 1, y: 2, tag: 99 } }),
+    ]);
     await call(two.app, 'POST', '/v1/me/channel/messages', { token: dan.token, body: { text: 'hi carol' } });
     const carolSees = await poll(one, carol.token, `?after=${c0}`);
     expect(carolSees.page.events.map((e) => e.name)).toEqual(['channel.joined', 'channel.said']);
@@ -148,7 +156,10 @@ describe('event feed', () => {
     const addr = one.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const ac = new AbortController();
-    const req = fetch(`http://127.0.0.1:${port}/v1/me/events?waitMs=10000`, { headers: { authorization: `Bearer ${alice.token}` }, signal: ac.signal }).catch((e) => e);
+    const req = fetch(`http://127.0.0.1:${port}/v1/me/events?waitMs=10000`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+      signal: ac.signal,
+    }).catch((e) => e);
     await waitFor(() => one.app.web.feed.pending > 0);
     expect(one.app.web.feed.pending).toBe(1);
     ac.abort();
@@ -161,7 +172,9 @@ describe('event feed', () => {
     const r = await startApp({ eventsRetentionS: 60, eventsPruneMs: 50 });
     try {
       const store = r.app.web.domain.store;
-      const [old] = store.appendEvents([{ playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() - 3600_000 }]);
+      const [old] = store.appendEvents([
+        { playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() - 3600_000 },
+      ]);
       const [fresh] = store.appendEvents([{ playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() }]);
       await waitFor(() => r.app.web.feed.stats.pruned > 0);
       expect(r.app.web.feed.stats.pruned).toBe(1);

@@ -53,7 +53,11 @@ export async function call(
 }
 
 /** Log in (creating on first use) through HTTP. */
-export async function loginHttp(app: WebApp, name: string, password = 'secret-pw'): Promise<{ playerId: number; token: string; created: boolean }> {
+export async function loginHttp(
+  app: WebApp,
+  name: string,
+  password = 'secret-pw',
+): Promise<{ playerId: number; token: string; created: boolean }> {
   const res = await call(app, 'POST', '/v1/sessions', { body: { name, password } });
   if (res.statusCode !== 200) throw new Error(`login ${name}: ${res.statusCode} ${res.body}`);
   return res.json();

@@ -26,7 +26,11 @@ describe('graceful shutdown (in process)', () => {
     const addr = h.app.server.address();
     const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const post = (path: string, body: unknown, token?: string) =>
-      fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+      fetch(base + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
 
     const first = await json(await post('/v1/sessions', { name: 'zoe', password: 'pw-zoe' }));
     const token = first.body.token as string;
@@ -89,9 +93,24 @@ describe('graceful shutdown (injected requests)', () => {
 
 describe('the entry point: web-server/server.ts', () => {
   it('--help prints the flags with their environment variables and exits 0', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'web-server/server.ts', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'web-server/server.ts', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
-    for (const f of ['--host', '--port', '--store', '--db-path', '--log-level', '--body-limit', '--rate-limit', '--events-max-wait-ms', 'WEB_PORT', 'DB_PATH']) {
+    for (const f of [
+      '--host',
+      '--port',
+      '--store',
+      '--db-path',
+      '--log-level',
+      '--body-limit',
+      '--rate-limit',
+      '--events-max-wait-ms',
+      'WEB_PORT',
+      'DB_PATH',
+    ]) {
       expect(r.stdout).toContain(f);
     }
   }, 90_000);
@@ -103,7 +122,22 @@ describe('the entry point: web-server/server.ts', () => {
     try {
       child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'web-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--db-path', dbPath, '--hash-cost', '4', '--log-level', 'warn', '--no-rate-limit'],
+        [
+          '--import',
+          'tsx',
+          'web-server/server.ts',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '0',
+          '--db-path',
+          dbPath,
+          '--hash-cost',
+          '4',
+          '--log-level',
+          'warn',
+          '--no-rate-limit',
+        ],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';
@@ -128,11 +162,21 @@ describe('the entry point: web-server/server.ts', () => {
       expect(port).toBeGreaterThan(0);
       expect(line.details.store).toBe(`sqlite ${dbPath}`);
       const base = `http://127.0.0.1:${port}`;
-      const login = await json(await fetch(`${base}/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'pia', password: 'pw-pia' }) }));
+      const login = await json(
+        await fetch(`${base}/v1/sessions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'pia', password: 'pw-pia' }),
+        }),
+      );
       expect(login.status).toBe(200);
       const auth = { authorization: `Bearer ${login.body.token}` };
       const poll = fetch(`${base}/v1/me/events?waitMs=20000`, { headers: auth });
-      const buy = fetch(`${base}/v1/shop/potion_small/buy`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ qty: 2 }) });
+      const buy = fetch(`${base}/v1/shop/potion_small/buy`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ qty: 2 }),
+      });
       await new Promise((r) => setTimeout(r, 50));
       child.kill('SIGTERM');
       expect((await json(await buy)).body).toMatchObject({ gold: 80, have: 5 });

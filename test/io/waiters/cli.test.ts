@@ -20,8 +20,8 @@ const cli = (args: string[]) => {
 };
 
 describe('npm run waiters --backend model', () => {
-  const burst = 'burst with concurrency 2: the JSON says LIFO, two running (the top two threads), never paused; '
-    + 'the timeline draws every lane';
+  const burst =
+    'burst with concurrency 2: the JSON says LIFO, two running (the top two threads), never paused; ' + 'the timeline draws every lane';
   it(burst, { timeout: 100_000 }, () => {
     const json = join(dir, 'burst.json');
     const html = join(dir, 'burst.html');
@@ -72,15 +72,18 @@ describe('npm run waiters --backend model', () => {
     expect(q.stderr).toMatch(/expected one of rare\|burst\|blocking/);
   });
 
-  it.runIf(process.platform === 'linux')('--backend epoll runs real threads on one epoll instance: rare packets go to the last waiter (LIFO)',
-    { timeout: 100_000 }, () => {
+  it.runIf(process.platform === 'linux')(
+    '--backend epoll runs real threads on one epoll instance: rare packets go to the last waiter (LIFO)',
+    { timeout: 100_000 },
+    () => {
       const json = join(dir, 'epoll-rare.json');
       const p = cli(['--backend', 'epoll', '--threads', '4', '--scenario', 'rare', '--json', json]);
       expect(p.status, p.stderr).toBe(0);
       const r = JSON.parse(readFileSync(json, 'utf8')) as WaitersResult;
       expect(r).toMatchObject({ backend: 'epoll', platform: 'linux', threads: 4, order: 'LIFO' });
       expect(new Set(r.servedBy)).toEqual(new Set([3]));
-    });
+    },
+  );
 });
 
 describe('a real run held against the model', () => {
