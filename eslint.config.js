@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'data/**', 'docs/**', '**/*.txt'] },
+  { ignores: ['node_modules/**', 'out/**', 'data/**', 'docs/**', '.cache/**', '.wine/**', 'labs-out/**', 'coverage/**', '**/*.txt'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

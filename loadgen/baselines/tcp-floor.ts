@@ -23,6 +23,7 @@ import type { PlayerState } from '../../shared/model.ts';
 import { encodeFrame, FrameDecoder } from '../../shared/protocol/frame.ts';
 import { CommandRunner } from '../../shared/runner.ts';
 import { formatStartLine } from '../../shared/start-line.ts';
+import { allocShared, SharedChannels } from '../../game-server/cross-worker-counters.ts';
 import { commandSamples } from './samples.ts';
 
 const flags = cliFlags('Usage: npx tsx loadgen/baselines/tcp-floor.ts [options]\nBare net server on the game framing: wire, or durable ' +
@@ -43,6 +44,8 @@ const runner = domain
       rules: domain.rules,
       hashCost: domain.hashCost,
       realtime: 'memory',
+      // the game server's own channel counters, so a channel command costs here what it costs there
+      channels: new SharedChannels(allocShared(domain.rules.channelsPerPlace)),
       persistEvents: false,
       cache: { get: (id) => players.get(id), set: (p) => void players.set(p.id, p) },
     })

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 describe('labs 3 and 9 (sessions), smoke', () => {
   it('lab 3: realtime compare delivers events on both (push and long-poll)', { timeout: budget('lab3-realtime') }, async () => {
     const s = (await runSmoke('lab3-realtime')).figures.summary as { target: string; figures: Record<string, { median: number | null }> }[];
-    expect(s.map((x) => x.target).sort()).toEqual(['game', 'web']);
+    // gameC: the light C client's view of the same pushes, when a C compiler is there
+    expect(s.map((x) => x.target)).toEqual(expect.arrayContaining(['game', 'web']));
     for (const x of s) {
       expect(x.figures.eventsReceivedPct.median, x.target).toBeGreaterThan(0);
       // how much of the asked load was sent: the saturation figure the page reads
