@@ -26,7 +26,7 @@ describe('lab 10 page', () => {
     for (const c of cmds) {
       const f = parseFlags(FLAGS, c.slice(PREFIX.length).split(/\s+/), {});
       expect(f, c).not.toBeNull();
-      expect(f!.json).toMatch(/^\$OUT\/10-/);
+      expect(f!.json).toMatch(/^labs-out\/10-/);
       const r = await runWaiters({ ...f!, cpus: 2 });
       seen[r.scenario] = r;
     }
