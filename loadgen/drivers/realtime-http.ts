@@ -2,6 +2,7 @@
  * The realtime driver's HTTP side: each member polls the event feed (long-poll, or a plain poll
  * every pollIntervalMs) on one keep-alive client; moves are REST commands.
  */
+import { EVENTS_MAX_LIMIT, EVENTS_PATH } from '../../shared/commands/rest-face.ts';
 import { httpLogin } from './http-driver.ts';
 import { HttpJsonClient } from './http-client.ts';
 import { sleep } from './driver.ts';
@@ -10,8 +11,6 @@ import { wallNow } from './realtime-side.ts';
 import { httpOutcome } from './wire.ts';
 
 /** The event feed and the most events one poll asks for. */
-const EVENTS_PATH = '/v1/me/events';
-const EVENTS_LIMIT = 500;
 /** Members set up at once. */
 const BATCH = 20;
 
@@ -34,7 +33,7 @@ export async function openHttpMembers(plan: SidePlan & FeedPlan, hooks: MemberHo
     let cursor: number | undefined;
     while (!stopping) {
       const wait = plan.feed === 'long-poll' ? plan.longPollWaitMs : 0;
-      const q = `waitMs=${wait}` + (cursor === undefined ? '' : `&after=${cursor}`) + `&limit=${EVENTS_LIMIT}`;
+      const q = `waitMs=${wait}` + (cursor === undefined ? '' : `&after=${cursor}`) + `&limit=${EVENTS_MAX_LIMIT}`;
       hooks.countRequest();
       const t0 = performance.now();
       let r: { status: number; text: string };

@@ -12,6 +12,7 @@
  * acknowledged + 1 (at most the one hunt in flight at the kill committed without its answer).
  * Then `npm run audit -- --db-path <file>` checks every gold and item change against the ledger.
  */
+import { IO_CHOICES } from '../../game-server/io/select-backend.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -25,7 +26,7 @@ const flags = {
   players: { type: 'number', default: 20, help: 'players writing at once (one connection each, one write in flight each)' },
   killAfterMs: { type: 'number', default: 3000, help: 'SIGKILL the server this long after the writes started' },
   dbSync: { type: 'string', default: 'normal', choices: ['normal', 'full', 'off'], help: 'game server --db-sync' },
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
+  io: { type: 'string', default: 'auto', choices: IO_CHOICES, help: 'game server --io' },
   out: { type: 'string', default: '', help: 'also write the results as JSON here' },
   keep: { type: 'boolean', default: false, help: 'keep the SQLite file (and print the audit command to run on it)' },
 } as const satisfies FlagSpecs;

@@ -11,6 +11,7 @@
  *   4. sends a frame that is not MessagePack: BAD_FRAME, closed;
  * and reads the server's error counters from the admin /metrics.
  */
+import { IO_CHOICES } from '../../game-server/io/select-backend.ts';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { GameClient, GameError } from '../../game-server/client/client.ts';
 import { getText, machine, parseProm, sleep, startGame, writeJson } from './lib.ts';
@@ -19,7 +20,7 @@ const flags = {
   maxUsers: { type: 'number', default: 5, help: 'game server --max-users' },
   channelCapacity: { type: 'number', default: 3, help: 'game server --channel-capacity' },
   maxFrameBytes: { type: 'number', default: 1024, help: 'game server --max-frame-bytes' },
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
+  io: { type: 'string', default: 'auto', choices: IO_CHOICES, help: 'game server --io' },
   out: { type: 'string', default: '', help: 'also write the results as JSON here' },
 } as const satisfies FlagSpecs;
 const f = cliFlags(

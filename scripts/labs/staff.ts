@@ -7,6 +7,7 @@
  *
  *   npx tsx scripts/labs/staff.ts --workers 1,2 --out labs-out/04-staff.json
  */
+import { IO_CHOICES } from '../../game-server/io/select-backend.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +29,7 @@ const flags = {
   depth: { type: 'number', default: 4, help: 'requests in flight per connection' },
   duration: { type: 'number', default: 5, help: 'measured seconds per setting' },
   warmup: { type: 'number', default: 1, help: 'warm-up seconds per setting' },
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
+  io: { type: 'string', default: 'auto', choices: IO_CHOICES, help: 'game server --io' },
   tryConcurrency: { type: 'number', default: 2, help: 'also start the server once with --concurrency N and report the outcome (0 = skip)' },
 } as const satisfies FlagSpecs;
 const f = cliFlags(

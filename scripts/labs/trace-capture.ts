@@ -11,6 +11,7 @@
  *             (completions are frequent, and channel pushes cross workers as posts).
  * After each phase GET /trace returns and clears every worker's timeline.
  */
+import { IO_CHOICES } from '../../game-server/io/select-backend.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { getText, machine, sleep, startGame, writeJson } from './lib.ts';
 
 const flags = {
   out: { type: 'string', default: 'labs-out/05-trace.json', help: 'where to write the trace JSON' },
-  io: { type: 'string', default: 'auto', choices: ['auto', 'iocp', 'uring', 'libuv'], help: 'game server --io' },
+  io: { type: 'string', default: 'auto', choices: IO_CHOICES, help: 'game server --io' },
   workers: { type: 'number', default: 2, help: 'game server --workers (2: posts between workers appear)' },
   players: { type: 'number', default: 8, help: 'players in the frequent phase' },
   rare: { type: 'number', default: 5, help: 'pings in the rare phase' },
