@@ -7,7 +7,7 @@
  *
  *   npx tsx scripts/labs/add-command.ts
  *
- * Steps (each printed): copy shared/, web-server/, game-server/, docs/, test/helpers, test/internals,
+ * Steps (each printed): copy shared/, web-server/, game-server/, docs/, test/helpers, test/internals (the lint gate with its config),
  * package.json, tsconfig.json, vitest.config.ts into a temp dir (node_modules is a symlink); write
  * shared/commands/craft.ts; apply table.patch (in Node: no `patch` program needed); `npm run
  * docs:commands`; start both servers from the copy (the game server on a SQLite file in the copy);
@@ -81,7 +81,7 @@ function startFromCopy(entry: string, args: string[]): Promise<{ line: string; p
 try {
   say(`scratch copy: ${dir}`);
   for (const p of ['shared', 'web-server', 'game-server', 'docs/commands.md', 'docs/errors.md', 'test/helpers', 'test/internals',
-    'package.json', 'tsconfig.json', 'vitest.config.ts']) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
+    'package.json', 'tsconfig.json', 'vitest.config.ts', 'eslint.config.js']) cpSync(join(REPO_ROOT, p), join(dir, p), { recursive: true });
   // a junction on Windows: it needs no administrator rights, unlike a directory symlink
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), process.platform === 'win32' ? 'junction' : 'dir');
   writeFileSync(join(dir, 'shared/commands/craft.ts'), readFileSync(join(here, 'craft.ts.txt')));
