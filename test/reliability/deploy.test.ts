@@ -1,7 +1,7 @@
 /**
  * Deployment files, checked without a Docker engine:
  *  - docker-compose.yml must pass `docker-compose config` (Debian's docker-compose package; the test
- *    FAILS, it does not skip, when the tool is missing — scripts/ensure-test-deps.sh installs it);
+ *    FAILS, it does not skip, when the tool is missing — scripts/ensure-test-deps.ts installs it);
  *  - the services, published ports, named volume, health checks and commands are the promised ones;
  *  - the Dockerfile is multi-stage (node:20-bookworm builder running `npm ci`, node:20-bookworm-slim
  *    runtime), runs as a non-root user, and its HEALTHCHECK command really tells a live web server
@@ -27,7 +27,7 @@ describe('docker-compose.yml', () => {
     const bin = which('docker-compose');
     expect(
       bin,
-      'docker-compose is missing: apt-get install -y docker-compose (scripts/ensure-test-deps.sh does it when run as root)',
+      'docker-compose is missing: apt-get install -y docker-compose (scripts/ensure-test-deps.ts does it when run as root)',
     ).not.toBeNull();
     const r = spawnSync(bin!, ['-f', 'docker-compose.yml', 'config'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr.replace(/.*WARNING.*\n?/g, ''), r.stderr).toBe('');
