@@ -279,9 +279,8 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
     else notes.push(`gameC: light client not run: ${lightClientBuild.reason}`);
   }
   // Sessions hold tens of thousands of connections: one round says what it has to say. Realtime's
-  // players stay parked in their channels for the resume grace after they leave, so a second round
-  // would find the channels full: one round too.
-  const rounds = w === 'sessions' || w === 'realtime' ? 1 : Math.max(1, f.rounds);
+  // members leave their channels at the end of a round, so the next round fills the same channels.
+  const rounds = w === 'sessions' ? 1 : Math.max(1, f.rounds);
   const perRound: Record<string, (TargetFigures | undefined)[]> = Object.fromEntries(base.map((t) => [t, []]));
   for (let round = 0; round < rounds; round++) {
     // Rotated each round, so no target always runs first (right after the others' load).

@@ -15,7 +15,7 @@
  * admission and back-pressure, idempotency by operation id, channels and pushes, the admin
  * endpoint, metrics. Run as a child process by compare.ts, on the same terms as the servers.
  */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { cliFlags, commonFlags } from '../../shared/config.ts';
 import { openDomain } from '../../shared/domain.ts';
 import { DomainError } from '../../shared/errors.ts';
@@ -60,6 +60,42 @@ const errorFrame = (id: unknown, e: unknown) =>
     }
   );
 
+/** Requests of the current event-loop turn, all connections: one group commit in setImmediate. */
+type Pending = { sock: Socket; actor: number | null; req: Req };
+let pending: Pending[] = [];
+let flushQueued = false;
+
+function commitPending(): void {
+  flushQueued = false;
+  const list = pending;
+  pending = [];
+  if (!runner || list.length === 0) return;
+  const answers: Buffer[] = new Array(list.length);
+  try {
+    runner.batch(() => {
+      for (let i = 0; i < list.length; i++) {
+        const { req, actor } = list[i];
+        try {
+          answers[i] = encodeFrame({ id: req.id, ok: true, body: runner.runSync(String(req.op), req.body, actor) });
+        } catch (e) {
+          answers[i] = errorFrame(req.id, e);
+        }
+      }
+    });
+  } catch (e) {
+    // The group commit failed: nothing of it is durable, so every answer is the error.
+    for (let i = 0; i < list.length; i++) answers[i] = errorFrame(list[i].req.id, e);
+  }
+  // one write per connection, its answers in arrival order
+  const perSocket = new Map<Socket, Buffer[]>();
+  for (let i = 0; i < list.length; i++) {
+    const bufs = perSocket.get(list[i].sock);
+    if (bufs) bufs.push(answers[i]);
+    else perSocket.set(list[i].sock, [answers[i]]);
+  }
+  for (const [sock, bufs] of perSocket) if (!sock.destroyed) sock.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+}
+
 const server = createServer({ noDelay: true }, (sock) => {
   const dec = new FrameDecoder();
   const frames: unknown[] = [];
@@ -73,39 +109,27 @@ const server = createServer({ noDelay: true }, (sock) => {
       return;
     }
     if (frames.length === 0) return;
-    const out: Buffer[] = [];
     if (!runner) {
+      const out: Buffer[] = [];
       for (const f of frames as Req[]) out.push(encodeFrame({ id: f.id, ok: true, body: samples.get(String(f.op)) }));
-    } else {
-      const sync: Req[] = [];
-      for (const f of frames as Req[]) {
-        if (f.op === 'player.login') {
-          runner.run('player.login', f.body, null).then(
-            (b) => {
-              actor = (b as { playerId: number }).playerId;
-              sock.write(encodeFrame({ id: f.id, ok: true, body: b }));
-            },
-            (e) => sock.write(errorFrame(f.id, e)),
-          );
-        } else sync.push(f);
-      }
-      try {
-        runner.batch(() => {
-          for (const f of sync) {
-            try {
-              out.push(encodeFrame({ id: f.id, ok: true, body: runner.runSync(String(f.op), f.body, actor) }));
-            } catch (e) {
-              out.push(errorFrame(f.id, e));
-            }
-          }
-        });
-      } catch (e) {
-        // The group commit failed: nothing of it is durable, so every answer is the error.
-        out.length = 0;
-        for (const f of sync) out.push(errorFrame(f.id, e));
-      }
+      sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+      return;
     }
-    if (out.length) sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    for (const f of frames as Req[]) {
+      if (f.op === 'player.login') {
+        runner.run('player.login', f.body, null).then(
+          (b) => {
+            actor = (b as { playerId: number }).playerId;
+            sock.write(encodeFrame({ id: f.id, ok: true, body: b }));
+          },
+          (e) => sock.write(errorFrame(f.id, e)),
+        );
+      } else pending.push({ sock, actor, req: f });
+    }
+    if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(commitPending);
+    }
   });
   sock.on('error', () => sock.destroy());
 });

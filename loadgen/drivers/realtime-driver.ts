@@ -167,7 +167,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
     };
   } finally {
     clearInterval(mover);
-    closeAll();
+    await closeAll();
   }
   return result;
 }

@@ -26,6 +26,8 @@ export async function openHttpMembers(plan: SidePlan & FeedPlan, hooks: MemberHo
   const client = new HttpJsonClient(plan.target.host, plan.target.port);
   const base = `http://${plan.target.host}:${plan.target.port}`;
   const members: Member[] = [];
+  /** Each member's token, to leave its channel at the end. */
+  const tokens: string[] = [];
   const failures: string[] = [];
   let stopping = false;
 
@@ -65,6 +67,7 @@ export async function openHttpMembers(plan: SidePlan & FeedPlan, hooks: MemberHo
       const token = await httpLogin(base, `${plan.namePrefix}${index}`, plan.password);
       const j = await client.command('channel.join', { channel }, token);
       if (j.status !== 200) throw new Error(`join ${channel}: HTTP ${j.status} ${j.text.slice(0, 120)}`);
+      tokens.push(token);
       members.push({
         index,
         channel,
@@ -93,9 +96,10 @@ export async function openHttpMembers(plan: SidePlan & FeedPlan, hooks: MemberHo
     members,
     failures,
     bytes: () => client.bytes(),
-    close() {
+    async close() {
       stopping = true;
-      setTimeout(() => client.close(), 100);
+      await Promise.allSettled(tokens.map((t) => client.command('channel.leave', {}, t)));
+      client.close();
     },
   };
 }

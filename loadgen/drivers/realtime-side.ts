@@ -39,7 +39,12 @@ export interface MemberSide {
   members: Member[];
   failures: string[];
   bytes(): { read: number; written: number };
-  close(): void;
+  /**
+   * Every member leaves its channel, then the connections close. Leaving frees the channel's places
+   * at once (a game session that just disconnects stays parked, holding its place, for the resume
+   * grace), so the next round can fill the same channels.
+   */
+  close(): Promise<void>;
 }
 
 export const wallNow = () => performance.timeOrigin + performance.now();

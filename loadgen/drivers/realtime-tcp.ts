@@ -55,6 +55,9 @@ export async function openTcpMembers(plan: SidePlan, hooks: MemberHooks): Promis
       }
       return { read, written };
     },
-    close: () => conns.forEach((c) => void c.close()),
+    async close() {
+      await Promise.allSettled(conns.map((c) => c.call('channel.leave', {})));
+      conns.forEach((c) => void c.close());
+    },
   };
 }
