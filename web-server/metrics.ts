@@ -4,7 +4,8 @@
  * the route for non-command routes), method and status; errors by shared error code; prom-client's
  * default process and Node.js metrics. Labels are bounded: unmatched URLs count as "unmatched".
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LatencyHistogram, type LatencySeries } from './latency-histogram.ts';
 
 /** Seconds: from well under a millisecond (a cached read) up to a long-poll's wait. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -15,7 +16,7 @@ interface Series {
   labels: Record<Labels, string | number>;
   /** Answered so far; http_requests_total is set from it at scrape time. */
   count: number;
-  latency: { observe(v: number): void };
+  latency: LatencySeries;
 }
 
 export class Metrics {
@@ -33,13 +34,12 @@ export class Metrics {
       for (const s of this.series.values()) this.requests.inc(s.labels, s.count);
     },
   });
-  private readonly latency = new Histogram<Labels>({
-    name: 'http_request_duration_seconds',
-    help: 'Time from request received to response sent.',
-    labelNames: ['operation', 'method', 'status'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly latency = new LatencyHistogram<Labels>(
+    'http_request_duration_seconds',
+    'Time from request received to response sent.',
+    LATENCY_BUCKETS,
+    this.registry,
+  );
   private readonly errors = new Counter<'operation' | 'code'>({
     name: 'http_errors_total',
     help: 'Error responses, by operation and shared error code.',
@@ -56,10 +56,10 @@ export class Metrics {
     let s = this.series.get(key);
     if (!s) {
       const labels = { operation, method, status };
-      this.series.set(key, (s = { labels, count: 0, latency: this.latency.labels(labels) }));
+      this.series.set(key, (s = { labels, count: 0, latency: this.latency.newSeries(labels) }));
     }
     s.count++;
-    s.latency.observe(seconds);
+    this.latency.observe(s.latency, seconds);
   }
 
   error(operation: string, code: string): void {
