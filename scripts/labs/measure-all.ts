@@ -4,7 +4,7 @@
  * each run, how long it took); then refresh each page's generated "Expected outcome" table
  * (between `<!-- results:ID -->` and `<!-- /results:ID -->`) and print the figures.
  *
- *   npx tsx scripts/labs/measure-all.ts                 # everything (~15 min on 2 cores)
+ *   npx tsx scripts/labs/measure-all.ts                 # everything (labs 1–9: ~20 min on 2 cores)
  *   npx tsx scripts/labs/measure-all.ts --only lab2-items,lab8-ledger
  *   npx tsx scripts/labs/measure-all.ts --only lab3-sweep --refigure   # no run: re-read the files in docs/labs/out
  *
