@@ -99,9 +99,11 @@ export const QUESTIONS: Question[] = [
     ],
     answer:
       'Throughput is bounded by the whole machine, not by the server alone: the load generator, both drivers and SQLite share ' +
-      'the two cores, and the closed loop waits for answers. If CPU per op were all that mattered, ops/s ratio ≈ 1 ÷ CPU ratio; ' +
-      'here the ops/s ratio ({{ratios.[ratio=game/web ops/s].spread.median}}) is smaller than 1 ÷ {{ratios.[ratio=game/web ' +
-      'server CPU per op].spread.median}} because the client side costs roughly as much per op on both.',
+      'the two cores, and the closed loop waits for answers. If the server\'s CPU per op were all that mattered, ops/s ratio ≈ ' +
+      '1 ÷ CPU ratio. Game/web ops/s (depth 1, then 4): {{ratios.[ratio=game/web ops/s].spread}}; game/web CPU per op: ' +
+      '{{ratios.[ratio=game/web server CPU per op].spread}}. The ops/s ratio falls short of 1 ÷ the CPU ratio: clearly at ' +
+      'depth 4; at depth 1 only at the medians, the brackets overlapping. The rest of each op\'s cost (the load generator\'s ' +
+      'own work, the kernel\'s TCP stack at both ends) does not shrink in the same proportion as the server\'s CPU.',
     wrong: '"The measurement is wrong" — it measures two different things: server cost and machine throughput.',
   },
   {
