@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pollMatchingLongPoll, type SweepPoint } from './poll-match.ts';
 import type { Spread } from './spread.ts';
 import type { SweepSummary } from './sweep.ts';
 
@@ -30,6 +31,11 @@ export interface LabCommand {
   smokeTimeoutS: number;
   /** Run only when this returns a reason-free null (e.g. Wine installed); the reason otherwise. */
   unavailable?: () => string | null;
+  /**
+   * True when figures() reads only the files the command wrote, not its stdout: `measure-all --refigure`
+   * may then recompute them from the reference files after a change of how figures are read.
+   */
+  figuresFromFiles?: boolean;
   /** Figures from the run's stdout and the files it wrote in outDir. Throws when they are not there. */
   figures(stdout: string, outDir: string): Record<string, unknown>;
 }
@@ -150,6 +156,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab2-items',
+    figuresFromFiles: true,
     page: '02-measure.md',
     cmd: 'npx tsx scripts/labs/sweep.ts --workload items --no-floors --vary depth=1,4 --rounds 3 --duration 5 --out labs-out/02-items.json',
     smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
@@ -159,19 +166,22 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab3-sweep',
+    figuresFromFiles: true,
     page: '03-push-vs-poll.md',
     cmd: 'npx tsx scripts/labs/poll-sweep.ts --out labs-out/03-poll-sweep --png',
     smoke: '--poll 200 --long-poll 1000 --duration 1 --warmup 0 --channel-size 3 --no-png',
     timeoutS: 400,
     smokeTimeoutS: 150,
     figures(_s, dir) {
-      const d = json(dir, '03-poll-sweep.json') as { machine: { loadAvg: number[] }; settings: unknown; points: unknown[]; match: unknown };
+      const d = json(dir, '03-poll-sweep.json') as { machine: { loadAvg: number[] }; settings: unknown; points: SweepPoint[] };
       if (!existsSync(join(dir, '03-poll-sweep.html'))) throw new Error('no 03-poll-sweep.html');
-      return { loadAvgAtEnd: d.machine.loadAvg, settings: d.settings, points: d.points, match: d.match };
+      // the match is derived from the points (poll-match.ts), so one rule reads every run's points alike
+      return { loadAvgAtEnd: d.machine.loadAvg, settings: d.settings, points: d.points, match: pollMatchingLongPoll(d.points) };
     },
   },
   {
     id: 'lab3-realtime',
+    figuresFromFiles: true,
     page: '03-push-vs-poll.md',
     cmd: 'npx tsx scripts/labs/sweep.ts --workload realtime --no-floors --moves-per-sec 5 --vary channel-size=20,100 --rounds 2 ' +
       '--duration 5 --out labs-out/03-realtime.json',
@@ -182,6 +192,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab4-staff',
+    figuresFromFiles: true,
     page: '04-staff-and-ratios.md',
     cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --out labs-out/04-staff.json',
     smoke: '--workers 2 --duration 1 --warmup 0 --players 8',
@@ -194,6 +205,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab5-capture',
+    figuresFromFiles: true,
     page: '05-inside-the-port.md',
     cmd: 'npx tsx scripts/labs/trace-capture.ts --out labs-out/05-trace.json',
     smoke: '--players 3 --rare 3 --burst 4',
@@ -222,6 +234,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab6-echo',
+    figuresFromFiles: true,
     page: '06-backends.md',
     cmd: 'npx tsx scripts/labs/backends.ts --backends libuv,uring --seconds 3 --rounds 3 --inflight 1 --out labs-out/06-io-echo.json',
     smoke: '--seconds 1 --rounds 1 --conns 8',
@@ -234,6 +247,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab6-game',
+    figuresFromFiles: true,
     page: '06-backends.md',
     cmd: 'npx tsx scripts/labs/sweep.ts --workload ping,items --targets game --no-floors --vary io=libuv,uring --rounds 3 --duration 3 ' +
       '--out labs-out/06-game.json',
@@ -272,6 +286,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab8-ledger',
+    figuresFromFiles: true,
     page: '08-the-ledger.md',
     cmd: 'npx tsx scripts/labs/ledger-crash.ts --players 20 --kill-after-ms 3000 --out labs-out/08-ledger.json',
     smoke: '--players 4 --kill-after-ms 600',
@@ -286,6 +301,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab9-limits',
+    figuresFromFiles: true,
     page: '09-limits.md',
     cmd: 'npx tsx scripts/labs/limits.ts --max-users 5 --channel-capacity 3 --max-frame-bytes 1024 --out labs-out/09-limits.json',
     smoke: '',
@@ -299,6 +315,7 @@ export const LAB_COMMANDS: LabCommand[] = [
   },
   {
     id: 'lab9-sessions',
+    figuresFromFiles: true,
     page: '09-limits.md',
     cmd: 'npm run compare -- --workload sessions --targets game,web --no-floors --sessions 10000 --http-sessions 5000 --json ' +
       'labs-out/09-sessions.json',

@@ -16,6 +16,7 @@ import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { runRealtime } from '../../loadgen/drivers/realtime-driver.ts';
 import { figuresOf } from '../../loadgen/report/figures.ts';
 import { machine, round, screenshot, startGame, startWeb, writeJson, writeText, type ChildServer } from './lib.ts';
+import { matchSentence, pollMatchingLongPoll } from './poll-match.ts';
 
 const flags = {
   out: { type: 'string', default: 'labs-out/03-poll-sweep', help: 'output prefix: writes PREFIX.json and PREFIX.html' },
@@ -112,28 +113,11 @@ try {
 const match = pollMatchingLongPoll(points);
 const result = { tool: 'scripts/labs/poll-sweep', machine: machine(), settings: { channelSize: f.channelSize, movesPerSec: f.movesPerSec,
   duration: f.duration, warmup: f.warmup }, points, match };
-if (match) process.stdout.write(
-  `polling matches long-poll's p50 (${match.longPollP50Ms} ms) at ${match.pollMs} ms: ${match.pollRequestsPerEvent} requests per event ` +
-    `vs long-poll's ${match.longPollRequestsPerEvent}\n`);
-else process.stdout.write('no poll interval of this sweep reached long-poll\'s p50: add shorter ones (--poll)\n');
+if (match) process.stdout.write(`${matchSentence(match)}\n`);
 writeJson(`${f.out}.json`, result);
 writeText(`${f.out}.html`, plotHtml(result));
 process.stdout.write(`written ${f.out}.json and ${f.out}.html\n`);
 if (f.png) process.stdout.write(`${screenshot(`${f.out}.html`, `${f.out}.png`, 800, 480 + 26 * points.length)}\n`);
-
-/**
- * The longest poll interval whose p50 is no worse than the best long-poll p50 of the sweep, with the
- * requests per event each costs (Q1 of lab 3); null when no interval got there.
- */
-export function pollMatchingLongPoll(pts: Point[]): {
-   pollMs: number; pollP50Ms: number; pollRequestsPerEvent: number; longPollP50Ms: number; longPollRequestsPerEvent: number } | null {
-  const lp = pts.filter((p) => p.feed === 'long-poll' && p.eventsReceived > 0).sort((a, b) => a.p50Ms - b.p50Ms)[0];
-  if (!lp) return null;
-  const ok = pts.filter((p) => p.feed === 'poll' && p.eventsReceived > 0 && p.p50Ms <= lp.p50Ms).sort((a,
-    b) => (b.setting ?? 0) - (a.setting ?? 0))[0];
-  return ok ? { pollMs: ok.setting!, pollP50Ms: ok.p50Ms, pollRequestsPerEvent: ok.requestsPerEvent, longPollP50Ms: lp.p50Ms,
-    longPollRequestsPerEvent: lp.requestsPerEvent } : null;
-}
 
 /** Latency (log y) against requests per delivered event (log x), one marker per point. */
 function plotHtml(r: typeof result): string {
@@ -191,6 +175,7 @@ function plotHtml(r: typeof result): string {
   GET /v1/me/events every N ms) · <span style="color:${color['long-poll']}">● long-poll</span> (
   waitMs = N) · <span style="color:${color.push}">● push</span> (game server).</p>
 ${svg}
+${r.match ? `<p>${matchSentence(r.match)}.</p>` : ''}
 <table><tr><th>feed</th><th>setting ms</th><th>p50 ms</th><th>p99 ms</th><th>requests/event</th><th>bytes/event</th>
 <th>events received/expected</th>
 <th>server µs/event</th></tr>${rows}</table>

@@ -80,11 +80,16 @@ export const QUESTIONS: Question[] = [
       'ratios.[ratio=game/web server CPU per op].spread.median',
     ],
     answer:
-      'Compare the two fractions, each without units: game/web bytes per op {{ratios.[ratio=game/web bytes per ' +
-      'op].spread.median}} vs game/web CPU per op {{ratios.[ratio=game/web server CPU per op].spread.median}}. The smaller ' +
-      'fraction is the cost HTTP inflates more. HTTP/2 would cut the bytes (HPACK sends repeated headers as table indexes) but ' +
-      'not the CPU of token verification, validation and JSON on every request — it adds framing and compression work.',
-    wrong: 'Comparing bytes/op with µs/op directly ("468 is more than 312") — different units; only the ratios compare.',
+      'Compare the two fractions, each without units, at each depth, brackets included: game/web bytes per op (depth 1, then 4) ' +
+      '{{ratios.[ratio=game/web bytes per op].spread}}; game/web CPU per op {{ratios.[ratio=game/web server CPU per op].spread}}. ' +
+      'The bytes fraction is set by the two formats and does not move with the depth. The CPU fraction moves with the load: ' +
+      'where its bracket contains the bytes fraction (depth 1 in our run) the two are the same within the noise; where it lies ' +
+      'below (depth 4: batching lowers the game server\'s CPU per op, not the web server\'s), HTTP inflates the CPU more than ' +
+      'the bytes. HTTP/2 would cut the bytes (HPACK sends repeated headers as table indexes) but not the CPU of token ' +
+      'verification, validation and JSON on every request — it adds framing and compression work.',
+    wrong:
+      'Comparing the bytes/op column with the µs/op column directly ("the bytes are the bigger number") — different units; ' +
+      'only the unitless game/web fractions compare. Or calling a difference inside the brackets an effect.',
   },
   {
     page: '02-measure.md', n: 3, cmd: 'lab2-items',
@@ -94,9 +99,11 @@ export const QUESTIONS: Question[] = [
     ],
     answer:
       'Throughput is bounded by the whole machine, not by the server alone: the load generator, both drivers and SQLite share ' +
-      'the two cores, and the closed loop waits for answers. If CPU per op were all that mattered, ops/s ratio ≈ 1 ÷ CPU ratio; ' +
-      'here the ops/s ratio ({{ratios.[ratio=game/web ops/s].spread.median}}) is smaller than 1 ÷ {{ratios.[ratio=game/web ' +
-      'server CPU per op].spread.median}} because the client side costs roughly as much per op on both.',
+      'the two cores, and the closed loop waits for answers. If the server\'s CPU per op were all that mattered, ops/s ratio ≈ ' +
+      '1 ÷ CPU ratio. Game/web ops/s (depth 1, then 4): {{ratios.[ratio=game/web ops/s].spread}}; game/web CPU per op: ' +
+      '{{ratios.[ratio=game/web server CPU per op].spread}}. The ops/s ratio falls short of 1 ÷ the CPU ratio: clearly at ' +
+      'depth 4; at depth 1 only at the medians, the brackets overlapping. The rest of each op\'s cost (the load generator\'s ' +
+      'own work, the kernel\'s TCP stack at both ends) does not shrink in the same proportion as the server\'s CPU.',
     wrong: '"The measurement is wrong" — it measures two different things: server cost and machine throughput.',
   },
   {
@@ -106,10 +113,11 @@ export const QUESTIONS: Question[] = [
       'summary.[variant=depth=1].figures.opsPerSec.median',
     ],
     answer:
-      'Read depth 4 ÷ depth 1 per server, brackets included (medians per variant and target: depth 1 ' +
-      '{{summary.[variant=depth=1].figures.opsPerSec.median}}, depth 4 {{summary.[variant=depth=4].figures.opsPerSec.median}}). ' +
-      'The game server gains more: its answers may leave in any order and a completion batch carries several requests per ' +
-      'connection. HTTP/1.1 pipelining must answer in request order on one connection, so a slow request holds the ones behind ' +
+      'Read depth 4 ÷ depth 1 per server, brackets included (ops/s, web / game: depth 1 ' +
+      '{{summary.[variant=depth=1].figures.opsPerSec}}; depth 4 {{summary.[variant=depth=4].figures.opsPerSec}}). ' +
+      'The game server gains, well outside its brackets: its answers may leave in any order and a completion batch carries ' +
+      'several requests per connection. The web server\'s brackets at the two depths overlap: no gain it can show. HTTP/1.1 ' +
+      'pipelining must answer in request order on one connection, so a slow request holds the ones behind ' +
       'it (head-of-line blocking); the INSUFFICIENT refusals at depth 4 are the load generator\'s wrong guesses, not failures.',
     wrong:
       'Comparing with a depth-1 run from another time — the machine\'s noise between two runs can exceed the effect; use the ' +
@@ -123,10 +131,14 @@ export const QUESTIONS: Question[] = [
       'points.[feed=poll].requestsPerEvent',
       'points.[feed=long-poll].p50Ms',
       'points.[feed=long-poll].requestsPerEvent',
+      'match.longPollP50Ms.max',
     ],
     answer:
-      'The sweep prints it (reference run: {{match}}): only the shortest interval reaches long-poll\'s p50, and it costs many ' +
-      'times long-poll\'s requests per event — polls that mostly come back empty.',
+      'The sweep prints it under its table. Reference run: polling every {{match.poll.ms}} ms delivers at p50 ' +
+      '{{match.poll.p50Ms}} ms, inside long-poll\'s {{match.longPollP50Ms.min}}–{{match.longPollP50Ms.max}} ms over its waits, ' +
+      'at {{match.poll.requestsPerEvent}} requests per event against long-poll\'s {{match.longPollRequestsPerEvent.min}}–' +
+      '{{match.longPollRequestsPerEvent.max}}. Only the shortest interval gets there, at many times long-poll\'s requests per ' +
+      'event — polls that mostly come back empty.',
     wrong: 'Reading the 50 ms poll as "close enough" — its p50 is still several times long-poll\'s.',
   },
   {
@@ -154,11 +166,16 @@ export const QUESTIONS: Question[] = [
       'summary.[target=web].figures.movesSentPct.median',
     ],
     answer:
-      'At 20 players both sides send every move; long-poll p50 vs push p50 (medians, web then game per variant: ' +
-      '{{summary.*.figures.p50Ms.median}}) — long-poll pays a request round trip and a store read per delivery. At 100 players ' +
-      'check `moves sent %` (web: {{summary.[target=web].figures.movesSentPct.median}}): the web side cannot keep up, and its ' +
-      'latency is the queue.',
-    wrong: 'Reading the 100-player long-poll latency as the cost of long-poll — it is the cost of saturation.',
+      'p50 ms, web / game / gameC (the C client\'s view of the same pushes): 20 players ' +
+      '{{summary.[variant=channel-size=20].figures.p50Ms}}; 100 players {{summary.[variant=channel-size=100].figures.p50Ms}}. ' +
+      'At 20 players both sides send every move, and a long-polled event arrives about ten milliseconds after a pushed one: ' +
+      'a request round trip, a store read and the web server\'s work per answer. At 100 players `moves sent %` (web, 20 then ' +
+      '100 players: {{summary.[target=web].figures.movesSentPct}}) shows the web side saturated: it sent about two thirds of ' +
+      'the moves asked, while events received stayed at 100 % (every move it did send reached every member). Its latency there ' +
+      'is the queue, not long-poll; the game side sent everything at both sizes.',
+    wrong:
+      'Reading the 100-player long-poll latency as the cost of long-poll — it is the cost of saturation; or reading "events ' +
+      'received 100 %" as "kept up" — it counts the events of the moves that were sent.',
   },
   {
     page: '03-push-vs-poll.md', n: 5, cmd: 'lab3-sweep', needs: ['points.[feed=poll].p50Ms'],
@@ -180,9 +197,11 @@ export const QUESTIONS: Question[] = [
   {
     page: '04-staff-and-ratios.md', n: 2, cmd: 'lab4-staff', needs: ['rows.*.opsPerSec', 'rows.*.p99Ms'],
     answer:
-      'On 2 cores shared with the load generator, 1 worker often wins (ops/s per workers: {{rows.*.opsPerSec}}; p99: ' +
-      '{{rows.*.p99Ms}}): one port gets the biggest batches and group commits, no cross-worker posts, and no extra thread ' +
-      'competing for a core. With more cores than the load generator needs, workers ≈ free cores.',
+      'On 2 cores shared with the load generator, more workers do not buy throughput (ops/s for --workers 1, 2, 4: ' +
+      '{{rows.*.opsPerSec}}; p99 ms: {{rows.*.p99Ms}}). One worker is at least as good as two: one port gets the biggest ' +
+      'batches and group commits, no cross-worker posts, and no extra thread competing for a core. Each row is one run ' +
+      '(no rounds), so a difference of a few per cent between rows is noise; four workers on two cores lose clearly. With more ' +
+      'cores than the load generator needs, workers ≈ free cores.',
     wrong: '"More workers are always faster" — each worker needs a core; here they compete with the client.',
   },
   {
@@ -250,9 +269,10 @@ export const QUESTIONS: Question[] = [
     answer:
       'CPU per round trip (libuv, uring): {{backends.*.cpuUsPerRt.median}} µs; system calls per round trip: ' +
       '{{backends.*.syscallsPerRt.median}}. libuv: an epoll_wait shared by the ready sockets, then a read(2) and a write(2) per ' +
-      'round trip; uring: a fraction of one io_uring_enter per round trip, which submits and reaps many at once. Each syscall ' +
-      'avoided is a kernel entry and exit (~1 µs or less) — most of the difference, with the rest in libuv\'s JS-side stream ' +
-      'machinery.',
+      'round trip; uring: a fraction of one io_uring_enter per round trip, which submits and reaps many at once. The kernel\'s ' +
+      'socket work (the recv and the send) is the same on both; what uring saves is about two kernel entries and exits per round ' +
+      'trip, a few hundred ns to ~1 µs each — a part of the gap in CPU per round trip, not all of it: the rest is what libuv does ' +
+      'in JS per readable socket (stream objects, buffers, callbacks).',
     wrong: '"uring makes no system calls" — it makes fewer; io_uring_enter is still one.',
   },
   {
@@ -262,10 +282,13 @@ export const QUESTIONS: Question[] = [
       'summary.[workload=items].figures.serverCpuUsPerOp.median',
     ],
     answer:
-      'Server CPU per op, libuv then uring: ping {{summary.[workload=ping].figures.serverCpuUsPerOp.median}} µs, items ' +
-      '{{summary.[workload=items].figures.serverCpuUsPerOp.median}} µs. The backend saves about the same few µs per op in both; ' +
-      'in items the handler, the transaction and SQLite add tens of µs to both, so the ratio moves toward 1. Check the ' +
-      'brackets: a difference inside them is noise.',
+      'Server CPU µs per op, libuv then uring: ping {{summary.[workload=ping].figures.serverCpuUsPerOp}}; items ' +
+      '{{summary.[workload=items].figures.serverCpuUsPerOp}}. Ping keeps 16 requests in flight per connection (--ping-depth), ' +
+      'so one read or one io_uring_enter carries many frames: the system calls per op are few on both backends and the two ' +
+      'come out within each other\'s brackets (noise). Items keeps one in flight, like the echo at --inflight 1: each op pays ' +
+      'libuv\'s read, write and JS stream work, and uring\'s saving shows outside the brackets (about a dozen µs per op in our ' +
+      'run), against handlers, a transaction and SQLite that cost tens of µs on both, so as a ratio it stays well below the ' +
+      'echo\'s. The backend\'s cost is per system call and per readiness event, not per op.',
     wrong: 'Reading ops/s as the backend\'s effect — on a shared machine it measures the machine.',
   },
   {

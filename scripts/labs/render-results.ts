@@ -8,7 +8,10 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderBackends, type BackendRow } from './backends.ts';
 import { writeInstructorNotes } from './render-instructor-notes.ts';
+import { matchSentence, type PollMatch } from './poll-match.ts';
 import { renderSweep } from './sweep.ts';
+
+const capitalise = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
 type Figs = Record<string, unknown>;
 export interface ResultEntry {
@@ -66,10 +69,6 @@ function compareTables(fig: Figs): string[] {
   return out;
 }
 
-const matchLine = (m: Figs) =>
-  `Polling matched long-poll's p50 (${n(m.longPollP50Ms)} ms) at a **${n(m.pollMs)} ms** interval: **${n(m.pollRequestsPerEvent)}** ` +
-    `requests per event, against long-poll's **${n(m.longPollRequestsPerEvent)}**.`;
-
 const workerCell = (w: Figs) =>
   `w${w.worker}: ${w.connections}, ${w.sharePct}%, ${w.completionsPerWake}, ${w.commandsPerGroupCommit}, ${w.postsIn}`;
 
@@ -110,7 +109,7 @@ function body(e: ResultEntry): string[] {
           p) => `| ${p.feed} | ${n(p.setting)} | ${n(p.p50Ms)} | ${n(p.p99Ms)} | ${n(p.requestsPerEvent)} | ${n(p.bytesPerEvent)} | ` +
             `${n(p.eventsReceived)} / ${n(p.eventsExpected)} | ${n(p.serverCpuUsPerEvent)} |`),
         '',
-        ...(f.match ? [matchLine(f.match as Figs), ''] : []),
+        ...(f.match ? [`${capitalise(matchSentence(f.match as PollMatch, true))}.`, ''] : []),
       ];
     }
     case 'lab4-staff': {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LAB_COMMANDS, pageCommands, STUDENT_OUT } from '../../scripts/labs/labs.ts';
 import { NOTES_PATH, renderInstructorNotes } from '../../scripts/labs/render-instructor-notes.ts';
-import { pageQuestions, QUESTIONS } from '../../scripts/labs/questions.ts';
+import { pageQuestions, QUESTIONS, resolvePath } from '../../scripts/labs/questions.ts';
 import { renderEntry } from '../../scripts/labs/render-results.ts';
 import { ROOT, smokeLine } from './run-lab.ts';
 
@@ -76,6 +76,16 @@ describe('lab pages', () => {
     }
     const ignore = readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n');
     expect(ignore, `.gitignore ignores ${STUDENT_OUT}/`).toContain(`/${STUDENT_OUT}/`);
+  });
+
+  it('every figure a question needs, and every figure its expected answer quotes, is in the reference results', () => {
+    const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { commands: Record<string, { figures?: unknown }> };
+    for (const q of QUESTIONS) {
+      const figures = r.commands[q.cmd]?.figures;
+      if (!figures) continue; // not measured yet (or skipped): the notes say so
+      const quoted = [...q.answer.matchAll(/\{\{([^}]+)\}\}/g)].map((m) => m[1]);
+      for (const p of [...q.needs, ...quoted]) expect(resolvePath(figures, p).length, `${q.page} Q${q.n}: ${p}`).toBeGreaterThan(0);
+    }
   });
 
   it('the instructor notes are what questions.ts and results.json render (npx tsx scripts/labs/render-instructor-notes.ts)', () => {
