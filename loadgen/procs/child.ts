@@ -105,13 +105,13 @@ export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux everywhere in practice). */
 const CLK_TCK = 100;
 
-function readStat(pid: number): { cpuMs: number; ppid: number } | null {
+function readStat(pid: number): { cpuMs: number; sysMs: number; ppid: number } | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may hold spaces and parens: fields after the last ')' are fixed.
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // f[0] = state (field 3), so field n is f[n - 3]: ppid 4, utime 14, stime 15.
-    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK };
+    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK, sysMs: (Number(f[12]) * 1000) / CLK_TCK };
   } catch {
     return null;
   }
@@ -141,6 +141,8 @@ function processTree(pid: number): number[] {
 export interface ProcSample {
   /** user+system CPU time of the process tree, ms (10 ms resolution). */
   cpuMs: number;
+  /** The system (kernel) part of cpuMs: system calls, and on loopback the TCP work they do for both ends. */
+  sysMs: number;
   /** Resident set size of the process tree, bytes. */
   rssBytes: number;
   at: number;
@@ -157,12 +159,15 @@ function rssOf(pid: number): number {
 
 export function sampleProc(pid: number): ProcSample {
   let cpuMs = 0;
+  let sysMs = 0;
   let rssBytes = 0;
   for (const p of processTree(pid)) {
-    cpuMs += readStat(p)?.cpuMs ?? 0;
+    const st = readStat(p);
+    cpuMs += st?.cpuMs ?? 0;
+    sysMs += st?.sysMs ?? 0;
     rssBytes += rssOf(p);
   }
-  return { cpuMs, rssBytes, at: performance.now() };
+  return { cpuMs, sysMs, rssBytes, at: performance.now() };
 }
 
 /** CPU of this (load generator) process: user+system ms. */

@@ -29,6 +29,8 @@ export interface TargetFigures {
   bytesPerOp: number;
   serverCpuMs: number | null;
   serverCpuUsPerOp: number | null;
+  /** Share of the server's CPU spent in the kernel (system time): socket I/O and, on loopback, the TCP work for both ends. */
+  serverSysShare?: number | null;
   serverRssBytes: number | null;
   clientCpuMs: number;
   byOp: OpCounts['byOp'];
@@ -97,6 +99,7 @@ export function figuresOf(name: string, transport: 'http' | 'tcp', r: DriverResu
   const errors = c.domainErrors + c.serverErrors + c.transportErrors;
   const n = r.opsInWindow;
   const cpu = r.server ? r.server.after.cpuMs - r.server.before.cpuMs : null;
+  const sys = r.server ? (r.server.after.sysMs ?? 0) - (r.server.before.sysMs ?? 0) : null;
   const rt = (r as RealtimeResult).realtime;
   const ss = (r as SessionsResult).sessions;
   const f: TargetFigures = {
@@ -118,6 +121,7 @@ export function figuresOf(name: string, transport: 'http' | 'tcp', r: DriverResu
     bytesPerOp: n ? (r.bytesSent + r.bytesReceived) / n : 0,
     serverCpuMs: cpu,
     serverCpuUsPerOp: cpu !== null && n ? (cpu * 1000) / n : null,
+    serverSysShare: cpu && sys !== null ? sys / cpu : null,
     serverRssBytes: r.server ? r.server.after.rssBytes : null,
     clientCpuMs: r.clientCpuMs,
     clientCpuShare: r.windowS > 0 ? r.clientCpuMs / 1000 / r.windowS : 0,

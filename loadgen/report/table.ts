@@ -28,6 +28,7 @@ function row(run: WorkloadRun, f: TargetFigures): string[] {
     fmtUs(f.latency.maxUs),
     fmtNum(f.bytesPerOp),
     s?.cpuUsPerOp ? fmtSpread(s.cpuUsPerOp, fmtNum) : f.serverCpuUsPerOp === null ? '-' : fmtNum(f.serverCpuUsPerOp),
+    f.serverSysShare === null || f.serverSysShare === undefined ? '-' : fmtPct(f.serverSysShare),
     fmtPct(f.clientCpuShare),
     fmtBytes(f.serverRssBytes),
     err,
@@ -82,7 +83,7 @@ export function ladderText(run: WorkloadRun): string[] {
 }
 
 export function renderTable(r: RunReport): string {
-  const head = ['workload', 'target', 'ops/s', 'p50', 'p99', 'max', 'B/op', 'srv µs/op', 'cli CPU', 'srv RSS', 'errors'];
+  const head = ['workload', 'target', 'ops/s', 'p50', 'p99', 'max', 'B/op', 'srv µs/op', 'srv sys', 'cli CPU', 'srv RSS', 'errors'];
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const run of r.runs) {
@@ -127,8 +128,9 @@ export function renderTable(r: RunReport): string {
   out.push('', `load average at the end: ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')} on ${r.machine.cpus} CPUs`);
   out.push('', r.hasErrors ? 'THIS RUN HAD ERRORS (see the errors column and notes).' : 'no errors.');
   out.push(
-    '(d/s/t = domain/server/transport errors; B/op = socket bytes both ways, client side; srv µs/op = server CPU per op from /proc; cli ' +
-      'CPU = the load generator\'s own CPU as a share of one core)'
+    '(d/s/t = domain/server/transport errors; B/op = socket bytes both ways, client side; srv µs/op = server CPU per op from /proc; srv ' +
+      'sys = its kernel (system) share: socket I/O, on loopback the TCP work of both ends; cli CPU = the load generator\'s own CPU ' +
+      'as a share of one core)'
   );
   return out.join('\n');
 }
