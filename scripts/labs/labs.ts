@@ -194,9 +194,9 @@ export const LAB_COMMANDS: LabCommand[] = [
     id: 'lab4-staff',
     figuresFromFiles: true,
     page: '04-staff-and-ratios.md',
-    cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --out labs-out/04-staff.json',
-    smoke: '--workers 2 --duration 1 --warmup 0 --players 8',
-    timeoutS: 400,
+    cmd: 'npx tsx scripts/labs/staff.ts --workers 1,2,4 --rounds 3 --out labs-out/04-staff.json',
+    smoke: '--workers 2 --duration 1 --warmup 0 --players 8 --rounds 1',
+    timeoutS: 900,
     smokeTimeoutS: 150,
     figures(_s, dir) {
       const d = json(dir, '04-staff.json') as { machine: unknown; settings: unknown; rows: unknown[]; concurrency: unknown };

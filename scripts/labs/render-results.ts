@@ -10,6 +10,7 @@ import { renderBackends, type BackendRow } from './backends.ts';
 import { writeInstructorNotes } from './render-instructor-notes.ts';
 import { matchSentence, type PollMatch } from './poll-match.ts';
 import { renderSweep } from './sweep.ts';
+import { fmtSpread, type Spread } from '../../loadgen/stats/spread.ts';
 
 const capitalise = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
@@ -113,16 +114,20 @@ function body(e: ResultEntry): string[] {
       ];
     }
     case 'lab4-staff': {
-      const rows = f.rows as (Figs & { perWorker: Figs[] })[];
+      const rows = f.rows as (Figs & { perWorker: Figs[]; spread?: Record<string, Spread | null> })[];
+      // median (min–max) over the rounds when the run had rounds; the single value otherwise
+      const cell = (r: (typeof rows)[number], k: string) =>
+        r.spread?.[k] ? fmtSpread(r.spread[k], (v) => n(Math.round(v * 100) / 100)) : n(r[k]);
       const c = f.concurrency as { asked: number; started: boolean; exitCode: number; message: string } | null;
       return [
         `Settings: ${JSON.stringify(f.settings)}.`,
         '',
+        ...(rows[0]?.spread ? [`Each row: median (min–max) over ${String(rows[0].rounds)} interleaved rounds; per worker: the median round.`, ''] : []),
         '| --workers | ops/s | p50 ms | p99 ms | server CPU µs/op | per worker: connections, share of frames, completions per wake, ' +
           'commands per group commit, posts in | load avg |',
         '|---|---|---|---|---|---|---|',
         ...rows.map((
-          r) => `| ${r.workers} | ${n(r.opsPerSec)} | ${n(r.p50Ms)} | ${n(r.p99Ms)} | ${n(r.serverCpuUsPerOp)} | ` +
+          r) => `| ${r.workers} | ${cell(r, 'opsPerSec')} | ${cell(r, 'p50Ms')} | ${cell(r, 'p99Ms')} | ${cell(r, 'serverCpuUsPerOp')} | ` +
             `${r.perWorker.map(workerCell).join('; ')} | ${(r.loadAvg as number[]).join(' ')} |`),
         '',
         c ? `\`--concurrency ${c.asked}\`: ${c.started ? 'started' : `refused, exit ${c.exitCode}`}: \`${c.message}\`` : '',

@@ -3,7 +3,8 @@
  * (threads per port). For each --workers value: start the game server, run the items workload over
  * TCP (loadgen's TCP driver, as compare does), then read the admin /metrics per worker: frames,
  * completions, waits, completions per wait, group commits. Then try --concurrency 2 and report
- * what the server says.
+ * what the server says. Worker counts run in interleaved rounds (order rotating), and each row is the
+ * round with the median ops/s, with the median and min–max of its figures over the rounds.
  *
  *   npx tsx scripts/labs/staff.ts --workers 1,2 --out labs-out/04-staff.json
  */
@@ -20,6 +21,7 @@ import { figuresOf } from '../../loadgen/report/figures.ts';
 import { requestWorkloads } from '../../loadgen/workloads/index.ts';
 import { parseMix } from '../../loadgen/workloads/scenario.ts';
 import { parseStartLine } from '../../shared/start-line.ts';
+import { medianIndex, spreadOf } from '../../loadgen/stats/spread.ts';
 import { getText, machine, parseProm, perWorker, round, startGame, writeJson } from './lib.ts';
 
 const flags = {
@@ -29,6 +31,7 @@ const flags = {
   depth: { type: 'number', default: 4, help: 'requests in flight per connection' },
   duration: { type: 'number', default: 5, help: 'measured seconds per setting' },
   warmup: { type: 'number', default: 1, help: 'warm-up seconds per setting' },
+  rounds: { type: 'number', default: 3, help: 'interleaved rounds (all worker counts in each, order rotating)' },
   io: { type: 'string', default: 'auto', choices: IO_CHOICES, help: 'game server --io' },
   tryConcurrency: { type: 'number', default: 2, help: 'also start the server once with --concurrency N and report the outcome (0 = skip)' },
 } as const satisfies FlagSpecs;
@@ -36,13 +39,17 @@ const f = cliFlags(
   'usage: npx tsx scripts/labs/staff.ts [options]\n\nGame-server throughput, latency and per-worker load for several --workers values.',
   flags);
 const counts = f.workers.split(',').map((s) => Number(s.trim()));
-if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 16) || counts.length > 6 || f.duration <= 0 || f.duration > 60) {
-  process.stderr.write('staff: --workers values 1..16 (at most 6), --duration 0..60\n');
+if (
+  counts.some((n) => !Number.isInteger(n) || n < 1 || n > 16) || counts.length > 6 || f.duration <= 0 || f.duration > 60 ||
+  !Number.isInteger(f.rounds) || f.rounds < 1 || f.rounds > 9
+) {
+  process.stderr.write('staff: --workers values 1..16 (at most 6), --duration 0..60, --rounds 1..9\n');
   process.exit(2);
 }
 
-const rows: unknown[] = [];
-for (const n of counts) {
+type Row = { workers: number; opsPerSec: number; p50Ms: number; p99Ms: number; serverCpuUsPerOp: number | null } & Record<string, unknown>;
+const byCount = new Map<number, Row[]>(counts.map((n) => [n, []]));
+for (let rnd = 0; rnd < f.rounds; rnd++) for (const n of counts.map((_, i) => counts[(i + rnd) % counts.length])) {
   const dir = mkdtempSync(join(os.tmpdir(), 'lab-staff-'));
   const game = await startGame(['--workers', String(n), '--io', f.io, '--db-path', join(dir, 'game.sqlite')]);
   try {
@@ -57,7 +64,7 @@ for (const n of counts) {
       rate: 0,
       seed: 1,
       mix: parseMix(compareFlags.mix.default),
-      namePrefix: `staff${n}_`,
+      namePrefix: `staff${n}r${rnd}_`,
       password: 'staff-pw',
       threads: 1,
     });
@@ -82,8 +89,9 @@ for (const n of counts) {
       commandsPerGroupCommit: commits[i] ? round(commitCmds[i] / commits[i], 2) : 0,
       postsIn: posts[i] ?? 0,
     }));
-    const row = {
+    const row: Row = {
       workers: n,
+      round: rnd + 1,
       server: game.banner,
       opsPerSec: Math.round(fig.opsPerSec),
       p50Ms: round(fig.latency.p50Us / 1000, 2),
@@ -94,12 +102,12 @@ for (const n of counts) {
       serverErrors: fig.serverErrors,
       transportErrors: fig.transportErrors,
       perWorker: perW,
-      loadAvg: machine().loadAvg,
+      loadAvg: machine().loadAvg as number[],
     };
-    rows.push(row);
+    byCount.get(n)!.push(row);
     process.stdout.write(
-      `workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} ` +
-        `errors (load ${row.loadAvg[0]})\n`);
+      `round ${rnd + 1}, workers ${n}: ${row.opsPerSec} ops/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, ${row.serverCpuUsPerOp} µs CPU/op, ${row.errors} ` +
+        `errors (load ${(row.loadAvg as number[])[0]})\n`);
     for (const w of perW) process.stdout.write(
       `  worker ${w.worker}: ${w.connections} connections, ${w.sharePct}% of frames, ${w.completionsPerWake} completions/wake, ` +
         `${w.commandsPerGroupCommit} commands/group commit, ${w.postsIn} posts in\n`);
@@ -108,6 +116,14 @@ for (const n of counts) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// Each worker count's row: its median round (by ops/s), with every figure's median and min–max.
+const rows = counts.map((n) => {
+  const rs = byCount.get(n)!;
+  const mid = rs[medianIndex(rs.map((r) => r.opsPerSec))];
+  const spread = Object.fromEntries((['opsPerSec', 'p50Ms', 'p99Ms', 'serverCpuUsPerOp'] as const).map((k) => [k, spreadOf(rs.map((r) => r[k]))]));
+  return { ...mid, rounds: rs.length, spread };
+});
 
 let concurrency: { asked: number; started: boolean; exitCode: number | null; message: string } | null = null;
 if (f.tryConcurrency > 0) {
@@ -125,5 +141,5 @@ if (f.tryConcurrency > 0) {
     p.status})`}: ${concurrency.message}\n`);
 }
 writeJson(f.out, { tool: 'scripts/labs/staff', machine: machine(), settings: { players: f.players, depth: f.depth, duration: f.duration,
-  io: f.io, workload: 'items' }, rows, concurrency });
+  io: f.io, workload: 'items', rounds: f.rounds }, rows, concurrency });
 process.stdout.write(`written ${f.out}\n`);
