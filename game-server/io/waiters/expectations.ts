@@ -16,7 +16,10 @@ export interface Expectation {
 }
 
 export const WINE_EXPECTATIONS: { version: RegExp; expect: Expectation }[] = [
-  { version: /^8\./, expect: { order: 'FIFO', limit: false, source: 'Wine 8.x server/completion.c: built-in wait queues (FIFO), concurrency unused' } },
+  {
+    version: /^8\./,
+    expect: { order: 'FIFO', limit: false, source: 'Wine 8.x server/completion.c: built-in wait queues (FIFO), concurrency unused' },
+  },
 ];
 
 export const WINDOWS: Expectation = {
@@ -64,7 +67,8 @@ export function checkRun(r: WaitersResult, want: Expectation): Check {
     }
     case 'blocking': {
       const ok = r.pausedSeen && r.maxPaused > 1;
-      return { name, ok, detail: `up to ${r.maxPaused} paused at once; expected more than 1 (a blocked thread frees the port for another)` };
+      const detail = `up to ${r.maxPaused} paused at once; expected more than 1 (a blocked thread frees the port for another)`;
+      return { name, ok, detail };
     }
   }
 }
