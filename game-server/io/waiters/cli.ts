@@ -128,7 +128,9 @@ export function realResult(real: WaitersRun, f: { concurrency: number; cpus: num
   const spec = specFromRun(real);
   const model = runModel({ scenario: real.scenario, threads: real.threads, concurrency, cpus, spec });
   const mc = classify(model.run);
-  const base = { threads: real.threads, concurrency, scenario: real.scenario, about: spec.about, limit: model.limit, machine: machine() };
+  // The real threads played the named script; the model beside them plays the times they recorded.
+  const about = `${scenarioSpec(real.scenario, real.threads).about} (the model beside it: ${spec.about})`;
+  const base = { threads: real.threads, concurrency, scenario: real.scenario, about, limit: model.limit, machine: machine() };
   const rc = classify(real);
   const rp = replay(real, { concurrency, cpus });
   return {

@@ -112,7 +112,7 @@ export function specFromRun(run: WaitersRun): ScenarioSpec {
   }
   return {
     name: run.scenario,
-    about: `the script the ${run.backend} run played: ${postsUs.length} packets at its recorded times, its median handler`,
+    about: `the ${run.backend} run's ${postsUs.length} packets at their recorded times, its median handler`,
     staggerUs: 0,
     rounds: [],
     handler: { cpuUs: Math.max(1, median(cpu)), blockUs: median(block), cpuAfterUs: median(after) },
