@@ -14,7 +14,7 @@ import { TABLE_HEAD } from './table.ts';
 
 const round = (v: number | null, d: number) => (v === null ? null : Math.round(v * 10 ** d) / 10 ** d);
 
-/** The model's rows as lab-table.ts prints them (model | scenario | concurrency | order | served by | max running | paused | max queued). */
+/** The model's rows as lab-table.ts prints them (model, scenario, concurrency, order, served by, max running, paused, max queued). */
 export function waitersModelFigures(stdout: string): Record<string, unknown> {
   const lines = stdout.split('\n').filter((l) => l.startsWith('| model |'));
   if (lines.length !== 9) throw new Error(`expected the model's 9 rows (3 scenarios × limits 1, 2, 0), got ${lines.length}`);
