@@ -210,8 +210,9 @@ export const perScenario = (path: string, scenario: string): string =>
   (path ? path.replace(/(\.[^./\\]+)?$/, (ext) => `-${scenario}${ext}`) : '');
 
 function writeTimeline(r: WaitersResult, html: string, png: string): void {
-  const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${r.about}. `
-    + `Load average ${r.machine.loadAvg.join(' ')} on ${r.machine.cpus} cores.`;
+  // Windows has no load average (os.loadavg() gives zeros there, under Wine too): say so rather than print 0 0 0.
+  const load = process.platform === 'win32' ? 'no load average on Windows' : `load average ${r.machine.loadAvg.join(' ')}`;
+  const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${r.about}. ${load}, ${r.machine.cpus} cores.`;
   const ps = panels(r);
   const heading = `Waiters on one port: ${r.backend}${r.wine ? ` (Wine ${r.wine})` : ''}, ${r.scenario}`;
   writeText(html, renderTimeline(ps, { heading, meta, divergences: r.replay?.divergences, findings: r.findings }));

@@ -45,7 +45,7 @@ export function waitersRealFigures(dir: string, name: string): Record<string, un
     };
   });
   return {
-    platform: all.platform, wine: all.wine ?? null, concurrency: all.concurrency, loadAvgAtEnd: all.machine.loadAvg, table: all.rows, runs,
+    platform: all.platform, wine: all.wine ?? null, concurrency: all.concurrency, loadAvgAtEnd: all.platform === 'win32' ? null : all.machine.loadAvg, table: all.rows, runs,
     notes: runs.flatMap((r) => r.findings.map((f) => `${r.scenario}: ${f}`)),
   };
 }
