@@ -54,9 +54,9 @@ export function scenarioSpec(name: WaitersScenario, threads: number): ScenarioSp
     case 'rare':
       // One at a time: each packet is handled, and its thread is waiting again, long before the next.
       return {
-        name, about: '8 packets one at a time, each 20 ms after the previous one was handled; the handler burns 1 ms',
+        name, about: '8 packets one at a time, each 50 ms after the previous one was handled; the handler burns 1 ms',
         staggerUs,
-        rounds: Array.from({ length: 8 }, () => ({ gapUs: 20_000, count: 1 })),
+        rounds: Array.from({ length: 8 }, () => ({ gapUs: 50_000, count: 1 })),
         handler: { cpuUs: 1_000, blockUs: 0, cpuAfterUs: 0 },
       };
     case 'burst':
