@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { pollMatchingLongPoll, type SweepPoint } from './poll-match.ts';
 import type { Spread } from './spread.ts';
 import type { SweepSummary } from './sweep.ts';
+import { portsFigures, waitersModelFigures, waitersRealFigures } from '../../game-server/io/waiters/lab-figures.ts';
 
 export interface LabCommand {
   /** Stable id: results.json key and the page's results marker. */
@@ -323,6 +324,49 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 600,
     smokeTimeoutS: 150,
     figures: (_s, dir) => compareFigures(dir, '09-sessions.json'),
+  },
+  // Lab 10: threads waiting on one port (game-server/io/waiters/; figures parsed by game-server/io/waiters/lab-figures.ts).
+  {
+    id: 'lab10-model',
+    page: '10-waiters.md',
+    cmd: 'npx tsx game-server/io/waiters/lab-table.ts',
+    smoke: '',
+    timeoutS: 60,
+    smokeTimeoutS: 60,
+    figures: (stdout) => waitersModelFigures(stdout),
+  },
+  {
+    id: 'lab10-epoll',
+    page: '10-waiters.md',
+    cmd: 'npm run waiters -- --backend epoll --threads 4 --concurrency 2 --scenario all --json labs-out/10-epoll.json ' +
+      '--html labs-out/10-epoll.html',
+    smoke: '',
+    timeoutS: 240,
+    smokeTimeoutS: 180,
+    unavailable: () => (process.platform === 'linux' ? null : 'epoll is Linux-only'),
+    figures: (_s, dir) => waitersRealFigures(dir, '10-epoll.json'),
+  },
+  {
+    id: 'lab10-iocp',
+    page: '10-waiters.md',
+    cmd: 'npm run waiters:wine -- --backend iocp --threads 4 --concurrency 2 --scenario all --json labs-out/10-iocp.json ' +
+      '--html labs-out/10-iocp.html',
+    smoke: '',
+    timeoutS: 300,
+    smokeTimeoutS: 240,
+    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
+      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it; on Windows run npm run waiters -- --backend iocp)'),
+    figures: (_s, dir) => waitersRealFigures(dir, '10-iocp.json'),
+  },
+  {
+    id: 'lab10-ports',
+    page: '10-waiters.md',
+    cmd: 'npx tsx game-server/io/waiters/real/bench-ports.ts --rounds 5 --seconds 2 --json labs-out/10-ports.json',
+    smoke: '--rounds 1 --seconds 0.3 --warmup 0.1 --threads 1,2 --conns 4',
+    timeoutS: 300,
+    smokeTimeoutS: 120,
+    unavailable: () => (process.platform === 'linux' ? null : 'the port lab server runs on epoll: Linux only'),
+    figures: (_s, dir) => portsFigures(dir, '10-ports.json'),
   },
 ];
 

@@ -406,6 +406,89 @@ export const QUESTIONS: Question[] = [
       'crowd on screen.',
     wrong: '"K only matters to the players" — the fan-out is the server\'s cost.',
   },
+  // Lab 10
+  {
+    page: '10-waiters.md', n: 1, cmd: 'lab10-model', needs: ['rows.[scenario=rare].servedBy'],
+    answer:
+      'Served by {{rows.[scenario=rare].servedBy}}: the thread that just finished is back on top of the stack and takes the next ' +
+      'packet while its stack, its code path and its data are still in the cache; threads 0–2 stay blocked, so the kernel may ' +
+      'page their stacks out and the scheduler never touches them. FIFO would rotate through all four: every packet is handled ' +
+      'by the thread that has been asleep the longest (cold cache, possibly swapped-out stack, a full context switch each time).',
+    wrong: '"Taking turns is fairer" — the threads are interchangeable workers; fairness among them buys nothing and costs caches.',
+  },
+  {
+    page: '10-waiters.md', n: 2, cmd: 'lab10-model', needs: ['rows.[scenario=burst].maxRunning', 'rows.[scenario=burst].maxQueued'],
+    answer:
+      'Because two threads are already released and the limit is 2 (max running {{rows.[scenario=burst].maxRunning}}, max ' +
+      'queued {{rows.[scenario=burst].maxQueued}}): KiInsertQueue only hands a packet to a waiter while fewer than the limit ' +
+      'run. Waking more would only make the runnable threads share the cores by time-slicing. With --concurrency 0 the limit is ' +
+      'the number of processors, 2 with --cpus 2: the same picture. One per processor keeps every core busy with no more ' +
+      'context switches than needed; paused threads still let another run.',
+    wrong: '"The port is too slow to wake them" — it chooses not to: the queue holds packets while the running count is at the limit.',
+  },
+  {
+    page: '10-waiters.md', n: 3, cmd: 'lab10-model', needs: ['rows.[scenario=blocking].pausedSeen', 'rows.[scenario=blocking].servedBy'],
+    answer:
+      'A paused thread uses no CPU: if it still counted, the limit would be reached by threads that are asleep in a blocking ' +
+      'call while the cores idle. With limit 1 the five other packets would wait, one after the other, for each 16 ms sleep: ' +
+      'the handlers would run strictly one at a time. Counting it out releases the next waiter at the block (served by ' +
+      '{{rows.[scenario=blocking].servedBy}} at limit 1, 2, 0: four threads hold packets while one runs).',
+    wrong: '"Paused threads are counted, that is why the limit is low" — the model releases thread 2 at the instant thread 3 blocks.',
+  },
+  {
+    page: '10-waiters.md', n: 4, cmd: 'lab10-model', needs: ['rows.[scenario=blocking].maxRunning'],
+    answer:
+      'A thread returning from a blocking call holds a half-done request (and maybe locks): making it wait would add latency ' +
+      'and risk deadlock, so KiUnlinkThread counts it again whatever the count; the overshoot is short because no waiter is ' +
+      'released while running ≥ limit (max running {{rows.[scenario=blocking].maxRunning}} at limits 1, 2, 0). The instant: ' +
+      '33 ms at limit 1 — thread 2 finishes packet 1 and calls the wait; thread 3 (which took packet 4 at 31 ms without sleeping) ' +
+      'runs, so running = 1 = limit, and thread 2 sleeps with packet 5 queued until thread 1 finishes at 35 ms.',
+    wrong: '"The limit is a hard cap" — only on releases from the wait; resumes are not held back.',
+  },
+  {
+    page: '10-waiters.md', n: 5, cmd: 'lab10-model', needs: ['rows.[scenario=rare].servedBy'],
+    answer:
+      'It gives up the shared stack: each worker waits on its own port, so a rare packet for worker 2 wakes worker 2 even if ' +
+      'worker 3 is warm and idle, and a worker blocked in a handler cannot be replaced by another thread (no pausing, no ' +
+      'limit). It gains that a session\'s state (decoder, player cache, channels) lives in one JS isolate, never shared, never ' +
+      'locked, and each connection is always served by the thread whose cache holds its state — LIFO\'s benefit by ' +
+      'construction (rare: {{rows.[scenario=rare].servedBy}}).',
+    wrong: '"N ports is just a worse shared port" — a shared port needs every connection\'s state in shared memory (the lab server does).',
+  },
+  {
+    page: '10-waiters.md', n: 6, cmd: 'lab10-iocp', needs: ['runs.[scenario=rare].servedBy', 'runs.[scenario=burst].maxRunning'],
+    answer:
+      'Under Wine 8.0 rare packets went to {{runs.[scenario=rare].servedBy}} (FIFO) and a burst ran up to ' +
+      '{{runs.[scenario=burst].maxRunning}} threads with limit 2. A Wine-only student would conclude that waiters are woken ' +
+      'LIFO is false (claim 1), and that the port keeps at most NumberOfConcurrentThreads running is false (claim 2); and, with ' +
+      'no limit, that pausing a blocked thread matters (claim 3) would show nothing. Wine implements the API, not the kernel\'s ' +
+      'scheduling policy.',
+    wrong: '"Wine has a bug in our code path" — its server/completion.c documents both differences.',
+  },
+  {
+    page: '10-waiters.md', n: 7, cmd: 'lab10-epoll', needs: ['runs.[scenario=rare].order', 'runs.[scenario=burst].maxRunning'],
+    answer:
+      'epoll has no NumberOfConcurrentThreads: --concurrency only sets the limit of the model the run is held against. ' +
+      'epoll_wait puts an exclusive waiter at the head of the wait queue, so rare packets go to the last waiter ' +
+      '({{runs.[scenario=rare].order}}); but each ready item wakes a waiter regardless of how many run, so a burst ran ' +
+      '{{runs.[scenario=burst].maxRunning}} threads at once. The replay reports those packets as `limit` divergences: the model ' +
+      'would have kept them queued.',
+    wrong: '"epoll ignored the flag by mistake" — there is nothing to pass it to; the kernel has no running count for epoll.',
+  },
+  {
+    page: '10-waiters.md', n: 8, cmd: 'lab10-ports',
+    needs: ['summary.*.opsPerSec.median', 'summary.*.cpuUsPerOp.median', 'summary.*.wakesPerOp.median', 'ratios.*.sharedOverPorts.median'],
+    answer:
+      'Shared/ports ops/s at 1, 2, 4 threads: {{ratios.*.sharedOverPorts.median}}; wakes per op (shared, ports per thread ' +
+      'count): {{summary.*.wakesPerOp.median}}; µs CPU per op: {{summary.*.cpuUsPerOp.median}}. On uniform echo one port per ' +
+      'thread does at least as well: each thread\'s wait returns the ready connections of its own port in a batch, nothing is ' +
+      'shared between cores, and no connection\'s state moves between caches; the shared instance spreads the ready ' +
+      'connections over the waiting threads and every thread contends for the one instance. With one thread the two are ' +
+      'the same server. The shared port wins when handlers block or take long and unevenly: a thread stuck in a 400 ms call ' +
+      'holds up only its own request, the others take the next connections (test/io/waiters/epoll-lab.test.ts), while with ' +
+      'per-thread ports every connection of that thread waits.',
+    wrong: '"More threads on one port must be faster" — on short uniform requests the shared port adds contention and wakes, not capacity.',
+  },
 ];
 
 /** Values at a path (see the header for the syntax); undefined and null left out. */

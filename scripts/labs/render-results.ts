@@ -168,6 +168,11 @@ function body(e: ResultEntry): string[] {
         `Server counters (game_errors_total by code): \`${JSON.stringify(f.errorsByCode)}\``,
         '',
       ];
+    case 'lab10-model':
+    case 'lab10-epoll':
+    case 'lab10-iocp':
+    case 'lab10-ports':
+      return [...(f.table as string[]), '', ...((f.notes as string[] | undefined) ?? []).map((x) => `- ${x}`), ''];
     default:
       return compareTables(f);
   }

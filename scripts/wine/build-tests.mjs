@@ -1,5 +1,6 @@
-// Bundle the iocp test entry (and the modules its worker threads import) for Windows node.
-// usage: node scripts/wine/build-tests.mjs <outdir>
+// Bundle the iocp test entry (and the modules its worker threads import) for Windows node, and the
+// commands run under it (the echo bench server, the game server, npm run waiters).
+// usage: node scripts/wine/build-tests.mjs <outdir> [entry names…]
 // 'vitest' → test/wine/vitest-shim.ts; game-server/io/ts-worker.ts → test/wine/ts-worker-shim.ts;
 // koffi stays external (the stage dir holds koffi's loader + its win32 binary).
 import { build } from 'esbuild';
@@ -36,6 +37,8 @@ const entries = {
   'iocp.wine': 'test/wine/iocp.wine.ts',
   'post-worker': 'test/io/post-worker.ts',
   'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
+  // npm run waiters itself, for the Windows node (scripts/wine/waiters.ts).
+  'waiters-cli': 'game-server/io/waiters/cli.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
   'iocp-bench': 'scripts/wine/bench-server.ts',
   // The game server (workers started by the supervisor from ./worker.ts next to it).

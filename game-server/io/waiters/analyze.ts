@@ -1,7 +1,8 @@
 /**
- * Read a WaitersRun (from the model or from real threads) back into the port's lists and its wake
- * decisions, and classify it: which waiter the port woke (top of the stack = LIFO, bottom = FIFO), how
- * many threads ran at once, whether a thread was ever paused.
+ * The one analyser of the waiters lab: the model's runs, the real threads' runs and the replay all read
+ * a WaitersRun through it. It rebuilds the port's lists and its wake decisions, and classifies the run:
+ * which waiter the port woke (top of the stack = LIFO, bottom = FIFO), how many threads ran at once,
+ * whether a thread was ever paused.
  *
  * The lists are rebuilt from the recorded events alone, the same way for every backend: a thread is
  * waiting from its `wait` to its `wake`, released from `wake`/`resume` to `block`/`wait`, paused from
@@ -145,6 +146,8 @@ export interface Classification {
   /** Choices among ≥ 2 waiters: how many took the top, the bottom, one in between. */
   choices: { top: number; bottom: number; middle: number };
   maxRunning: number;
+  /** The most threads paused (inside a blocking call) at once. */
+  maxPaused: number;
   pausedSeen: boolean;
   /** The thread that took each packet, in packet order. */
   servedBy: number[];
@@ -165,9 +168,22 @@ export function classify(run: WaitersRun): Classification {
     order,
     choices,
     maxRunning: lists.reduce((m, s) => Math.max(m, s.running), 0),
+    maxPaused: lists.reduce((m, s) => Math.max(m, s.paused.length), 0),
     pausedSeen: lists.some((s) => s.paused.length > 0),
     servedBy,
     wakes,
     lists,
   };
+}
+
+/** The threads that woke with a packet, in time order. */
+export function wakeThreads(run: WaitersRun): number[] {
+  return ordered(run).filter((e) => e.kind === 'wake' && e.packets?.length).map((e) => e.thread);
+}
+
+/** The threads in the order they first entered the wait (the waiting stack, bottom first). */
+export function blockOrder(run: WaitersRun): number[] {
+  const seen: number[] = [];
+  for (const e of ordered(run)) if (e.kind === 'wait' && !seen.includes(e.thread)) seen.push(e.thread);
+  return seen;
 }

@@ -1,10 +1,12 @@
 /**
- * npm run waiters -- --backend model|epoll|iocp --threads 4 --concurrency 2 --scenario rare|burst|blocking
+ * npm run waiters -- --backend model|epoll|iocp --threads 4 --concurrency 2 --scenario rare|burst|blocking|all
  *                    --json out.json [--html timeline.html --png timeline.png]
  *
- * Runs one scenario with N threads waiting on one port — in the model, or for real (epoll shared by N
- * threads, or one IOCP port) — classifies it (wake order, most threads running, paused seen), and for a
- * real run plays the same script in the model and replays the real arrivals against it.
+ * Runs one scenario (or all three, one after the other) with N threads waiting on one port — in the
+ * model, or for real (epoll shared by N threads, or one IOCP port) — classifies it (wake order, most
+ * threads running, paused seen), and for a real run plays the same script in the model and replays the
+ * real arrivals against it. Under Wine (Linux): `npm run waiters:wine -- …` runs this same command in
+ * the Windows node (scripts/wine/waiters.ts).
  */
 import os from 'node:os';
 import { classify, type Classification } from './analyze.ts';
@@ -12,6 +14,7 @@ import { runModel } from './model/simulate.ts';
 import { loadRealRunner } from './real-runner.ts';
 import { replay, findings as findingsOf, type ReplayResult } from './replay.ts';
 import { SCENARIO_NAMES, scenarioSpec, specFromRun } from './scenarios.ts';
+import { REAL_TABLE_HEAD, realTableRow } from './table.ts';
 import { panelHeight, renderTimeline, type TimelinePanel } from './timeline.ts';
 import type { WaitersBackend, WaitersRun, WaitersScenario } from './trace.ts';
 import { cliFlags, type FlagSpecs } from '../../../shared/config.ts';
@@ -28,8 +31,9 @@ export const FLAGS = {
     help: 'NumberOfConcurrentThreads (0 = one per processor); epoll has none: the model it is held against uses this',
   },
   scenario: {
-    type: 'string', default: 'rare', choices: [...SCENARIO_NAMES],
-    help: 'rare: spaced packets; burst: packets at once; blocking: the handler blocks',
+    type: 'string', default: 'rare', choices: [...SCENARIO_NAMES, 'all'],
+    help: 'rare: spaced packets; burst: packets at once; blocking: the handler blocks; all: the three in turn '
+      + '(--json holds every run and the table rows; --html/--png get the scenario before their extension)',
   },
   cpus: { type: 'number', default: 0, help: 'processors the model assumes for --concurrency 0 (0 = this machine\'s)' },
   json: { type: 'string', default: '', help: 'write the result here' },
@@ -41,6 +45,7 @@ export interface RunSummary {
   order: Classification['order'];
   choices: Classification['choices'];
   maxRunning: number;
+  maxPaused: number;
   pausedSeen: boolean;
   servedBy: number[];
   wakes: Classification['wakes'];
@@ -71,8 +76,8 @@ export interface WaitersResult extends RunSummary {
 }
 
 function summary(run: WaitersRun, c: Classification): RunSummary {
-  const { order, choices, maxRunning, pausedSeen, servedBy, wakes, lists } = c;
-  return { order, choices, maxRunning, pausedSeen, servedBy, wakes, lists, events: run.events };
+  const { order, choices, maxRunning, maxPaused, pausedSeen, servedBy, wakes, lists } = c;
+  return { order, choices, maxRunning, maxPaused, pausedSeen, servedBy, wakes, lists, events: run.events };
 }
 
 const DEVICES: Record<WaitersBackend, string[]> = {
@@ -123,7 +128,9 @@ export function realResult(real: WaitersRun, f: { concurrency: number; cpus: num
   const spec = specFromRun(real);
   const model = runModel({ scenario: real.scenario, threads: real.threads, concurrency, cpus, spec });
   const mc = classify(model.run);
-  const base = { threads: real.threads, concurrency, scenario: real.scenario, about: spec.about, limit: model.limit, machine: machine() };
+  // The real threads played the named script; the model beside them plays the times they recorded.
+  const about = `${scenarioSpec(real.scenario, real.threads).about} (the model beside it: ${spec.about})`;
+  const base = { threads: real.threads, concurrency, scenario: real.scenario, about, limit: model.limit, machine: machine() };
   const rc = classify(real);
   const rp = replay(real, { concurrency, cpus });
   return {
@@ -175,30 +182,74 @@ export function report(r: WaitersResult): string[] {
   return out;
 }
 
-const isMain = process.argv[1]?.endsWith('waiters/cli.ts');
+/** `--scenario all`: every run, and the lab table's rows for them. */
+export interface WaitersAll {
+  backend: WaitersBackend;
+  platform: string;
+  wine?: string;
+  threads: number;
+  concurrency: number;
+  scenario: 'all';
+  rows: string[];
+  runs: WaitersResult[];
+  machine: ReturnType<typeof machine>;
+}
+
+export async function runAll(f: WaitersOptions): Promise<WaitersAll> {
+  const runs: WaitersResult[] = [];
+  for (const scenario of SCENARIO_NAMES) runs.push(await runWaiters({ ...f, scenario }));
+  const { backend, platform, wine } = runs[0];
+  return {
+    backend, platform, ...(wine ? { wine } : {}), threads: f.threads, concurrency: f.concurrency, scenario: 'all',
+    rows: [...REAL_TABLE_HEAD, ...runs.map(realTableRow)], runs, machine: machine(),
+  };
+}
+
+/** `x.html` → `x-burst.html` for one run of `--scenario all`. */
+export const perScenario = (path: string, scenario: string): string =>
+  (path ? path.replace(/(\.[^./\\]+)?$/, (ext) => `-${scenario}${ext}`) : '');
+
+function writeTimeline(r: WaitersResult, html: string, png: string): void {
+  // Windows has no load average (os.loadavg() gives zeros there, under Wine too): say so rather than print 0 0 0.
+  const load = process.platform === 'win32' ? 'no load average on Windows' : `load average ${r.machine.loadAvg.join(' ')}`;
+  const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${r.about}. ${load}, ${r.machine.cpus} cores.`;
+  const ps = panels(r);
+  const heading = `Waiters on one port: ${r.backend}${r.wine ? ` (Wine ${r.wine})` : ''}, ${r.scenario}`;
+  writeText(html, renderTimeline(ps, { heading, meta, divergences: r.replay?.divergences, findings: r.findings }));
+  process.stdout.write(`timeline written to ${html}\n`);
+  const height = 230 + panelHeight(r.threads) + (r.replay?.divergences.length ? 200 : 60);
+  if (png) process.stdout.write(`${screenshot(html, png, ps.length * 680 + 40, height)}\n`);
+}
+
+// Run as a script: under tsx (npm run waiters) or as the Windows node bundle (scripts/wine/waiters.ts).
+const isMain = /(?:waiters[\\/]cli\.ts|waiters-cli\.mjs)$/.test(process.argv[1] ?? '');
 if (isMain) {
-  const usage = 'usage: npm run waiters -- --backend model|epoll|iocp --threads 4 --concurrency 2 --scenario rare|burst|blocking '
+  const usage = 'usage: npm run waiters -- --backend model|epoll|iocp --threads 4 --concurrency 2 --scenario rare|burst|blocking|all '
     + '--json out.json [--html timeline.html --png timeline.png]\n\n'
     + 'Threads waiting on one completion port: wake order, the concurrency limit, paused threads.';
   const f = cliFlags(usage, FLAGS);
   try {
-    const r = await runWaiters(f);
-    for (const l of report(r)) process.stdout.write(`${l}\n`);
-    if (f.json) {
-      writeJson(f.json, r);
-      process.stdout.write(`JSON written to ${f.json}\n`);
-    }
-    if (f.html) {
-      const meta = `${r.threads} threads, concurrency ${r.concurrency}, scenario ${r.scenario}: ${r.about}. `
-        + `Load average ${r.machine.loadAvg.join(' ')} on ${r.machine.cpus} cores.`;
-      const ps = panels(r);
-      const heading = `Waiters on one port: ${r.backend}, ${r.scenario}`;
-      writeText(f.html, renderTimeline(ps, { heading, meta, divergences: r.replay?.divergences, findings: r.findings }));
-      process.stdout.write(`timeline written to ${f.html}\n`);
-      const height = 230 + panelHeight(r.threads) + (r.replay?.divergences.length ? 200 : 60);
-      if (f.png) process.stdout.write(`${screenshot(f.html, f.png, ps.length * 680 + 40, height)}\n`);
-    } else if (f.png) {
-      process.stdout.write('--png needs --html (the PNG is a picture of that page): PNG not written\n');
+    if (f.png && !f.html) process.stdout.write('--png needs --html (the PNG is a picture of that page): PNG not written\n');
+    const png = f.html ? f.png : '';
+    if (f.scenario === 'all') {
+      const all = await runAll(f);
+      for (const r of all.runs) {
+        for (const l of report(r)) process.stdout.write(`${l}\n`);
+        if (f.html) writeTimeline(r, perScenario(f.html, r.scenario), perScenario(png, r.scenario));
+      }
+      for (const l of all.rows) process.stdout.write(`${l}\n`);
+      if (f.json) {
+        writeJson(f.json, all);
+        process.stdout.write(`JSON written to ${f.json}\n`);
+      }
+    } else {
+      const r = await runWaiters(f);
+      for (const l of report(r)) process.stdout.write(`${l}\n`);
+      if (f.json) {
+        writeJson(f.json, r);
+        process.stdout.write(`JSON written to ${f.json}\n`);
+      }
+      if (f.html) writeTimeline(r, f.html, png);
     }
   } catch (e) {
     if (e instanceof RangeError) {

@@ -6,24 +6,15 @@
  *
  * test/io/waiters/lab-page.test.ts recomputes them and compares with the page.
  */
-import { runWaiters, type WaitersResult } from './cli.ts';
+import { runWaiters } from './cli.ts';
 import { SCENARIO_NAMES } from './scenarios.ts';
+import { TABLE_HEAD, tableRow } from './table.ts';
 
 export const LAB_THREADS = 4;
 export const LAB_CPUS = 2;
 export const LAB_CONCURRENCY = [1, 2, 0] as const;
 
-export const TABLE_HEAD = [
-  '| backend | scenario | concurrency (limit) | order | packets served by threads | max running | paused seen | max queued |',
-  '|---|---|---|---|---|---|---|---|',
-];
-
-export function tableRow(r: WaitersResult): string {
-  const limit = r.concurrency === 0 ? `0 (= ${r.limit} cpus)` : String(r.concurrency);
-  const queued = Math.max(0, ...r.lists.map((s) => s.queue.length));
-  const cells = [r.backend, r.scenario, limit, r.order, r.servedBy.join(' '), r.maxRunning, r.pausedSeen ? 'yes' : 'no', queued];
-  return `| ${cells.join(' | ')} |`;
-}
+export { TABLE_HEAD, tableRow };
 
 export async function modelRows(): Promise<string[]> {
   const rows: string[] = [];

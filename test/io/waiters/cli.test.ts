@@ -6,7 +6,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { panels, realResult, runWaiters, type WaitersResult } from '../../../game-server/io/waiters/cli.ts';
+import { panels, perScenario, realResult, runWaiters, type WaitersAll, type WaitersResult } from '../../../game-server/io/waiters/cli.ts';
 import { renderTimeline } from '../../../game-server/io/waiters/timeline.ts';
 import type { WaitersRun } from '../../../game-server/io/waiters/trace.ts';
 
@@ -63,13 +63,30 @@ describe('npm run waiters --backend model', () => {
     expect(r.maxRunning).toBe(3);
   });
 
+  it('--scenario all: the three scenarios in one JSON with the table rows, a timeline per scenario', { timeout: 100_000 }, () => {
+    const json = join(dir, 'all.json');
+    const html = join(dir, 'all.html');
+    const p = cli(['--backend', 'model', '--threads', '4', '--concurrency', '1', '--scenario', 'all', '--json', json, '--html', html]);
+    expect(p.status, p.stderr).toBe(0);
+    const all = JSON.parse(readFileSync(json, 'utf8')) as WaitersAll;
+    expect(all).toMatchObject({ backend: 'model', scenario: 'all', threads: 4, concurrency: 1 });
+    expect(all.runs.map((r) => r.scenario)).toEqual(['rare', 'burst', 'blocking']);
+    expect(all.rows).toHaveLength(5);
+    expect(all.rows[4]).toMatch(/^\| model \| blocking \| 1 \| LIFO \(\d+\/0\/0\) \| 3 2 1 0 3 1 \| 2 \| 4 \| — \|$/);
+    for (const sc of ['rare', 'burst', 'blocking']) {
+      expect(perScenario(html, sc)).toBe(join(dir, `all-${sc}.html`));
+      expect(readFileSync(perScenario(html, sc), 'utf8')).toContain(`scenario ${sc}`);
+    }
+    expect(p.stdout).toContain('| backend | scenario | concurrency | order (choices top/bottom/between)');
+  });
+
   it('bad flags exit 2 with the reason', { timeout: 100_000 }, () => {
     const p = cli(['--threads', '0']);
     expect(p.status).toBe(2);
     expect(p.stderr).toMatch(/--threads must be an integer 1\.\.64, got 0/);
     const q = cli(['--scenario', 'storm']);
     expect(q.status).toBe(2);
-    expect(q.stderr).toMatch(/expected one of rare\|burst\|blocking/);
+    expect(q.stderr).toMatch(/expected one of rare\|burst\|blocking\|all/);
   });
 
   it.runIf(process.platform === 'linux')(

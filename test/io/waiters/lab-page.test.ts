@@ -19,6 +19,19 @@ describe('lab 10 page', () => {
     expect(m![1].trimEnd().split('\n')).toEqual([...TABLE_HEAD, ...(await modelRows())]);
   });
 
+  it('the reference run of lab-table.ts (results.json, once measured) printed the same rows', () => {
+    const results = JSON.parse(readFileSync(join(ROOT, 'docs/labs/results.json'), 'utf8')) as {
+      commands: Record<string, { skipped?: string; figures?: { table: string[] } }>;
+    };
+    const e = results.commands['lab10-model'];
+    expect(e, 'results.json has lab10-model').toBeDefined();
+    if (e.skipped) expect(e.skipped).toMatch(/awaiting the reference run|not installed|only/);
+    else {
+      const m = /<!-- waiters:model-table -->\n([\s\S]*?)<!-- \/waiters:model-table -->/.exec(page)!;
+      expect(e.figures!.table).toEqual(m[1].trimEnd().split('\n'));
+    }
+  });
+
   it('every model command on the page parses and runs, and says what the page says it shows', async () => {
     const cmds = page.split('\n').filter((l) => l.startsWith(`${PREFIX}--backend model`));
     expect(cmds.length).toBe(3);

@@ -8,7 +8,7 @@ import { classify, listsOf } from '../../../game-server/io/waiters/analyze.ts';
 import { KernelQueue } from '../../../game-server/io/waiters/model/kernel-queue.ts';
 import { runModel } from '../../../game-server/io/waiters/model/simulate.ts';
 import { replay } from '../../../game-server/io/waiters/replay.ts';
-import { scenarioSpec } from '../../../game-server/io/waiters/scenarios.ts';
+import { packetCount, scenarioSpec } from '../../../game-server/io/waiters/scenarios.ts';
 import type { WaiterEvent, WaitersRun } from '../../../game-server/io/waiters/trace.ts';
 
 /** Threads 0..n-1 enter the wait in that order. */
@@ -164,7 +164,7 @@ describe('scenarios in the model', () => {
       const m = runModel({ scenario: 'rare', threads: 4, concurrency, cpus: 2 });
       const c = classify(m.run);
       expect(c.order).toBe('LIFO');
-      expect(c.servedBy).toEqual(Array(scenarioSpec('rare', 4).posts.length).fill(3));
+      expect(c.servedBy).toEqual(Array(packetCount(scenarioSpec('rare', 4))).fill(3));
       expect(c.maxRunning).toBe(1);
       expect(c.pausedSeen).toBe(false);
       expect(m.run.events.filter((e) => e.kind === 'wake' && e.thread !== 3)).toEqual([]);
@@ -212,7 +212,7 @@ describe('scenarios in the model', () => {
         const m = runModel({ scenario, threads: 4, concurrency, cpus: 2 });
         const r = replay(m.run, { cpus: 2 });
         expect(r.divergences, `${scenario} ${concurrency}`).toEqual([]);
-        expect(r.checked).toBe(scenarioSpec(scenario, 4).posts.length);
+        expect(r.checked).toBe(packetCount(scenarioSpec(scenario, 4)));
       }
     }
   });

@@ -8,7 +8,7 @@
  * port's decisions and nothing else. A thread that is woken runs at once (no wake-up latency).
  */
 import type { WaiterEvent, WaitersRun, WaitersScenario } from '../trace.ts';
-import { scenarioSpec, type ScenarioSpec } from '../scenarios.ts';
+import { packetCount, scenarioSpec, type ScenarioSpec } from '../scenarios.ts';
 import { KernelQueue, type Dispatch, type ListsSnapshot } from './kernel-queue.ts';
 
 export interface ModelOptions {
@@ -37,6 +37,7 @@ export interface ModelResult {
 type Action =
   | { kind: 'start'; thread: number }
   | { kind: 'post'; packet: number }
+  | { kind: 'round'; round: number }
   | { kind: 'block' | 'resume'; thread: number; packet: number }
   | { kind: 'finish'; thread: number; packet: number; last: boolean };
 
@@ -61,14 +62,15 @@ export function runModel(o: ModelOptions): ModelResult {
     if (!d) return;
     dispatches.push({ ...d, t });
     events.push({ t, thread: d.thread, kind: 'wake', packets: [...d.packets] });
+    const h = spec.handler;
     let c = t;
     d.packets.forEach((packet, i) => {
-      c += spec.cpuUs;
-      if (spec.blockUs > 0) {
+      c += h.cpuUs;
+      if (h.blockUs > 0) {
         at(c, { kind: 'block', thread: d.thread, packet });
-        c += spec.blockUs;
+        c += h.blockUs;
         at(c, { kind: 'resume', thread: d.thread, packet });
-        c += spec.cpuAfterUs;
+        c += h.cpuAfterUs;
       }
       at(c, { kind: 'finish', thread: d.thread, packet, last: i === d.packets.length - 1 });
     });
@@ -78,8 +80,23 @@ export function runModel(o: ModelOptions): ModelResult {
     released(t, q.remove(thread));
   };
 
-  for (let i = 0; i < o.threads; i++) at(spec.startsUs?.[i] ?? i * spec.staggerUs, { kind: 'start', thread: i });
-  spec.posts.forEach((t, packet) => at(t, { kind: 'post', packet }));
+  // A recorded script posts at its recorded times; a named one in rounds, each `gapUs` after the previous
+  // round's last packet was handled (the first after the last thread began to wait).
+  const firstOfRound: number[] = [];
+  let handled = 0;
+  if (spec.recorded) {
+    spec.recorded.startsUs.forEach((t, i) => at(t, { kind: 'start', thread: i }));
+    spec.recorded.postsUs.forEach((t, packet) => at(t, { kind: 'post', packet }));
+  } else {
+    for (let i = 0; i < o.threads; i++) at(i * spec.staggerUs, { kind: 'start', thread: i });
+    let first = 0;
+    for (const r of spec.rounds) {
+      firstOfRound.push(first);
+      first += r.count;
+    }
+    if (spec.rounds.length) at((o.threads - 1) * spec.staggerUs + spec.rounds[0].gapUs, { kind: 'round', round: 0 });
+  }
+  const total = packetCount(spec);
 
   while (agenda.length) {
     const { t, a } = agenda.shift()!;
@@ -90,6 +107,9 @@ export function runModel(o: ModelOptions): ModelResult {
       case 'post':
         events.push({ t, thread: -1, kind: 'post', packet: a.packet });
         released(t, q.post(a.packet));
+        break;
+      case 'round':
+        for (let k = 0; k < spec.rounds[a.round].count; k++) at(t, { kind: 'post', packet: firstOfRound[a.round] + k });
         break;
       case 'block':
         events.push({ t, thread: a.thread, kind: 'block', packet: a.packet });
@@ -102,6 +122,11 @@ export function runModel(o: ModelOptions): ModelResult {
       case 'finish':
         events.push({ t, thread: a.thread, kind: 'finish', packet: a.packet });
         if (a.last) wait(t, a.thread);
+        // The last packet of a round handled: the next round, after its gap.
+        if (firstOfRound.includes(++handled) && handled < total) {
+          const next = firstOfRound.indexOf(handled);
+          at(t + spec.rounds[next].gapUs, { kind: 'round', round: next });
+        }
         break;
     }
     if (!agenda.length || agenda[0].t !== t) snapshots.push(q.snapshot(t));

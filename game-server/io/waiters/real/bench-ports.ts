@@ -1,45 +1,71 @@
 /**
  * Shared port vs N ports, measured in one run: the port lab server's echo with 1, 2 and 4 threads, on ONE
- * shared epoll port or on one port per thread (SO_REUSEPORT), configurations interleaved round by round.
- * Reports ops/s (client-side replies per second), server CPU per op (the threads' own getrusage), wakes
- * per op (epoll_wait returns per request answered) and events per wake, with the load average.
+ * shared epoll port (any thread serves any connection) or on one port per thread (SO_REUSEPORT: a
+ * connection stays with its thread). Lab 10 cites it:
  *
- *   npx tsx game-server/io/waiters/real/bench-ports.ts [--rounds 2] [--seconds 1.5] [--conns 16] [--depth 4] [--json out.json]
+ *   npx tsx game-server/io/waiters/real/bench-ports.ts --rounds 5 --seconds 2 --json labs-out/10-ports.json
+ *
+ * Every round runs every configuration once, in an order that alternates round by round (so neither mode
+ * always runs first, on a cooler or warmer machine); each configuration gets a fresh server. Per run:
+ * ops/s (replies the clients counted in the window), server CPU per op (the serving threads' own
+ * getrusage(RUSAGE_THREAD), user + system, over the server's life), wakes per op (epoll_wait returns per
+ * request answered), events per wake, and the load average when the run started. The summary gives the
+ * median and the spread (min–max) over the rounds, and the shared/ports ratio of ops/s per round.
+ *
+ * The closed-loop clients run on this process's main thread: on a small machine they compete with the
+ * server threads for the cores, in both modes alike.
  */
-import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import net from 'node:net';
-import { parseArgs } from 'node:util';
+import { cliFlags, type FlagSpecs } from '../../../../shared/config.ts';
+import { machine, writeJson } from '../../../../scripts/labs/lib.ts';
+import { spread, type Spread } from '../../../../scripts/labs/spread.ts';
 import { startLabServer, type LabMode } from './lab-server.ts';
 import { REQ_ECHO } from './lab-thread.ts';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '2' },
-    seconds: { type: 'string', default: '1.5' },
-    conns: { type: 'string', default: '16' },
-    depth: { type: 'string', default: '4' },
-    size: { type: 'string', default: '64' },
-    json: { type: 'string' },
-  },
-});
-const ROUNDS = Number(values.rounds);
-const SECONDS = Number(values.seconds);
-const CONNS = Number(values.conns);
-const DEPTH = Number(values.depth);
-const SIZE = Number(values.size);
+const FLAGS = {
+  threads: { type: 'string', default: '1,2,4', help: 'serving thread counts to compare (comma-separated)' },
+  rounds: { type: 'number', default: 3, help: 'rounds; every configuration runs once per round' },
+  seconds: { type: 'number', default: 1.5, help: 'measured window of one run' },
+  warmup: { type: 'number', default: 0.3, help: 'seconds of load before the window' },
+  conns: { type: 'number', default: 16, help: 'client connections' },
+  depth: { type: 'number', default: 4, help: 'frames in flight per connection' },
+  size: { type: 'number', default: 64, help: 'echo body bytes' },
+  json: { type: 'string', default: '', help: 'write rounds and summary here' },
+} as const satisfies FlagSpecs;
 
-const frame = Buffer.alloc(4 + SIZE, 7);
-frame.writeUInt32BE(SIZE, 0);
-frame[4] = REQ_ECHO;
+export interface PortsRun {
+  round: number;
+  mode: LabMode;
+  threads: number;
+  /** 1-minute load average when the run started. */
+  loadAvg1: number;
+  opsPerSec: number;
+  cpuUsPerOp: number;
+  wakesPerOp: number;
+  eventsPerWake: number;
+  opsByThread: number[];
+}
 
-/** Closed-loop echo load: each connection keeps DEPTH frames in flight; counts replies during `ms`. */
-async function load(port: number, ms: number): Promise<number> {
+export interface PortsSummary {
+  mode: LabMode;
+  threads: number;
+  opsPerSec: Spread;
+  cpuUsPerOp: Spread;
+  wakesPerOp: Spread;
+  eventsPerWake: Spread;
+}
+
+/** Closed-loop echo load: each connection keeps `depth` frames in flight; replies per second in the window. */
+async function load(port: number, o: { conns: number; depth: number; size: number; warmupMs: number; ms: number }): Promise<number> {
+  const frame = Buffer.alloc(4 + o.size, 7);
+  frame.writeUInt32BE(o.size, 0);
+  frame[4] = REQ_ECHO;
   let replies = 0;
   let counting = false;
   let running = true;
   const socks = await Promise.all(
-    Array.from({ length: CONNS }, () => new Promise<net.Socket>((resolve, reject) => {
+    Array.from({ length: o.conns }, () => new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(s));
       s.once('error', reject);
     })),
@@ -56,12 +82,12 @@ async function load(port: number, ms: number): Promise<number> {
       }
     });
     s.on('error', () => {});
-    for (let i = 0; i < DEPTH; i++) s.write(frame);
+    for (let i = 0; i < o.depth; i++) s.write(frame);
   }
-  await new Promise((r) => setTimeout(r, 300)); // warm-up
+  await new Promise((r) => setTimeout(r, o.warmupMs));
   counting = true;
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, ms));
+  await new Promise((r) => setTimeout(r, o.ms));
   counting = false;
   const elapsed = performance.now() - t0;
   running = false;
@@ -69,58 +95,68 @@ async function load(port: number, ms: number): Promise<number> {
   return (replies * 1000) / elapsed;
 }
 
-interface Row {
-  mode: LabMode;
-  threads: number;
-  round: number;
-  opsPerSec: number;
-  cpuUsPerOp: number;
-  wakesPerOp: number;
-  eventsPerWake: number;
-  opsByThread: number[];
-}
+const isMain = /bench-ports\.ts$/.test(process.argv[1] ?? '');
+if (isMain) {
+  const f = cliFlags('usage: npx tsx game-server/io/waiters/real/bench-ports.ts [options]\n\n'
+    + 'Shared epoll port vs one port per thread: echo ops/s, server CPU per op, wakes per op; rounds interleaved.', FLAGS);
+  const threadCounts = f.threads.split(',').map(Number);
+  if (threadCounts.some((t) => !Number.isInteger(t) || t < 1 || t > 16) || f.rounds < 1 || f.seconds <= 0) {
+    process.stderr.write('bench-ports: --threads must be integers 1..16, --rounds ≥ 1, --seconds > 0\n');
+    process.exit(2);
+  }
+  const configs: { mode: LabMode; threads: number }[] = [];
+  for (const threads of threadCounts) for (const mode of ['shared', 'ports'] as const) configs.push({ mode, threads });
+  const settings = { threads: threadCounts, rounds: f.rounds, seconds: f.seconds, warmup: f.warmup, conns: f.conns, depth: f.depth,
+    size: f.size };
+  const start = machine();
+  const runs: PortsRun[] = [];
+  for (let round = 0; round < f.rounds; round++) {
+    const order = round % 2 === 0 ? configs : [...configs].reverse();
+    for (const { mode, threads } of order) {
+      const loadAvg1 = Math.round(loadavg()[0] * 100) / 100;
+      const server = await startLabServer({ threads, mode });
+      const opsPerSec = await load(server.port, { ...f, warmupMs: f.warmup * 1000, ms: f.seconds * 1000 });
+      await new Promise((r) => setTimeout(r, 50));
+      const stats = await server.stop();
+      const sum = (k: 'ops' | 'wakes' | 'events' | 'cpuUs') => stats.reduce((n, s) => n + s[k], 0);
+      const run: PortsRun = {
+        round, mode, threads, loadAvg1, opsPerSec: Math.round(opsPerSec), cpuUsPerOp: sum('cpuUs') / sum('ops'),
+        wakesPerOp: sum('wakes') / sum('ops'), eventsPerWake: sum('events') / sum('wakes'), opsByThread: stats.map((s) => s.ops),
+      };
+      runs.push(run);
+      process.stderr.write(`round ${round} ${mode.padEnd(6)} ×${threads} (load ${loadAvg1}): ${run.opsPerSec} ops/s, `
+        + `${run.cpuUsPerOp.toFixed(1)} µs CPU/op, ${run.wakesPerOp.toFixed(3)} wakes/op, ${run.eventsPerWake.toFixed(2)} events/wake, `
+        + `ops by thread ${run.opsByThread.join('/')}\n`);
+    }
+  }
+  const end = machine();
+  const summary: PortsSummary[] = configs.map(({ mode, threads }) => {
+    const mine = runs.filter((r) => r.mode === mode && r.threads === threads);
+    const of = (k: 'opsPerSec' | 'cpuUsPerOp' | 'wakesPerOp' | 'eventsPerWake') => spread(mine.map((r) => r[k]));
+    return { mode, threads, opsPerSec: of('opsPerSec'), cpuUsPerOp: of('cpuUsPerOp'), wakesPerOp: of('wakesPerOp'),
+      eventsPerWake: of('eventsPerWake') };
+  });
+  // Per round, shared ops/s over ports ops/s at the same thread count (the two ran back to back).
+  const ratios = threadCounts.map((threads) => ({
+    threads,
+    sharedOverPorts: spread(Array.from({ length: f.rounds }, (_, round) => {
+      const at = (mode: LabMode) => runs.find((r) => r.round === round && r.mode === mode && r.threads === threads)!.opsPerSec;
+      return at('shared') / at('ports');
+    })),
+  }));
 
-const configs: { mode: LabMode; threads: number }[] = [];
-for (const threads of [1, 2, 4]) for (const mode of ['shared', 'ports'] as const) configs.push({ mode, threads });
-
-const rows: Row[] = [];
-const load0 = loadavg();
-for (let round = 0; round < ROUNDS; round++) {
-  // Alternate the order each round so neither mode always runs first.
-  const order = round % 2 === 0 ? configs : [...configs].reverse();
-  for (const { mode, threads } of order) {
-    const server = await startLabServer({ threads, mode });
-    const opsPerSec = await load(server.port, SECONDS * 1000);
-    await new Promise((r) => setTimeout(r, 50));
-    const stats = await server.stop();
-    const ops = stats.reduce((n, s) => n + s.ops, 0);
-    const wakes = stats.reduce((n, s) => n + s.wakes, 0);
-    const events = stats.reduce((n, s) => n + s.events, 0);
-    const cpu = stats.reduce((n, s) => n + s.cpuUs, 0);
-    const row: Row = {
-      mode, threads, round, opsPerSec, cpuUsPerOp: cpu / ops, wakesPerOp: wakes / ops, eventsPerWake: events / wakes,
-      opsByThread: stats.map((s) => s.ops),
-    };
-    rows.push(row);
-    console.error(`round ${round} ${mode.padEnd(6)} ×${threads}: ${opsPerSec.toFixed(0)} ops/s, ${row.cpuUsPerOp.toFixed(1)} µs CPU/op, ` +
-      `${row.wakesPerOp.toFixed(3)} wakes/op, ${row.eventsPerWake.toFixed(2)} events/wake, ops by thread ${row.opsByThread.join('/')}`);
+  const m = (s: Spread, d: number) => (s.median === null ? '—' : `${s.median.toFixed(d)} (${s.min!.toFixed(d)}–${s.max!.toFixed(d)})`);
+  process.stdout.write(`bench-ports: load average ${start.loadAvg.join(' ')} at start, ${end.loadAvg.join(' ')} at end, ${start.cpus} cores; `
+    + `${f.rounds} rounds × ${f.seconds} s, ${f.conns} conns × depth ${f.depth}, ${f.size} B echo; median (min–max) over rounds\n`);
+  process.stdout.write('threads | mode   | ops/s | µs CPU/op | wakes/op | events/wake | shared/ports ops/s\n');
+  for (const s of summary) {
+    const ratio = s.mode === 'shared' ? m(ratios.find((r) => r.threads === s.threads)!.sharedOverPorts, 2) : '';
+    process.stdout.write(`${s.threads} | ${s.mode} | ${m(s.opsPerSec, 0)} | ${m(s.cpuUsPerOp, 1)} | ${m(s.wakesPerOp, 3)} | `
+      + `${m(s.eventsPerWake, 2)} | ${ratio}\n`);
+  }
+  if (f.json) {
+    writeJson(f.json, { tool: 'bench-ports', settings, machine: start, loadAvg: { start: start.loadAvg, end: end.loadAvg }, runs, summary,
+      ratios });
+    process.stdout.write(`JSON written to ${f.json}\n`);
   }
 }
-const load1 = loadavg();
-
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}` +
-  ` (${ROUNDS} rounds × ${SECONDS}s, ${CONNS} conns × depth ${DEPTH}, ${SIZE} B echo)`);
-console.log('threads | mode   | ops/s   | vs ports | µs CPU/op | wakes/op | events/wake');
-const summary = configs.map(({ mode, threads }) => {
-  const mine = rows.filter((r) => r.mode === mode && r.threads === threads);
-  return { mode, threads, opsPerSec: mean(mine.map((r) => r.opsPerSec)), cpuUsPerOp: mean(mine.map((r) => r.cpuUsPerOp)),
-    wakesPerOp: mean(mine.map((r) => r.wakesPerOp)), eventsPerWake: mean(mine.map((r) => r.eventsPerWake)) };
-});
-for (const s of summary) {
-  const ports = summary.find((x) => x.mode === 'ports' && x.threads === s.threads)!;
-  const ratio = (s.opsPerSec / ports.opsPerSec).toFixed(2);
-  console.log(`${String(s.threads).padStart(7)} | ${s.mode.padEnd(6)} | ${s.opsPerSec.toFixed(0).padStart(7)} | ${ratio.padStart(8)} |` +
-    ` ${s.cpuUsPerOp.toFixed(1).padStart(9)} | ${s.wakesPerOp.toFixed(3).padStart(8)} | ${s.eventsPerWake.toFixed(2).padStart(11)}`);
-}
-if (values.json) writeFileSync(values.json, JSON.stringify({ loadavg: { before: load0, after: load1 }, rows, summary }, null, 2));

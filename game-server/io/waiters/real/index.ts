@@ -10,12 +10,14 @@
  *    FIFO and not LIFO as native does; max concurrent active threads parameter not used").
  *
  * The threads are started one at a time, each blocked before the next starts, so thread i is the i-th to
- * block: under LIFO the last one (threads-1) is the top of the stack.
+ * block: under LIFO the last one (threads-1) is the top of the stack. The packets and the handler are the
+ * scenario's script (../scenarios.ts), the one the model plays: rounds of packets, each round posted its
+ * gap after the previous one was handled and every thread was back in its wait.
  */
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../ts-worker.ts';
 import type { WaiterEvent, WaitersRun, WaitersScenario } from '../trace.ts';
-import { packetCount, scenarioPlan } from './scenario.ts';
+import { packetCount, scenarioSpec } from '../scenarios.ts';
 import { createPosterPort, wineVersion, type PosterPort, type RealBackend } from './shared-port.ts';
 import { nowUs, type WaiterThreadData } from './waiter-thread.ts';
 
@@ -31,7 +33,7 @@ export interface RealOptions {
 export const EPOLL_CONCURRENCY_NOTE =
   'epoll has no concurrency limit (no NumberOfConcurrentThreads): every waiter a ready item finds is woken; concurrency is reported as 0';
 
-/** Time a thread is given, after it announced its wait, to be inside the kernel's wait. */
+/** Time a thread is given, after it announced its wait, to be inside the kernel's wait (at least the script's stagger). */
 const SETTLE_MS = 30;
 /** Upper bound for one run (thread start-up under tsx included). */
 const RUN_TIMEOUT_MS = 60_000;
@@ -70,8 +72,9 @@ export async function runReal(opts: RealOptions): Promise<WaitersRun> {
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new Error(`threads must be 1..64, got ${threads}`);
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 0) throw new Error(`concurrency must be >= 0, got ${opts.concurrency}`);
   const concurrency = backend === 'epoll' ? 0 : opts.concurrency;
-  const plan = scenarioPlan(scenario, threads);
-  const packets = packetCount(plan);
+  const spec = scenarioSpec(scenario, threads);
+  const packets = packetCount(spec);
+  const settleMs = Math.max(SETTLE_MS, spec.staggerUs / 1000);
   const deadline = Date.now() + RUN_TIMEOUT_MS;
 
   const port: PosterPort = createPosterPort(backend, { concurrency, packets, threads });
@@ -84,24 +87,25 @@ export async function runReal(opts: RealOptions): Promise<WaitersRun> {
   try {
     // Load every thread at once (start-up is the slow part), then let them block one at a time, in order.
     for (let i = 0; i < threads; i++) {
-      spawned.push(spawn({ thread: i, threads, port: port.description, handler: plan.handler, ctl: ctl.buffer as SharedArrayBuffer }));
+      spawned.push(spawn({ thread: i, threads, port: port.description, handler: spec.handler, ctl: ctl.buffer as SharedArrayBuffer }));
     }
     for (let i = 0; i < threads; i++) {
       Atomics.store(ctl, TURN, i + 1);
       Atomics.notify(ctl, TURN);
       await Promise.race([until(`thread ${i} to wait`, () => Atomics.load(ctl, i) >= 1, deadline), spawned[i].events]);
-      await sleep(SETTLE_MS);
+      await sleep(settleMs);
     }
+    const allWaiting = (): boolean => Array.from({ length: threads }, (_, i) => Atomics.load(ctl, i)).every((w) => w === 1);
     let id = 0;
-    for (const round of plan.rounds) {
-      await sleep(round.gapMs);
+    for (const round of spec.rounds) {
+      await sleep(round.gapUs / 1000);
       for (let k = 0; k < round.count; k++, id++) {
         events.push({ t: nowUs(), thread: -1, kind: 'post', packet: id });
         port.post(id);
       }
       const posted = id;
       // The next round starts once every packet is handled and every thread is back in its wait.
-      await until(`packets 0..${posted - 1} to be handled`, () => Atomics.load(ctl, threads) >= posted, deadline);
+      await until(`packets 0..${posted - 1} to be handled`, () => Atomics.load(ctl, threads) >= posted && allWaiting(), deadline);
     }
     port.stop(threads);
     stopped = true;

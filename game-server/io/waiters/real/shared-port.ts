@@ -1,7 +1,8 @@
 /**
  * ONE port that several threads block on, for real, in two flavours:
  *  - iocp: an I/O completion port (CreateIoCompletionPort with NumberOfConcurrentThreads), each thread in
- *    GetQueuedCompletionStatus, packets queued with PostQueuedCompletionStatus;
+ *    GetQueuedCompletionStatusEx (one entry at a time, like the epoll side's maxevents 1), packets queued
+ *    with PostQueuedCompletionStatus;
  *  - epoll: one epoll instance, each thread in epoll_wait(maxevents = 1, like GQCS's one packet), one
  *    eventfd per packet registered EPOLLIN | EPOLLET | EPOLLONESHOT, a packet = a write to its eventfd.
  *    Edge-triggered one-shot on purpose: a level-triggered registration re-queues the item on return and
@@ -57,7 +58,7 @@ const KEY_STOP = 2;
 
 interface Kernel32 {
   CreateIoCompletionPort(file: number, existing: number, key: number, concurrency: number): number;
-  GetQueuedCompletionStatus(port: number, bytes: Uint8Array, key: Uint8Array, ovl: Uint8Array, ms: number): number;
+  GetQueuedCompletionStatusEx(port: number, entries: Uint8Array, count: number, removed: Uint8Array, ms: number, alertable: number): number;
   PostQueuedCompletionStatus(port: number, bytes: number, key: number, ovl: number): number;
   CloseHandle(h: number): number;
   GetLastError(): number;
@@ -72,7 +73,7 @@ function kernel32(): Kernel32 {
   const f = (name: string, ret: string, args: string[]) => lib.func('__stdcall', name, ret, args);
   k32 = {
     CreateIoCompletionPort: f('CreateIoCompletionPort', 'intptr_t', ['intptr_t', 'intptr_t', 'uintptr_t', 'uint32_t']),
-    GetQueuedCompletionStatus: f('GetQueuedCompletionStatus', 'int', ['intptr_t', 'void *', 'void *', 'void *', 'uint32_t']),
+    GetQueuedCompletionStatusEx: f('GetQueuedCompletionStatusEx', 'int', ['intptr_t', 'void *', 'uint32_t', 'void *', 'uint32_t', 'int']),
     PostQueuedCompletionStatus: f('PostQueuedCompletionStatus', 'int', ['intptr_t', 'uint32_t', 'uintptr_t', 'uintptr_t']),
     CloseHandle: f('CloseHandle', 'int', ['intptr_t']),
     GetLastError: f('GetLastError', 'uint32_t', []),
@@ -111,18 +112,20 @@ function iocpPoster(concurrency: number): PosterPort {
 
 function iocpWaiter(d: PortDescription): WaiterPort {
   const k = kernel32();
-  const bytes = new Uint8Array(4);
-  const key = new Uint8Array(8);
-  const ovl = new Uint8Array(8);
+  // One OVERLAPPED_ENTRY: lpCompletionKey (8) · lpOverlapped (8) · Internal (8) · dwNumberOfBytesTransferred (4) · pad (4).
+  const entry = new Uint8Array(32);
+  const removed = new Uint8Array(4);
+  const view = new DataView(entry.buffer);
   return {
     take: () => {
-      if (!k.GetQueuedCompletionStatus(d.handle, bytes, key, ovl, INFINITE)) {
-        throw new Error(`GetQueuedCompletionStatus failed: ${k.GetLastError()}`);
+      if (!k.GetQueuedCompletionStatusEx(d.handle, entry, 1, removed, INFINITE, 0)) {
+        throw new Error(`GetQueuedCompletionStatusEx failed: ${k.GetLastError()}`);
       }
-      const k64 = Number(new DataView(key.buffer).getBigUint64(0, true));
-      return k64 === KEY_STOP ? STOP : new DataView(bytes.buffer).getUint32(0, true);
+      if (new DataView(removed.buffer).getUint32(0, true) !== 1) throw new Error('GetQueuedCompletionStatusEx returned no entry');
+      const key = Number(view.getBigUint64(0, true));
+      return key === KEY_STOP ? STOP : view.getUint32(24, true);
     },
-    kernelSleep: (ms) => k.Sleep(ms),
+    kernelSleep: (ms) => k.Sleep(Math.round(ms)),
   };
 }
 

@@ -5,21 +5,23 @@
  * It records what it did on the process-wide monotonic clock (process.hrtime, shared by all threads)
  * and sends the record once, after the stop packet.
  *
- * workerData: WaiterThreadData. ctl (Int32Array over a SharedArrayBuffer): ctl[thread] counts the
- * thread's waits (set just before it enters the wait, so the poster knows it is about to block);
+ * workerData: WaiterThreadData. ctl (Int32Array over a SharedArrayBuffer): ctl[thread] is 1 from just
+ * before the thread enters the wait until the wait returns, 0 while it handles a packet (so the poster
+ * knows it is blocked or about to be);
  * ctl[threads] counts packets handled; ctl[threads + 1] is the turn: thread i enters its first wait only
  * once the turn exceeds i (threads load in parallel, then block one after the other, in order).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WaiterEvent } from '../trace.ts';
-import type { HandlerPlan } from './scenario.ts';
+import type { HandlerSpec } from '../scenarios.ts';
 import { openWaiterPort, STOP, type PortDescription } from './shared-port.ts';
 
 export interface WaiterThreadData {
   thread: number;
   threads: number;
   port: PortDescription;
-  handler: HandlerPlan;
+  /** What to do with each packet (µs). */
+  handler: HandlerSpec;
   ctl: SharedArrayBuffer;
 }
 
@@ -28,8 +30,8 @@ export function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-function burn(ms: number): void {
-  const until = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+function burn(us: number): void {
+  const until = process.hrtime.bigint() + BigInt(Math.round(us * 1e3));
   while (process.hrtime.bigint() < until) { /* spin: the handler's CPU work */ }
 }
 
@@ -42,16 +44,17 @@ function serve(d: WaiterThreadData): WaiterEvent[] {
   for (let turn = Atomics.load(ctl, TURN); turn <= d.thread; turn = Atomics.load(ctl, TURN)) Atomics.wait(ctl, TURN, turn, 1000);
   for (;;) {
     rec({ kind: 'wait' });
-    Atomics.add(ctl, d.thread, 1);
+    Atomics.store(ctl, d.thread, 1);
     const packet = port.take();
+    Atomics.store(ctl, d.thread, 0);
     if (packet === STOP) break;
     rec({ kind: 'wake', packets: [packet] });
-    burn(d.handler.burnMs);
-    if (d.handler.blockMs > 0) {
+    burn(d.handler.cpuUs);
+    if (d.handler.blockUs > 0) {
       rec({ kind: 'block', packet });
-      port.kernelSleep(d.handler.blockMs);
+      port.kernelSleep(d.handler.blockUs / 1000);
       rec({ kind: 'resume', packet });
-      burn(d.handler.burnAfterMs);
+      burn(d.handler.cpuAfterUs);
     }
     rec({ kind: 'finish', packet });
     Atomics.add(ctl, d.threads, 1);
