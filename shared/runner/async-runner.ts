@@ -1,0 +1,265 @@
+/**
+ * The asynchronous command path, for a store that cannot be read inside a synchronous handler
+ * (PostgreSQL). Handlers stay synchronous; around them:
+ *  1. prefetch: the actor and its idempotency row in one round trip (a replay answers here);
+ *  2. run the handler on copies. If it reaches for something not loaded (another player by id or by
+ *     name, a fresh player id), the unit of work throws a NeedData signal: load it, run again from
+ *     scratch (handlers are deterministic functions of state and input, so re-running is safe);
+ *  3. commit the unit in ONE round trip (AsyncStore.commit), conditional on the versions read;
+ *  4. on StoreConflict (a player changed meanwhile, a deadlock, a concurrent replay of the same
+ *     operation id) start again at 1, invisibly to the caller. The idempotency row is written in the
+ *     same transaction as the effects, so a retry that finds it answers the recorded result instead of
+ *     applying the command a second time.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Static } from 'typebox';
+import { channelIds } from '../catalog.ts';
+import type { CommandContext, CommandDef, Rules } from '../commands/define.ts';
+import { commands } from '../commands/table.ts';
+import { fail } from '../errors.ts';
+import type { PlayerState } from '../model.ts';
+import type { HashCost } from '../auth/password.ts';
+import type { TokenSigner } from '../auth/token.ts';
+import { checkCommand, type RunOptions } from '../runner.ts';
+import { StoreConflict, type AsyncStore, type CommitUnit, type VersionedPlayer } from '../store/async-store.ts';
+import { UnitOfWork, type DeliveredEvent, type RealtimeMode, type WorkDeps } from './unit-of-work.ts';
+
+/** Thrown inside a handler run when the unit needs data that was not loaded; never leaves the runner. */
+class NeedData {
+  constructor(readonly what: { player: number } | { name: string } | { newId: true }) {}
+}
+
+/** The web server's realtime mode on an async store: channel capacity is checked inside the commit. */
+export const storedFeedInCommit: RealtimeMode = {
+  kind: 'store',
+  inTransaction: true,
+  moveChannel(_from, to, capacity, work) {
+    if (to !== null) work.channelChecks.push({ channel: to, capacity });
+    return null;
+  },
+};
+
+/** A cache of committed, versioned states consulted before the store (the game server's online players). */
+export interface VersionedCache {
+  get(id: number): VersionedPlayer | undefined;
+  /** After commit: the state now stored and its version. */
+  set(state: PlayerState, version: number): void;
+  /** What this process holds for id proved stale (a commit conflicted on it). */
+  invalidate(id: number): void;
+}
+
+export interface AsyncRunnerOptions {
+  store: AsyncStore;
+  tokens: TokenSigner;
+  rules: Rules;
+  hashCost: HashCost;
+  realtime: RealtimeMode;
+  persistEvents: boolean;
+  onEvents?: (events: DeliveredEvent[]) => void;
+  cache?: VersionedCache;
+  now?: () => number;
+  /** Runs of one command before a conflict is reported (as INTERNAL, it means something is hot). */
+  maxAttempts?: number;
+}
+
+/** What one attempt has loaded: committed states with their versions, names, reserved ids. */
+class Loaded {
+  readonly players = new Map<number, VersionedPlayer>();
+  /** Ids looked up and not found. */
+  readonly missing = new Set<number>();
+  readonly names = new Map<string, number | null>();
+  readonly newIds: number[] = [];
+  nextNewId = 0;
+}
+
+export interface Prepared {
+  def: CommandDef;
+  input: Static<CommandDef['input']>;
+  actorId: number;
+  clientOpId: string | undefined;
+  prepared: unknown;
+}
+
+export class AsyncCommandRunner {
+  readonly store: AsyncStore;
+  readonly rules: Rules;
+  readonly tokens: TokenSigner;
+  /** Commands run again after a conflict, and commands that needed more data mid-run (for /metrics and tests). */
+  readonly stats = { retries: 0, reloads: 0 };
+  private readonly opts: AsyncRunnerOptions;
+  private readonly now: () => number;
+  private readonly validChannels: Set<string>;
+  private readonly maxAttempts: number;
+
+  constructor(opts: AsyncRunnerOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.rules = opts.rules;
+    this.tokens = opts.tokens;
+    this.now = opts.now ?? Date.now;
+    this.validChannels = new Set(channelIds(opts.rules.channelsPerPlace));
+    this.maxAttempts = opts.maxAttempts ?? 50;
+  }
+
+  authenticate(token: string | undefined): number {
+    if (!token) fail('UNAUTHORIZED', 'missing token');
+    const claims = this.tokens.verify(token, this.now());
+    if (!claims) fail('UNAUTHORIZED', 'invalid or expired token');
+    return claims.playerId;
+  }
+
+  lookup(name: string): CommandDef {
+    const def = commands.get(name);
+    if (!def) fail('UNKNOWN_OP', `unknown command ${name}`);
+    return def;
+  }
+
+  /** Nothing runs synchronously on an async store. */
+  isSync(_name: string): boolean {
+    return false;
+  }
+
+  /** Check the input and run the command's async prepare step (login's hash). */
+  async prepare(name: string, input: unknown, actorId: number | null, opts: RunOptions = {}): Promise<Prepared> {
+    const def = this.lookup(name);
+    const body = checkCommand(def, input, actorId, opts);
+    const prepared = def.prepare ? await def.prepare(body, { store: this.store, hashCost: this.opts.hashCost }) : undefined;
+    return { def, input: body, actorId: actorId ?? 0, clientOpId: opts.opId, prepared };
+  }
+
+  async run(name: string, input: unknown, actorId: number | null, opts: RunOptions = {}): Promise<unknown> {
+    return this.execute(await this.prepare(name, input, actorId, opts));
+  }
+
+  /** Prefetch, run, commit; again from the start on a conflict. */
+  async execute(c: Prepared): Promise<unknown> {
+    const { def, actorId, clientOpId } = c;
+    const opId = clientOpId ?? randomUUID();
+    const access = def.kind === 'read' ? 'read' : 'write';
+    const recordOp = access === 'write' && clientOpId !== undefined && actorId !== 0;
+    for (let attempt = 1; ; attempt++) {
+      const loaded = new Loaded();
+      if (actorId) {
+        const cached = this.opts.cache?.get(actorId);
+        if (cached && !recordOp) loaded.players.set(actorId, cached);
+        else {
+          const { player, idem } = await this.store.loadForCommand(actorId, recordOp ? clientOpId : undefined);
+          if (idem) {
+            if (idem.command !== def.name) fail('CONFLICT', `operation id ${clientOpId} was used for ${idem.command}`);
+            return idem.result;
+          }
+          if (player) loaded.players.set(actorId, player);
+        }
+      }
+      const now = this.now();
+      const { w, result } = await this.runHandler(c, loaded, opId, now, access);
+      if (access === 'read') return result;
+      const unit = this.unitOf(w, loaded, recordOp ? { playerId: actorId, opId: clientOpId!, command: def.name, result } : null);
+      try {
+        const { eventIds } = await this.store.commit(unit, now);
+        eventIds.forEach((id, i) => (w.events[i].id = id));
+      } catch (e) {
+        if (!(e instanceof StoreConflict)) throw e;
+        for (const id of w.touched.keys()) this.opts.cache?.invalidate(id);
+        if (attempt >= this.maxAttempts) throw new Error(`${def.name}: still conflicting after ${attempt} attempts: ${e.message}`);
+        this.stats.retries++;
+        await backoff(attempt);
+        continue;
+      }
+      this.published(w, unit);
+      return result;
+    }
+  }
+
+  /** Run the handler until it needs nothing more than what is loaded. */
+  async runHandler(c: Prepared, loaded: Loaded, opId: string, now: number, access: 'read' | 'write') {
+    for (;;) {
+      const w = new UnitOfWork(this.depsOf(loaded), c.actorId, now, opId, access);
+      try {
+        const result = c.def.handler(this.ctx(w, c.actorId, now, opId, c.prepared), c.input);
+        return { w, result };
+      } catch (e) {
+        if (!(e instanceof NeedData)) throw e;
+        this.stats.reloads++;
+        await this.load(loaded, e);
+      }
+    }
+  }
+
+  /** The unit of work as the store commits it. */
+  unitOf(w: UnitOfWork, loaded: Loaded, idempotency: CommitUnit['idempotency']): CommitUnit {
+    const players: CommitUnit['players'] = [];
+    for (const p of w.touched.values()) {
+      const passHash = w.created.get(p.id);
+      players.push({ state: p, version: passHash === undefined ? loaded.players.get(p.id)!.version : null, passHash });
+    }
+    return {
+      players,
+      ledger: w.ledger,
+      idempotency,
+      events: this.opts.persistEvents ? w.storedEvents() : [],
+      channels: w.channelChecks,
+    };
+  }
+
+  /** After commit: the cache learns the new states and versions, the events go to their sink. */
+  published(w: UnitOfWork, unit: CommitUnit): void {
+    const cache = this.opts.cache;
+    if (cache) for (const p of unit.players) cache.set(p.state, p.version === null ? 1 : p.version + 1);
+    if (w.events.length && this.opts.onEvents) this.opts.onEvents(w.events);
+  }
+
+  private depsOf(loaded: Loaded): WorkDeps {
+    const cache = this.opts.cache;
+    return {
+      tokens: this.tokens,
+      rules: this.rules,
+      validChannels: this.validChannels,
+      realtime: this.opts.realtime,
+      loadPlayer: (id) => {
+        let p = loaded.players.get(id);
+        if (!p && cache) {
+          p = cache.get(id);
+          if (p) loaded.players.set(id, p);
+        }
+        if (p) return p.state;
+        if (loaded.missing.has(id)) return undefined;
+        throw new NeedData({ player: id });
+      },
+      findPlayerId: (name) => {
+        for (const p of loaded.players.values()) if (p.state.name === name) return p.state.id;
+        const id = loaded.names.get(name);
+        if (id === undefined) throw new NeedData({ name });
+        return id ?? undefined;
+      },
+      insertPlayer: () => {
+        if (loaded.nextNewId < loaded.newIds.length) return loaded.newIds[loaded.nextNewId++];
+        throw new NeedData({ newId: true });
+      },
+    };
+  }
+
+  private async load(loaded: Loaded, need: NeedData): Promise<void> {
+    loaded.nextNewId = 0;
+    const what = need.what;
+    if ('player' in what) {
+      const p = await this.store.loadPlayer(what.player);
+      if (p) loaded.players.set(what.player, p);
+      else loaded.missing.add(what.player);
+    } else if ('name' in what) {
+      const found = await this.store.findPlayerByName(what.name);
+      loaded.names.set(what.name, found ? found.state.id : null);
+      if (found && !loaded.players.has(found.state.id)) loaded.players.set(found.state.id, { state: found.state, version: found.version });
+    } else loaded.newIds.push(await this.store.newPlayerId());
+  }
+
+  private ctx(world: UnitOfWork, actorId: number, now: number, opId: string, prepared: unknown): CommandContext {
+    return { actorId, now, opId, rules: this.rules, world, prepared };
+  }
+}
+
+/** A short randomized pause before a retry, growing with the attempts (up to ~50 ms). */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 * attempt);
+  return new Promise((r) => setTimeout(r, ms));
+}
