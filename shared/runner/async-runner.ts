@@ -41,11 +41,16 @@ export const storedFeedInCommit: RealtimeMode = {
 
 /** A cache of committed, versioned states consulted before the store (the game server's online players). */
 export interface VersionedCache {
-  get(id: number): VersionedPlayer | undefined;
-  /** After commit: the state now stored and its version. */
-  set(state: PlayerState, version: number): void;
+  /** The cached state and version, or undefined (not cached, or known to be stale). */
+  getVersioned(id: number): VersionedPlayer | undefined;
+  /** After commit: the state now stored and its version (unchanged version: a session-memory change only). */
+  setVersioned(state: PlayerState, version: number): void;
+  /** A fresher state read from the store for a cached player. */
+  refresh(p: VersionedPlayer): void;
   /** What this process holds for id proved stale (a commit conflicted on it). */
   invalidate(id: number): void;
+  /** The cached entry even when stale: session memory (channel, position) for realtime commands. */
+  peekVersioned(id: number): VersionedPlayer | undefined;
 }
 
 export interface AsyncRunnerOptions {
@@ -63,7 +68,7 @@ export interface AsyncRunnerOptions {
 }
 
 /** What one attempt has loaded: committed states with their versions, names, reserved ids. */
-class Loaded {
+export class Loaded {
   readonly players = new Map<number, VersionedPlayer>();
   /** Ids looked up and not found. */
   readonly missing = new Set<number>();
@@ -114,9 +119,73 @@ export class AsyncCommandRunner {
     return def;
   }
 
-  /** Nothing runs synchronously on an async store. */
-  isSync(_name: string): boolean {
-    return false;
+  /**
+   * Whether `name` may be queued into a group commit (runBatch): with a cache (the game server), every
+   * command without an async prepare step. Without one (the web server) every command is awaited alone.
+   */
+  isSync(name: string): boolean {
+    const def = commands.get(name);
+    return !!this.opts.cache && !!def && !def.prepare;
+  }
+
+  /** Realtime commands in memory mode (the game server's channel.*): no store, run at once on the cache. */
+  runSync(name: string, input: unknown, actorId: number | null, opts: RunOptions = {}): unknown {
+    const def = this.lookup(name);
+    if (def.kind !== 'realtime' || this.opts.realtime.inTransaction) throw new Error(`${name} needs the store: use run()`);
+    const body = checkCommand(def, input, actorId, opts);
+    return this.runLocal({ def, input: body, actorId: actorId ?? 0, clientOpId: undefined, prepared: undefined }).result;
+  }
+
+  /** A memory-mode realtime command: handler on the cached state, published at once (or by the batch). */
+  runLocal(c: Prepared, hold?: UnitOfWork[]): { w: UnitOfWork; result: unknown } {
+    const loaded = new Loaded();
+    const now = this.now();
+    const cache = this.opts.cache;
+    const deps = { ...this.depsOf(loaded), loadPlayer: (id: number) => cache?.peekVersioned(id)?.state };
+    const w = new UnitOfWork(deps, c.actorId, now, 'rt', 'write');
+    let result: unknown;
+    try {
+      result = c.def.handler(this.ctx(w, c.actorId, now, 'rt', c.prepared), c.input);
+    } catch (e) {
+      w.rollbackChannels();
+      if (e instanceof NeedData) fail('NOT_FOUND', 'player is not online here');
+      throw e;
+    }
+    if (cache) for (const p of w.touched.values()) cache.setVersioned(p, cache.peekVersioned(p.id)?.version ?? 0);
+    if (hold) hold.push(w);
+    else if (w.events.length && this.opts.onEvents) this.opts.onEvents(w.events);
+    return { w, result };
+  }
+
+  /** Save a session's position when its player leaves (the game server's logout), on the freshest row. */
+  async saveSession(id: number, session: PlayerState): Promise<void> {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const fresh = await this.store.loadPlayer(id);
+      if (!fresh) return;
+      const state = { ...fresh.state, channel: session.channel, x: session.x, y: session.y };
+      const unit: CommitUnit = { players: [{ state, version: fresh.version }], ledger: [], idempotency: null, events: [], channels: [] };
+      try {
+        await this.store.commit(unit, this.now());
+        return;
+      } catch (e) {
+        if (!(e instanceof StoreConflict)) throw e;
+      }
+    }
+  }
+
+  /** Drop a cached state that proved stale. */
+  forget(id: number): void {
+    this.opts.cache?.invalidate(id);
+  }
+
+  /** Deliver the events of units whose commit (or batch) is done. */
+  deliver(w: UnitOfWork): void {
+    if (w.events.length && this.opts.onEvents) this.opts.onEvents(w.events);
+  }
+
+  /** The time commands see. */
+  clock(): number {
+    return this.now();
   }
 
   /** Check the input and run the command's async prepare step (login's hash). */
@@ -140,7 +209,7 @@ export class AsyncCommandRunner {
     for (let attempt = 1; ; attempt++) {
       const loaded = new Loaded();
       if (actorId) {
-        const cached = this.opts.cache?.get(actorId);
+        const cached = this.opts.cache?.getVersioned(actorId);
         if (cached && !recordOp) loaded.players.set(actorId, cached);
         else {
           const { player, idem } = await this.store.loadForCommand(actorId, recordOp ? clientOpId : undefined);
@@ -172,9 +241,9 @@ export class AsyncCommandRunner {
   }
 
   /** Run the handler until it needs nothing more than what is loaded. */
-  async runHandler(c: Prepared, loaded: Loaded, opId: string, now: number, access: 'read' | 'write') {
+  async runHandler(c: Prepared, loaded: Loaded, opId: string, now: number, access: 'read' | 'write', overlay?: Map<number, VersionedPlayer>) {
     for (;;) {
-      const w = new UnitOfWork(this.depsOf(loaded), c.actorId, now, opId, access);
+      const w = new UnitOfWork(this.depsOf(loaded, overlay), c.actorId, now, opId, access);
       try {
         const result = c.def.handler(this.ctx(w, c.actorId, now, opId, c.prepared), c.input);
         return { w, result };
@@ -203,13 +272,14 @@ export class AsyncCommandRunner {
   }
 
   /** After commit: the cache learns the new states and versions, the events go to their sink. */
-  published(w: UnitOfWork, unit: CommitUnit): void {
+  published(w: UnitOfWork, unit: CommitUnit, holdEvents = false): void {
     const cache = this.opts.cache;
-    if (cache) for (const p of unit.players) cache.set(p.state, p.version === null ? 1 : p.version + 1);
-    if (w.events.length && this.opts.onEvents) this.opts.onEvents(w.events);
+    if (cache) for (const p of unit.players) cache.setVersioned(p.state, p.version === null ? 1 : p.version + 1);
+    if (!holdEvents) this.deliver(w);
   }
 
-  private depsOf(loaded: Loaded): WorkDeps {
+  /** What a unit of work reads through: this attempt's loads, then the batch's overlay, then the cache. */
+  private depsOf(loaded: Loaded, overlay?: Map<number, VersionedPlayer>): WorkDeps {
     const cache = this.opts.cache;
     return {
       tokens: this.tokens,
@@ -218,8 +288,8 @@ export class AsyncCommandRunner {
       realtime: this.opts.realtime,
       loadPlayer: (id) => {
         let p = loaded.players.get(id);
-        if (!p && cache) {
-          p = cache.get(id);
+        if (!p) {
+          p = overlay?.get(id) ?? cache?.getVersioned(id);
           if (p) loaded.players.set(id, p);
         }
         if (p) return p.state;
@@ -244,8 +314,10 @@ export class AsyncCommandRunner {
     const what = need.what;
     if ('player' in what) {
       const p = await this.store.loadPlayer(what.player);
-      if (p) loaded.players.set(what.player, p);
-      else loaded.missing.add(what.player);
+      if (p) {
+        loaded.players.set(what.player, p);
+        this.opts.cache?.refresh(p);
+      } else loaded.missing.add(what.player);
     } else if ('name' in what) {
       const found = await this.store.findPlayerByName(what.name);
       loaded.names.set(what.name, found ? found.state.id : null);
