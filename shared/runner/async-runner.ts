@@ -103,7 +103,7 @@ export class AsyncCommandRunner {
     this.tokens = opts.tokens;
     this.now = opts.now ?? Date.now;
     this.validChannels = new Set(channelIds(opts.rules.channelsPerPlace));
-    this.maxAttempts = opts.maxAttempts ?? 50;
+    this.maxAttempts = opts.maxAttempts ?? 200;
   }
 
   authenticate(token: string | undefined): number {
@@ -330,8 +330,8 @@ export class AsyncCommandRunner {
   }
 }
 
-/** A short randomized pause before a retry, growing with the attempts (up to ~50 ms). */
+/** A short randomized pause before a retry, growing with the attempts (up to 20 ms). */
 function backoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(50, 2 * attempt);
+  const ms = Math.random() * Math.min(20, attempt);
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -7,7 +7,6 @@
  */
 import pg from 'pg';
 import { CATALOG_VERSION } from '../../catalog.ts';
-import { DomainError } from '../../errors.ts';
 import type { PlayerState } from '../../model.ts';
 import { StoreConflict, type AsyncStore, type AuditSource, type CommitUnit, type UnitOutcome, type VersionedPlayer } from '../async-store.ts';
 import type { IdempotentResult, LedgerTotal, StoredEvent } from '../store.ts';
