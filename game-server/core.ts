@@ -87,13 +87,15 @@ export class GameCore implements TransportHandler {
     if (domain.store.kind === 'postgres') {
       const cache = new PgPlayerCache(domain.store, gen, onChannel);
       const runner = new AsyncCommandRunner({ ...common, store: domain.store, cache });
-      [this.cache, this.runner] = [cache, runner];
+      this.cache = cache;
+      this.runner = runner;
       commit = new AsyncGroupCommit(runner, output, this.counters, log);
     } else {
       const generations = new GenStore(domain.store, gen);
       const cache = new GameCache(generations, onChannel);
       const runner = new CommandRunner({ ...common, store: generations.store, cache });
-      [this.cache, this.runner] = [cache, runner];
+      this.cache = cache;
+      this.runner = runner;
       commit = new GroupCommit(runner, output, this.counters, log);
     }
     const welcome = encodeFrame({

@@ -38,7 +38,6 @@ export class PgPlayerCache implements VersionedCache {
 
   /** Load a player about to be bound to a session (login, resume); add() then takes it. */
   async preload(id: number): Promise<void> {
-    if (this.entries.has(id)) return;
     const g = Atomics.load(this.gen, slot(id));
     const p = await this.store.loadPlayer(id);
     if (p) this.preloaded.set(id, { p, gen: g });

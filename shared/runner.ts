@@ -305,7 +305,7 @@ function writeUnit(store: Store, w: UnitOfWork, persistEvents: boolean): void {
   for (const p of w.touched.values()) store.savePlayer(p, w.now);
   if (w.ledger.length) store.appendLedger(w.ledger);
   if (persistEvents && w.events.length) {
-    const stored = store.appendEvents(w.storedEvents().map((e) => ({ ...e, at: w.now })));
+    const stored = store.appendEvents(w.storedEvents());
     stored.forEach((s: StoredEvent, i) => (w.events[i].id = s.id));
   }
 }

@@ -114,7 +114,11 @@ export class Dispatcher {
       // resume() answers the bad token itself.
     }
     s.to('busy');
-    Promise.all([this.commit.idle(), pid ? this.lifecycle.preload(pid) : undefined]).then(
+    const loaded = async () => {
+      await this.commit.idle();
+      if (pid) await this.lifecycle.preload(pid);
+    };
+    loaded().then(
       () => {
         if (s.state !== 'busy') return;
         s.to(s.playerId ? 'live' : 'anonymous');

@@ -11,7 +11,7 @@ import type { DomainEvent, EventName, EventTarget } from '../events.ts';
 import { addToInventory, clonePlayer, removeFromInventory, type PlayerState } from '../model.ts';
 import { hash32, Rng } from '../rng.ts';
 import type { TokenSigner } from '../auth/token.ts';
-import type { LedgerRow } from '../store/store.ts';
+import type { LedgerRow, StoredEvent } from '../store/store.ts';
 
 export interface DeliveredEvent extends DomainEvent {
   /** The store's event id when the event was persisted (event feed cursor). */
@@ -153,13 +153,14 @@ export class UnitOfWork implements World {
   }
 
   /** The events as the store keeps them (target flattened). */
-  storedEvents() {
+  storedEvents(): Omit<StoredEvent, 'id'>[] {
     return this.events.map((e) => ({
       playerId: 'player' in e.target ? e.target.player : null,
       channel: 'channel' in e.target ? e.target.channel : null,
       except: 'channel' in e.target ? (e.target.except ?? null) : null,
       name: e.name,
       body: e.body,
+      at: this.now,
     }));
   }
 

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { CATALOG_VERSION } from '../../catalog.ts';
 import type { PlayerState } from '../../model.ts';
-import { StoreConflict, type AsyncStore, type AuditSource, type CommitUnit, type UnitOutcome, type VersionedPlayer } from '../async-store.ts';
+import type { AsyncStore, type AuditSource, type CommitUnit, type UnitOutcome, type VersionedPlayer } from '../async-store.ts';
 import type { IdempotentResult, LedgerTotal, StoredEvent } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { storeError } from './pg-errors.ts';
@@ -268,9 +268,8 @@ export class PgStore implements AsyncStore {
     try {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const players = (await c.query<PlayerRow>(`SELECT ${PLAYER_COLS} FROM players ORDER BY id`)).rows.map(rowToState);
-      const totals = (
-        await c.query<LedgerTotal>('SELECT player_id AS "playerId", kind, item, SUM(delta)::int AS sum FROM ledger GROUP BY player_id, kind, item')
-      ).rows;
+      const totalsSql = 'SELECT player_id AS "playerId", kind, item, SUM(delta)::int AS sum FROM ledger GROUP BY player_id, kind, item';
+      const totals = (await c.query<LedgerTotal>(totalsSql)).rows;
       const gives = (
         await c.query<{ opId: string; item: string | null; kind: 'gold' | 'item'; sum: number }>(
           `SELECT op_id AS "opId", kind, item, SUM(delta)::int AS sum FROM ledger WHERE reason = 'give' GROUP BY op_id, kind, item`,
