@@ -238,7 +238,15 @@ export class PgStore implements AsyncStore {
              ) e ORDER BY id LIMIT $4`,
             [after, playerId, channel, limit],
           );
-    return rows.map((r) => ({ id: r.id, playerId: r.player_id, channel: r.channel, except: r.except_player, name: r.name, body: r.body, at: r.at }));
+    return rows.map((r) => ({
+      id: r.id,
+      playerId: r.player_id,
+      channel: r.channel,
+      except: r.except_player,
+      name: r.name,
+      body: r.body,
+      at: r.at,
+    }));
   }
   async lastEventId(): Promise<number> {
     return (await this.q<{ id: number | null }>('events_last', 'SELECT max(id) AS id FROM events'))[0].id ?? 0;
