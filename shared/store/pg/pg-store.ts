@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { CATALOG_VERSION } from '../../catalog.ts';
 import type { PlayerState } from '../../model.ts';
-import type { AsyncStore, type AuditSource, type CommitUnit, type UnitOutcome, type VersionedPlayer } from '../async-store.ts';
+import type { AsyncStore, AuditSource, CommitUnit, UnitOutcome, VersionedPlayer } from '../async-store.ts';
 import type { IdempotentResult, LedgerTotal, StoredEvent } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { storeError } from './pg-errors.ts';
