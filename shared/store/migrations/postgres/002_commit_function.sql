@@ -71,8 +71,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7405001);
     WITH ins AS (
       INSERT INTO events(player_id, channel, except_player, name, body, at)
-        SELECT e.p, e.ch, e.ex, e.n, e.b, at
-          FROM json_to_recordset(u->'events') WITH ORDINALITY AS e(p int, ch text, ex int, n text, b json, ord bigint)
+        SELECT (e.j->>'p')::int, e.j->>'ch', (e.j->>'ex')::int, e.j->>'n', e.j->'b', at
+          FROM json_array_elements(u->'events') WITH ORDINALITY AS e(j, ord)
           ORDER BY e.ord
         RETURNING id
     )
