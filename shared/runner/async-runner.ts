@@ -95,6 +95,8 @@ export class AsyncCommandRunner {
   private readonly now: () => number;
   private readonly validChannels: Set<string>;
   private readonly maxAttempts: number;
+  /** Per actor, the end of the queue of its writes in flight here. */
+  private readonly turns = new Map<number, Promise<void>>();
 
   constructor(opts: AsyncRunnerOptions) {
     this.opts = opts;
@@ -200,8 +202,32 @@ export class AsyncCommandRunner {
     return this.execute(await this.prepare(name, input, actorId, opts));
   }
 
-  /** Prefetch, run, commit; again from the start on a conflict. */
-  async execute(c: Prepared): Promise<unknown> {
+  /**
+   * Prefetch, run, commit; again from the start on a conflict. Writes of one actor take turns within
+   * this process (a client pipelining to its own player would otherwise mostly conflict with itself);
+   * between processes the version check decides.
+   */
+  execute(c: Prepared): Promise<unknown> {
+    if (c.def.kind === 'read' || !c.actorId) return this.attempt(c);
+    return this.inTurn(c.actorId, () => this.attempt(c));
+  }
+
+  private async inTurn<T>(id: number, fn: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(id);
+    let done!: () => void;
+    const mine = new Promise<void>((r) => (done = r));
+    const tail = before ? before.then(() => mine) : mine;
+    this.turns.set(id, tail);
+    if (before) await before;
+    try {
+      return await fn();
+    } finally {
+      done();
+      if (this.turns.get(id) === tail) this.turns.delete(id);
+    }
+  }
+
+  private async attempt(c: Prepared): Promise<unknown> {
     const { def, actorId, clientOpId } = c;
     const opId = clientOpId ?? randomUUID();
     const access = def.kind === 'read' ? 'read' : 'write';

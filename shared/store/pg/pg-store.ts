@@ -17,7 +17,7 @@ export interface PgStoreOptions {
   url: string;
   /** Connections in the pool. */
   poolSize?: number;
-  /** Give up connecting after this long (the caller then answers 503), ms. */
+  /** Give up waiting for a connection (a new one, or a free one of the pool) after this long: the caller answers 503. ms. */
   connectTimeoutMs?: number;
   /** Skip migrations (the caller applied them). */
   migrate?: boolean;
@@ -112,7 +112,7 @@ export class PgStore implements AsyncStore {
     this.pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       types,
     });
