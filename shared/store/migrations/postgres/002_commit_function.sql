@@ -17,7 +17,7 @@ DECLARE
   ids bigint[];
 BEGIN
   PERFORM 1 FROM players
-    WHERE id IN (SELECT (e->>'id')::int FROM json_array_elements(u->'players') e WHERE e->>'v' IS NOT NULL)
+    WHERE id IN (SELECT (pl.j->>'id')::int FROM json_array_elements(u->'players') AS pl(j) WHERE pl.j->>'v' IS NOT NULL)
     ORDER BY id FOR UPDATE;
   FOR r IN SELECT * FROM json_to_recordset(u->'players') AS t(
       id int, v int, name text, ph text, level int, xp int, hp int, mhp int, gold int,
@@ -95,8 +95,9 @@ BEGIN
     RETURN json_build_array(takeout_apply(units->0, at));
   END IF;
   PERFORM 1 FROM players
-    WHERE id IN (SELECT (p->>'id')::int FROM json_array_elements(units) x, json_array_elements(x->'players') p
-                  WHERE p->>'v' IS NOT NULL)
+    WHERE id IN (SELECT (pl.j->>'id')::int
+                   FROM json_array_elements(units) AS un(j), json_array_elements(un.j->'players') AS pl(j)
+                  WHERE pl.j->>'v' IS NOT NULL)
     ORDER BY id FOR UPDATE;
   FOR u IN SELECT * FROM json_array_elements(units)
   LOOP
