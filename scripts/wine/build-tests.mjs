@@ -37,6 +37,8 @@ const entries = {
   'iocp.wine': 'test/wine/iocp.wine.ts',
   'post-worker': 'test/io/post-worker.ts',
   'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
+  'iocp-lab-thread': 'game-server/io/waiters/real/iocp-lab-thread.ts',
+  'bench-ports': 'game-server/io/waiters/real/bench-ports.ts',
   // npm run waiters itself, for the Windows node (scripts/wine/waiters.ts).
   'waiters-cli': 'game-server/io/waiters/cli.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',

@@ -25,7 +25,7 @@ fail() {
 rm -f "$RESULTS"
 
 bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
-node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker waiter-thread iocp-port iocp-bench game || fail "bundling the tests"
+node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker waiter-thread iocp-lab-thread iocp-port iocp-bench game || fail "bundling the tests"
 
 LOG="$WINE_CACHE/test-run"
 echo "[wine-tests] running $STAGE/tests/iocp.wine.mjs under $("$WINE" --version 2>/dev/null) + node $NODE_WIN_VERSION (win32)…"
