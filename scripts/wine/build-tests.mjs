@@ -38,7 +38,8 @@ const entries = {
   'post-worker': 'test/io/post-worker.ts',
   'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
   'iocp-lab-thread': 'game-server/io/waiters/real/iocp-lab-thread.ts',
-  'bench-ports': 'game-server/io/waiters/real/bench-ports.ts',
+  // The IOCP port lab server in a process of its own, for bench-ports --backend iocp driven from Linux.
+  'iocp-lab-host': 'game-server/io/waiters/real/iocp-lab-host.ts',
   // npm run waiters itself, for the Windows node (scripts/wine/waiters.ts).
   'waiters-cli': 'game-server/io/waiters/cli.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
