@@ -117,6 +117,7 @@ if (isMain) {
     process.exit(2);
   }
   const wine: WineLab | undefined = f.backend === 'iocp' && process.platform !== 'win32' ? prepareWineLab() : undefined;
+  process.once('exit', () => wine?.dispose()); // the bundles, also when a run fails
   const startServer = (o: { threads: number; mode: LabMode }): Promise<LabServer> =>
     f.backend === 'epoll' ? startLabServer(o) : wine ? wine.start(o) : startIocpLabServer(o);
   const configs: { mode: LabMode; threads: number }[] = [];
@@ -133,6 +134,8 @@ if (isMain) {
       const opsPerSec = await load(server.port, { ...f, warmupMs: f.warmup * 1000, ms: f.seconds * 1000 });
       await new Promise((r) => setTimeout(r, 50));
       const stats = await server.stop();
+      // A server that answered nothing is broken, not slow: fail rather than print a figure.
+      if (stats.every((x) => x.ops === 0)) throw new Error(`bench-ports: the ${f.backend} ${mode} ×${threads} server answered no request`);
       const sum = (k: 'ops' | 'wakes' | 'events' | 'cpuUs') => stats.reduce((n, s) => n + s[k], 0);
       const run: PortsRun = {
         round, mode, threads, loadAvg1, opsPerSec: Math.round(opsPerSec), cpuUsPerOp: sum('cpuUs') / sum('ops'),
@@ -144,7 +147,6 @@ if (isMain) {
         + `ops by thread ${run.opsByThread.join('/')}\n`);
     }
   }
-  wine?.dispose();
   const end = machine();
   const summary: PortsSummary[] = configs.map(({ mode, threads }) => {
     const mine = runs.filter((r) => r.mode === mode && r.threads === threads);
