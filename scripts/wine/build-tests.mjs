@@ -48,7 +48,9 @@ const entries = {
   '../game/server': 'game-server/server.ts',
   '../game/worker': 'game-server/worker.ts',
 };
-const only = process.argv.slice(3);
+// The worker modules a bundle starts (the shim loads them from next to it) are built with it.
+const companions = { 'iocp.wine': ['post-worker', 'waiter-thread', 'iocp-lab-thread', 'iocp-port'] };
+const only = process.argv.slice(3).flatMap((n) => [n, ...(companions[n] ?? [])]);
 for (const [name, src] of Object.entries(entries)) {
   if (only.length > 0 && !only.includes(name) && !(only.includes('game') && name.startsWith('../game/'))) continue;
   await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });
