@@ -37,6 +37,9 @@ const entries = {
   'iocp.wine': 'test/wine/iocp.wine.ts',
   'post-worker': 'test/io/post-worker.ts',
   'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
+  'iocp-lab-thread': 'game-server/io/waiters/real/iocp-lab-thread.ts',
+  // The IOCP port lab server in a process of its own, for bench-ports --backend iocp driven from Linux.
+  'iocp-lab-host': 'game-server/io/waiters/real/iocp-lab-host.ts',
   // npm run waiters itself, for the Windows node (scripts/wine/waiters.ts).
   'waiters-cli': 'game-server/io/waiters/cli.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
@@ -45,7 +48,9 @@ const entries = {
   '../game/server': 'game-server/server.ts',
   '../game/worker': 'game-server/worker.ts',
 };
-const only = process.argv.slice(3);
+// The worker modules a bundle starts (the shim loads them from next to it) are built with it.
+const companions = { 'iocp.wine': ['post-worker', 'waiter-thread', 'iocp-lab-thread', 'iocp-port'] };
+const only = process.argv.slice(3).flatMap((n) => [n, ...(companions[n] ?? [])]);
 for (const [name, src] of Object.entries(entries)) {
   if (only.length > 0 && !only.includes(name) && !(only.includes('game') && name.startsWith('../game/'))) continue;
   await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });

@@ -25,7 +25,7 @@ fail() {
 rm -f "$RESULTS"
 
 bash "$REPO_ROOT/scripts/wine/setup.sh" || fail "setup"
-node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker waiter-thread iocp-port iocp-bench game || fail "bundling the tests"
+node "$REPO_ROOT/scripts/wine/build-tests.mjs" "$STAGE/tests" iocp.wine post-worker waiter-thread iocp-lab-thread iocp-port iocp-bench game || fail "bundling the tests"
 
 LOG="$WINE_CACHE/test-run"
 echo "[wine-tests] running $STAGE/tests/iocp.wine.mjs under $("$WINE" --version 2>/dev/null) + node $NODE_WIN_VERSION (win32)…"
@@ -59,6 +59,9 @@ pass=$((pass + 1))
 echo "[wine-tests] game server --io iocp under Wine ← GameClient (Linux)…"
 (cd "$REPO_ROOT" && npx tsx scripts/wine/game-smoke.ts) || { failed=1; fail "game server --io iocp smoke"; }
 pass=$((pass + 1))
+
+# Lab 10's IOCP port lab server under Wine driven by Linux clients (bench-ports --backend iocp, shared and ports).
+(cd "$REPO_ROOT" && npx tsx game-server/io/waiters/real/bench-ports.ts --backend iocp --rounds 1 --seconds 0.3 --warmup 0.1 --threads 2 --conns 4) || { failed=1; fail "bench-ports --backend iocp under Wine"; }; pass=$((pass + 1))
 
 # npm run waiters --backend iocp, run by the Windows node itself (scripts/wine/waiters.ts), every scenario
 # with NumberOfConcurrentThreads 1; its JSON checked against the version → expectation table

@@ -10,6 +10,7 @@ import { describeCompletionPort } from '../io/completion-port.contract.ts';
 import { describePortTransport } from '../io/port-transport.contract.ts';
 import { describeIocpSpecific } from './iocp-specific.ts';
 import './waiters.wine.ts';
+import './iocp-lab.wine.ts';
 
 if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.sh)');
 

@@ -5,25 +5,33 @@
  *
  *   npx tsx game-server/io/waiters/real/bench-ports.ts --rounds 5 --seconds 2 --json labs-out/10-ports.json
  *
+ * `--backend iocp`: the same on I/O completion ports (iocp-lab-server.ts). On Windows the server runs in
+ * this process like the epoll one; on Linux it runs under Wine, one Windows node process per run
+ * (wine-lab-server.ts), and the clients stay here, in Linux node (as scripts/wine/game-smoke.ts does).
+ *
  * Every round runs every configuration once, in an order that alternates round by round (so neither mode
  * always runs first, on a cooler or warmer machine); each configuration gets a fresh server. Per run:
  * ops/s (replies the clients counted in the window), server CPU per op (the serving threads' own
- * getrusage(RUSAGE_THREAD), user + system, over the server's life), wakes per op (epoll_wait returns per
- * request answered), events per wake, and the load average when the run started. The summary gives the
- * median and the spread (min–max) over the rounds, and the shared/ports ratio of ops/s per round.
+ * getrusage(RUSAGE_THREAD), user + system, over the server's life; GetThreadTimes under iocp), wakes per op
+ * (epoll_wait / GetQueuedCompletionStatusEx returns per request answered), events per wake, and the load
+ * average when the run started. The summary gives the median and the spread (min–max) over the rounds, and
+ * the shared/ports ratio of ops/s per round.
  *
  * The closed-loop clients run on this process's main thread: on a small machine they compete with the
- * server threads for the cores, in both modes alike.
+ * server threads for the cores, in both modes alike (under Wine, with the Wine server process too).
  */
 import { loadavg } from 'node:os';
 import net from 'node:net';
 import { cliFlags, type FlagSpecs } from '../../../../shared/config.ts';
 import { machine, writeJson } from '../../../../scripts/labs/lib.ts';
 import { spread, type Spread } from '../../../../scripts/labs/spread.ts';
-import { startLabServer, type LabMode } from './lab-server.ts';
+import { startIocpLabServer } from './iocp-lab-server.ts';
+import { startLabServer, type LabMode, type LabServer } from './lab-server.ts';
+import { prepareWineLab, type WineLab } from './wine-lab-server.ts';
 import { REQ_ECHO } from './lab-thread.ts';
 
 const FLAGS = {
+  backend: { type: 'string', default: 'epoll', help: 'epoll (Linux) or iocp (Windows; on Linux under Wine)' },
   threads: { type: 'string', default: '1,2,4', help: 'serving thread counts to compare (comma-separated)' },
   rounds: { type: 'number', default: 3, help: 'rounds; every configuration runs once per round' },
   seconds: { type: 'number', default: 1.5, help: 'measured window of one run' },
@@ -95,29 +103,39 @@ async function load(port: number, o: { conns: number; depth: number; size: numbe
   return (replies * 1000) / elapsed;
 }
 
-const isMain = /bench-ports\.ts$/.test(process.argv[1] ?? '');
+const isMain = /bench-ports\.m?[tj]s$/.test(process.argv[1] ?? '');
 if (isMain) {
   const f = cliFlags('usage: npx tsx game-server/io/waiters/real/bench-ports.ts [options]\n\n'
-    + 'Shared epoll port vs one port per thread: echo ops/s, server CPU per op, wakes per op; rounds interleaved.', FLAGS);
+    + 'Shared port vs one port per thread (epoll, or iocp): echo ops/s, server CPU per op, wakes per op; rounds interleaved.', FLAGS);
   const threadCounts = f.threads.split(',').map(Number);
   if (threadCounts.some((t) => !Number.isInteger(t) || t < 1 || t > 16) || f.rounds < 1 || f.seconds <= 0) {
     process.stderr.write('bench-ports: --threads must be integers 1..16, --rounds ≥ 1, --seconds > 0\n');
     process.exit(2);
   }
+  if (f.backend !== 'epoll' && f.backend !== 'iocp') {
+    process.stderr.write('bench-ports: --backend is epoll or iocp\n');
+    process.exit(2);
+  }
+  const wine: WineLab | undefined = f.backend === 'iocp' && process.platform !== 'win32' ? prepareWineLab() : undefined;
+  process.once('exit', () => wine?.dispose()); // the bundles, also when a run fails
+  const startServer = (o: { threads: number; mode: LabMode }): Promise<LabServer> =>
+    f.backend === 'epoll' ? startLabServer(o) : wine ? wine.start(o) : startIocpLabServer(o);
   const configs: { mode: LabMode; threads: number }[] = [];
   for (const threads of threadCounts) for (const mode of ['shared', 'ports'] as const) configs.push({ mode, threads });
-  const settings = { threads: threadCounts, rounds: f.rounds, seconds: f.seconds, warmup: f.warmup, conns: f.conns, depth: f.depth,
-    size: f.size };
+  const settings = { backend: f.backend, threads: threadCounts, rounds: f.rounds, seconds: f.seconds, warmup: f.warmup, conns: f.conns,
+    depth: f.depth, size: f.size };
   const start = machine();
   const runs: PortsRun[] = [];
   for (let round = 0; round < f.rounds; round++) {
     const order = round % 2 === 0 ? configs : [...configs].reverse();
     for (const { mode, threads } of order) {
       const loadAvg1 = Math.round(loadavg()[0] * 100) / 100;
-      const server = await startLabServer({ threads, mode });
+      const server = await startServer({ threads, mode });
       const opsPerSec = await load(server.port, { ...f, warmupMs: f.warmup * 1000, ms: f.seconds * 1000 });
       await new Promise((r) => setTimeout(r, 50));
       const stats = await server.stop();
+      // A server that answered nothing is broken, not slow: fail rather than print a figure.
+      if (stats.every((x) => x.ops === 0)) throw new Error(`bench-ports: the ${f.backend} ${mode} ×${threads} server answered no request`);
       const sum = (k: 'ops' | 'wakes' | 'events' | 'cpuUs') => stats.reduce((n, s) => n + s[k], 0);
       const run: PortsRun = {
         round, mode, threads, loadAvg1, opsPerSec: Math.round(opsPerSec), cpuUsPerOp: sum('cpuUs') / sum('ops'),
@@ -146,7 +164,7 @@ if (isMain) {
   }));
 
   const m = (s: Spread, d: number) => (s.median === null ? '—' : `${s.median.toFixed(d)} (${s.min!.toFixed(d)}–${s.max!.toFixed(d)})`);
-  process.stdout.write(`bench-ports: load average ${start.loadAvg.join(' ')} at start, ${end.loadAvg.join(' ')} at end, ${start.cpus} cores; `
+  process.stdout.write(`bench-ports (${f.backend}${wine ? ' under Wine' : ''}): load average ${start.loadAvg.join(' ')} at start, ${end.loadAvg.join(' ')} at end, ${start.cpus} cores; `
     + `${f.rounds} rounds × ${f.seconds} s, ${f.conns} conns × depth ${f.depth}, ${f.size} B echo; median (min–max) over rounds\n`);
   process.stdout.write('threads | mode   | ops/s | µs CPU/op | wakes/op | events/wake | shared/ports ops/s\n');
   for (const s of summary) {
