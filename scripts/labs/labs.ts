@@ -368,6 +368,17 @@ export const LAB_COMMANDS: LabCommand[] = [
     unavailable: () => (process.platform === 'linux' ? null : 'the port lab server runs on epoll: Linux only'),
     figures: (_s, dir) => portsFigures(dir, '10-ports.json'),
   },
+  {
+    id: 'lab10-ports-iocp',
+    page: '10-waiters.md',
+    cmd: 'npx tsx game-server/io/waiters/real/bench-ports.ts --backend iocp --rounds 2 --seconds 2 --json labs-out/10-ports-iocp.json',
+    smoke: '--rounds 1 --seconds 0.3 --warmup 0.1 --threads 2 --conns 4',
+    timeoutS: 900,
+    smokeTimeoutS: 240,
+    unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
+      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it; on Windows the server runs in-process)'),
+    figures: (_s, dir) => portsFigures(dir, '10-ports-iocp.json'),
+  },
 ];
 
 /** The fenced-block lines of a page that are lab commands (```sh blocks, lines starting with "$ "). */

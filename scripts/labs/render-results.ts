@@ -172,6 +172,7 @@ function body(e: ResultEntry): string[] {
     case 'lab10-epoll':
     case 'lab10-iocp':
     case 'lab10-ports':
+    case 'lab10-ports-iocp':
       return [...(f.table as string[]), '', ...((f.notes as string[] | undefined) ?? []).map((x) => `- ${x}`), ''];
     default:
       return compareTables(f);

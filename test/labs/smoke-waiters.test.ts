@@ -74,4 +74,16 @@ describe('lab 10, smoke', () => {
       expect(f.ratios.map((r) => r.threads)).toEqual([1, 2]);
       expect(f.table).toHaveLength(6);
     });
+
+  it('lab 10: the same on IOCP under Wine (skipped only where wine64 is missing)', { timeout: budget('lab10-ports-iocp') }, async (ctx) => {
+    const why = lab('lab10-ports-iocp').unavailable!();
+    if (why) {
+      ctx.skip(why);
+      return;
+    }
+    type M = { median: number; min: number; max: number };
+    const f = (await runSmoke('lab10-ports-iocp')).figures as { summary: { mode: string; threads: number; opsPerSec: M }[] };
+    expect(f.summary.map((s) => `${s.mode}×${s.threads}`)).toEqual(['shared×2', 'ports×2']);
+    for (const s of f.summary) expect(s.opsPerSec.median, `${s.mode}×${s.threads}`).toBeGreaterThan(0);
+  });
 });
