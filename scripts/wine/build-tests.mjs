@@ -14,7 +14,7 @@ const redirect = {
   setup(b) {
     b.onResolve({ filter: /^vitest$/ }, () => ({ path: path.join(root, 'test/wine/vitest-shim.ts') }));
     b.onResolve({ filter: /ts-worker\.ts$/ }, () => ({ path: path.join(root, 'test/wine/ts-worker-shim.ts') }));
-    // The game server's SQLite store needs a native addon with no win32 build here: the Wine smoke uses --store memory.
+    // better-sqlite3's native addon has no win32 build here: the stand-in throws, the store runs on node:sqlite.
     b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: path.join(root, 'test/wine/sqlite-stub.ts') }));
   },
 };
@@ -38,6 +38,7 @@ const entries = {
   'waiter-thread': 'game-server/io/waiters/real/waiter-thread.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
   'iocp-bench': 'scripts/wine/bench-server.ts',
+  'store.wine': 'test/wine/store.wine.ts',
   // The game server (workers started by the supervisor from ./worker.ts next to it).
   '../game/server': 'game-server/server.ts',
   '../game/worker': 'game-server/worker.ts',

@@ -1,6 +1,6 @@
 /** Open a Store from config: `memory`, or `sqlite` at a path. */
 import { MemoryStore } from './memory-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { openSqlite } from './open-sqlite.ts';
 import type { Store } from './store.ts';
 
 export interface StoreConfig {
@@ -10,5 +10,5 @@ export interface StoreConfig {
 }
 
 export function openStore(cfg: StoreConfig): Store {
-  return cfg.kind === 'memory' ? new MemoryStore() : new SqliteStore({ path: cfg.path, sync: cfg.sync });
+  return cfg.kind === 'memory' ? new MemoryStore() : openSqlite({ path: cfg.path, sync: cfg.sync });
 }

@@ -1,0 +1,139 @@
+/**
+ * Everything that runs under Wine, for CI and for `npm run test:wine` (Linux with Wine; the Node version
+ * of run-tests.sh). Installs what is missing (setup.ts), bundles (build-tests.mjs), then:
+ *  1. the I/O-core contracts + IOCP-specific cases (+ the waiters) under Windows node: iocp.wine.mjs;
+ *  2. the Store contract on node:sqlite under Windows node: store.wine.mjs;
+ *  3. Linux clients against the Windows-side iocp echo server (bench.ts --smoke);
+ *  4. the game server under Wine (--io iocp, durable SQLite on node:sqlite): game-smoke.ts drives a give,
+ *     a push and a resume, stops it gracefully and audits its ledger from Linux;
+ *  5. the game server's own protocol suites (test/game/*.test.ts) against the server under Wine (GAME_WINE=1).
+ * Exits non-zero — never skips — when anything fails. Writes out/wine-results.json ({"passed","failed"},
+ * each smoke counting as one test) for .ci/run's summary line, on failure too.
+ *   npx tsx scripts/wine/run-tests.ts [--only contracts,store,echo,game,suites]
+ */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { NODE_WIN_VERSION, REPO_ROOT, STAGE, WINE_CACHE, wineEnv, wineNode } from './env.ts';
+import { setupWine } from './setup.ts';
+
+const { values: flags } = parseArgs({ options: { only: { type: 'string' } } });
+const only = flags.only ? new Set(flags.only.split(',')) : null;
+const wants = (step: string) => !only || only.has(step);
+
+/** Fewest node:test cases iocp.wine.mjs must report (contracts twice, IOCP-specific, waiters). */
+const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 54);
+/** The game suites run against the Wine-hosted server. */
+export const WINE_GAME_SUITES = ['test/game/protocol.test.ts', 'test/game/commands.test.ts', 'test/game/sessions.test.ts', 'test/game/workers.test.ts'];
+const RESULTS = process.env.WINE_RESULTS || path.join(REPO_ROOT, 'out/wine-results.json');
+
+const tally = { passed: 0, failed: 0 };
+const problems: string[] = [];
+const log = (s: string) => console.log(`[wine-tests] ${s}`);
+function writeResults(): void {
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(tally)}\n`);
+}
+function failStep(what: string): void {
+  console.error(`[wine-tests] FAIL: ${what}`);
+  problems.push(what);
+  tally.failed++;
+}
+
+/** Run a command (Linux side) with inherited stdio; resolves with its exit code. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: 'inherit' });
+  return new Promise((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+}
+
+/** node:test's closing summary (`ℹ tests 54` …) from a spec-reporter log. */
+function nodeTestSummary(stdout: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of stdout.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+/** One bundle under Windows node with node:test's spec reporter; counts its cases into the tally. */
+async function nodeTestBundle(wine: string, name: string, minTests: number): Promise<void> {
+  const out = path.join(WINE_CACHE, `test-run-${name}`);
+  log(`running ${name}.mjs under Wine + node ${NODE_WIN_VERSION} (win32)…`);
+  const rc = await wineNode(wine, out, ['--test-reporter=spec', path.join(STAGE, 'tests', `${name}.mjs`)]);
+  const stdout = readFileSync(`${out}.stdout`, 'utf8');
+  const stderr = readFileSync(`${out}.stderr`, 'utf8');
+  process.stdout.write(stdout);
+  if (stderr.trim()) process.stdout.write(`--- stderr ---\n${stderr}`);
+  const s = nodeTestSummary(stdout);
+  if (s.tests === undefined || s.pass === undefined) return failStep(`${name}: no test summary from Windows node (exit ${rc})`);
+  // Timed-out tests are reported as cancelled: they failed too.
+  const failed = (s.fail ?? 0) + (s.cancelled ?? 0);
+  tally.passed += s.pass;
+  tally.failed += failed;
+  log(`${name}: tests=${s.tests} pass=${s.pass} fail=${s.fail} cancelled=${s.cancelled} skipped=${s.skipped} todo=${s.todo} exit=${rc}`);
+  if (rc !== 0 && failed === 0) failStep(`${name}: Windows node exited ${rc}`);
+  if ((s.skipped ?? 0) + (s.todo ?? 0) > 0) failStep(`${name}: ${s.skipped} skipped / ${s.todo} todo: the Wine run never skips`);
+  if (s.tests < minTests) failStep(`${name}: only ${s.tests} tests ran (expected at least ${minTests})`);
+  if (failed > 0) problems.push(`${name}: ${failed} failed`);
+}
+
+/** A Linux-side script against Windows-side servers: one test in the tally. */
+async function smoke(what: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  log(`${what}…`);
+  if ((await run(process.execPath, ['--import', 'tsx', ...args], env)) === 0) tally.passed++;
+  else failStep(what);
+}
+
+/** The game suites with GAME_WINE=1: vitest (Linux) drives the server under Wine; counts from vitest's JSON report. */
+async function gameSuites(env: NodeJS.ProcessEnv): Promise<void> {
+  const json = path.join(REPO_ROOT, 'out/wine-game.json');
+  rmSync(json, { force: true });
+  log(`the game server's suites against the server under Wine (--io iocp, sqlite on node:sqlite): ${WINE_GAME_SUITES.join(' ')}`);
+  const vitest = path.join(REPO_ROOT, 'node_modules/vitest/vitest.mjs');
+  const rc = await run(
+    process.execPath,
+    [vitest, 'run', '--project', 'all', ...WINE_GAME_SUITES, '--testTimeout', '60000', '--hookTimeout', '150000',
+      '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
+    { ...env, GAME_WINE: '1', GAME_IO: 'iocp', UV_THREADPOOL_SIZE: '8' },
+  );
+  if (!existsSync(json)) return failStep(`game suites under Wine: no vitest report (exit ${rc})`);
+  const r = JSON.parse(readFileSync(json, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number;
+    numRuntimeErrorTestSuites?: number };
+  tally.passed += r.numPassedTests;
+  tally.failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
+  if (r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) > 0) problems.push(`game suites under Wine: ${r.numFailedTests} failed`);
+  if (r.numPendingTests > 0) failStep(`game suites under Wine: ${r.numPendingTests} skipped`);
+  if (rc !== 0 && r.numFailedTests === 0) failStep(`game suites under Wine: vitest exited ${rc}`);
+}
+
+rmSync(RESULTS, { force: true });
+let wine: string;
+try {
+  wine = setupWine();
+  const bundles = ['iocp.wine', 'store.wine', 'post-worker', 'waiter-thread', 'iocp-port', 'iocp-bench', 'game'];
+  if ((await run(process.execPath, [path.join(REPO_ROOT, 'scripts/wine/build-tests.mjs'), path.join(STAGE, 'tests'), ...bundles])) !== 0)
+    throw new Error('bundling the tests');
+  // The SQLite store reads its migrations next to the module that inlined it: beside each bundle here.
+  for (const dir of ['tests', 'game'])
+    cpSync(path.join(REPO_ROOT, 'shared/store/migrations'), path.join(STAGE, dir, 'migrations'), { recursive: true });
+} catch (e) {
+  failStep(`setup: ${(e as Error).message}`);
+  writeResults();
+  process.exit(1);
+}
+const env = wineEnv(wine);
+if (wants('contracts')) await nodeTestBundle(wine, 'iocp.wine', MIN_IOCP_TESTS);
+if (wants('store')) await nodeTestBundle(wine, 'store.wine', 20);
+if (wants('echo'))
+  await smoke('Linux clients → iocp echo server under Wine', [
+    'scripts/wine/bench.ts', '--smoke', '--only', 'iocp', '--seconds', '1', '--warmup', '0.5', '--rounds', '1', '--conns', '8', '--depth', '4',
+    '--size', '200',
+  ], env);
+if (wants('game')) await smoke('game server --io iocp on SQLite under Wine ← GameClients (Linux), then the audit', ['scripts/wine/game-smoke.ts'], env);
+if (wants('suites')) await gameSuites(env);
+
+writeResults();
+if (problems.length > 0) {
+  console.error(`[wine-tests] FAILED (${tally.passed} passed, ${tally.failed} failed):\n  - ${problems.join('\n  - ')}`);
+  process.exit(1);
+}
+log(`OK: ${tally.passed} checks passed under Wine (node ${NODE_WIN_VERSION} win32)`);
