@@ -25,7 +25,8 @@ const wants = (step: string) => !only || only.has(step);
 /** Fewest node:test cases iocp.wine.mjs must report (contracts twice, IOCP-specific, waiters). */
 const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 54);
 /** The game suites run against the Wine-hosted server. */
-export const WINE_GAME_SUITES = ['test/game/protocol.test.ts', 'test/game/commands.test.ts', 'test/game/sessions.test.ts', 'test/game/workers.test.ts'];
+export const WINE_GAME_SUITES = ['test/game/protocol.test.ts', 'test/game/commands.test.ts', 'test/game/sessions.test.ts', 'test/game/workers.test.ts',
+  'test/game/handoff.test.ts'];
 const RESULTS = process.env.WINE_RESULTS || path.join(REPO_ROOT, 'out/wine-results.json');
 
 const tally = { passed: 0, failed: 0 };
