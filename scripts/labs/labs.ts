@@ -250,7 +250,7 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 400,
     smokeTimeoutS: 240,
     unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
-      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
+      ? null : 'wine64 is not installed (npx tsx scripts/wine/setup.ts installs it)'),
     figures(stdout) {
       const l = lines(stdout, /frames\/s|ratio|per dequeue|completions/i);
       if (!l.length) throw new Error('no figures in the Wine bench output');

@@ -8,15 +8,15 @@
  * not run its store on node:sqlite, or any call, the stop or the audit misbehaves.
  *   run by scripts/wine/run-tests.ts (needs WINE, NODE_EXE, STAGE, WINE_CACHE)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { GameClient } from '../../game-server/client/client.ts';
 import { audit } from '../../shared/ledger/audit.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
+import { startWineGame, type WineGame } from './wine-game.ts';
 
-const { WINE, NODE_EXE, STAGE, WINE_CACHE } = process.env;
-if (!WINE || !NODE_EXE || !STAGE || !WINE_CACHE) throw new Error('run through scripts/wine/run-tests.ts');
+const { WINE_CACHE } = process.env;
+if (!WINE_CACHE) throw new Error('run through scripts/wine/run-tests.ts');
 const CLIENTS = 8;
 const PINGS = 50;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -24,60 +24,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const dir = path.join(WINE_CACHE, 'game-smoke');
 const base = path.join(dir, 'server');
 const dbPath = path.join(dir, 'game.sqlite');
-const read = (f: string) => readFileSync(f, 'utf8');
-const logs = () => `--- stdout ---\n${read(`${base}.stdout`)}--- stderr ---\n${read(`${base}.stderr`)}`;
-
-function start(): ChildProcess {
-  const args = ['--io', 'iocp', '--store', 'sqlite', '--db-path', dbPath, '--hash-cost', '4', '--resume-grace-ms', '10000'];
-  const fds = [openSync(`${base}.stdout`, 'w'), openSync(`${base}.stderr`, 'w')];
-  const child = spawn(WINE!, [NODE_EXE!, path.join(STAGE!, 'game', 'server.mjs'), ...args, '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'], {
-    stdio: ['ignore', fds[0], fds[1]],
-  });
-  for (const fd of fds) closeSync(fd);
-  return child;
-}
-
-/** The start line, or '' if the process exited (or timed out) first. */
-async function startLine(c: ChildProcess): Promise<string> {
-  // Wine + Windows node loading the bundled server took over 30 s on this shared 2-core machine at load ~30.
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const line = read(`${base}.stdout`).split('\n').find((l) => l.startsWith('game-server listening'));
-    if (line) return line;
-    if (Date.now() > deadline || c.exitCode !== null || c.signalCode !== null) return '';
-    await sleep(100);
-  }
-}
-
-function exited(c: ChildProcess, ms: number): Promise<number | null | 'timeout'> {
-  if (c.exitCode !== null) return Promise.resolve(c.exitCode);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve('timeout'), ms);
-    c.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-}
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-let child = start();
+let srv: WineGame | null = null;
 let failed: string | null = null;
 try {
-  let line = await startLine(child);
-  if (!line && child.exitCode !== null && read(`${base}.stdout`) === '') {
-    // A wine start fails rarely (shared-memory error) before node runs: retry once.
-    console.error(`[wine-game] start failed before node ran, retrying once:\n${logs()}`);
-    child = start();
-    line = await startLine(child);
-  }
-  if (!line) throw new Error('the game server did not start');
-  const m = /tcp:\/\/([^:]+):(\d+) \(io (\w+)/.exec(line);
-  if (!m) throw new Error(`unexpected start line: ${line}`);
-  if (m[3] !== 'iocp') throw new Error(`the game server runs io ${m[3]}, not iocp (fallback?)`);
-  if (!read(`${base}.stderr`).includes('using node:sqlite')) throw new Error('the store does not say it runs on node:sqlite');
-  const port = Number(m[2]);
+  srv = await startWineGame(['--io', 'iocp', '--store', 'sqlite', '--db-path', dbPath, '--hash-cost', '4', '--resume-grace-ms', '10000'], base);
+  if (srv.io !== 'iocp') throw new Error(`the game server runs io ${srv.io}, not iocp (fallback?)`);
+  if (!readFileSync(`${base}.stderr`, 'utf8').includes('using node:sqlite')) throw new Error('the store does not say it runs on node:sqlite');
+  const port = srv.port;
   const connect = () => GameClient.connect({ host: '127.0.0.1', port, keepalive: false, timeoutMs: 10_000 });
 
   const clients = await Promise.all(Array.from({ length: CLIENTS }, connect));
@@ -126,8 +82,7 @@ try {
   for (const c of [...clients, back]) if (c !== clients[1] && c !== clients[4]) await c.close();
 
   // Graceful stop, then the audit of what the Windows server wrote, read on Linux.
-  child.kill('SIGINT');
-  const code = await exited(child, 60_000);
+  const code = await srv.stop();
   if (code !== 0) throw new Error(`the server did not stop cleanly on SIGINT (exit ${code})`);
   const store = new SqliteStore({ path: dbPath });
   const report = audit(store);
@@ -143,10 +98,10 @@ try {
 } catch (e) {
   failed = (e as Error).stack ?? String(e);
 } finally {
-  if (child.exitCode === null) child.kill('SIGKILL');
+  srv?.kill();
 }
 if (failed) {
-  console.error(`[wine-game] FAIL: ${failed}\n${logs()}`);
+  console.error(`[wine-game] FAIL: ${failed}\n${srv?.logs() ?? ''}`);
   process.exit(1);
 }
 process.exit(0);

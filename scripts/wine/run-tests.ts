@@ -6,10 +6,12 @@
  *  3. Linux clients against the Windows-side iocp echo server (bench.ts --smoke);
  *  4. the game server under Wine (--io iocp, durable SQLite on node:sqlite): game-smoke.ts drives a give,
  *     a push and a resume, stops it gracefully and audits its ledger from Linux;
- *  5. the game server's own protocol suites (test/game/*.test.ts) against the server under Wine (GAME_WINE=1).
+ *  5. the game server's own suites (test/game/*.test.ts; --workers hand-off included) against the server under
+ *     Wine (GAME_WINE=1);
+ *  6. a short `npm run compare -- --game-addr …` against the server under Wine (--io auto), then its audit.
  * Exits non-zero — never skips — when anything fails. Writes out/wine-results.json ({"passed","failed"},
  * each smoke counting as one test) for .ci/run's summary line, on failure too.
- *   npx tsx scripts/wine/run-tests.ts [--only contracts,store,echo,game,suites]
+ *   npx tsx scripts/wine/run-tests.ts [--only contracts,store,echo,game,suites,compare]
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,6 +133,9 @@ if (wants('echo'))
   ], env);
 if (wants('game')) await smoke('game server --io iocp on SQLite under Wine ← GameClients (Linux), then the audit', ['scripts/wine/game-smoke.ts'], env);
 if (wants('suites')) await gameSuites(env);
+if (wants('compare')) await smoke('npm run compare -- --game-addr … against the game server under Wine (--io auto), then the audit', [
+  'scripts/wine/compare-smoke.ts',
+], env);
 
 writeResults();
 if (problems.length > 0) {
