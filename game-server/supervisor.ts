@@ -1,7 +1,8 @@
 /**
  * The main thread: starts the completion workers (each its own port and sessions, all on one TCP
- * port through SO_REUSEPORT; on Windows worker 0 accepts and hands connections over, io/handoff.ts), wires their port addresses together for cross-worker posts, serves
- * the admin port (/metrics in Prometheus text, /healthz, /trace) and runs graceful shutdown.
+ * port through SO_REUSEPORT; on Windows worker 0 accepts and hands connections over, io/handoff.ts),
+ * wires their port addresses together for cross-worker posts, serves the admin port (/metrics in
+ * Prometheus text, /healthz, /trace) and runs graceful shutdown.
  * It handles no game traffic itself.
  */
 import http from 'node:http';

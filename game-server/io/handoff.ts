@@ -17,7 +17,8 @@ export interface HandoffPost {
 }
 
 export function isHandoffPost(p: unknown): p is HandoffPost {
-  return typeof p === 'object' && p !== null && (p as HandoffPost).type === 'transport.handoff' && typeof (p as HandoffPost).socket === 'number';
+  const h = p as HandoffPost | null;
+  return typeof h === 'object' && h !== null && h.type === 'transport.handoff' && typeof h.socket === 'number';
 }
 
 export interface HandoffOptions {

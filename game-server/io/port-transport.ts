@@ -120,7 +120,9 @@ export class PortTransport implements Transport {
     this.acceptDepth = Math.max(1, opts.acceptDepth ?? 8);
     this.onHandlerError = opts.onHandlerError ?? ((err) => console.error('transport handler error:', err));
     this.handoff = opts.handoff ?? null;
-    if (this.handoff && (!port.detach || !port.adopt)) throw new Error(`PortTransport: the ${port.backend} port cannot hand connections off`);
+    if (this.handoff && (!port.detach || !port.adopt)) {
+      throw new Error(`PortTransport: the ${port.backend} port cannot hand connections off`);
+    }
   }
 
   async listen(opts: TransportOptions, handler: TransportHandler): Promise<{ port: number }> {

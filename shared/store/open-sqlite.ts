@@ -12,7 +12,9 @@ export const SQLITE_DRIVERS = ['auto', 'better-sqlite3', 'node:sqlite'] as const
 export type SqliteDriver = (typeof SQLITE_DRIVERS)[number];
 
 export function openSqlite(opts: SqliteStoreOptions, driver: string = process.env.SQLITE_DRIVER || 'auto'): Store {
-  if (!(SQLITE_DRIVERS as readonly string[]).includes(driver)) throw new Error(`SQLITE_DRIVER ${driver}: one of ${SQLITE_DRIVERS.join(', ')}`);
+  if (!(SQLITE_DRIVERS as readonly string[]).includes(driver)) {
+    throw new Error(`SQLITE_DRIVER ${driver}: one of ${SQLITE_DRIVERS.join(', ')}`);
+  }
   if (driver === 'node:sqlite') return new NodeSqliteStore(opts);
   if (driver === 'better-sqlite3' || !nodeSqlite()) return new SqliteStore(opts);
   try {
