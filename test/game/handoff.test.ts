@@ -28,7 +28,7 @@ describe.skipIf(IO !== 'iocp')(`--workers ${WORKERS} on iocp: accept on one work
     expect(srv.stdout.join('')).toMatch(new RegExp(`io iocp, workers ${WORKERS}`));
     const clients: GameClient[] = [];
     for (let i = 0; i < 4 * WORKERS; i++) clients.push(await srv.client({ keepalive: false }));
-    const on = (cs: GameClient[]) => cs.map((c) => c.welcome!.worker);
+    const on = (cs: GameClient[]) => cs.map((c) => c.welcome!.worker ?? -1);
     const count = (ws: number[]) => Array.from({ length: WORKERS }, (_, w) => ws.filter((x) => x === w).length);
     expect(count(on(clients))).toEqual(Array(WORKERS).fill(4));
     for (const [i, c] of clients.entries()) expect(await c.call('ping', { t: i })).toMatchObject({ t: i });
