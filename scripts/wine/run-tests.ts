@@ -25,7 +25,7 @@ const only = flags.only ? new Set(flags.only.split(',')) : null;
 const wants = (step: string) => !only || only.has(step);
 
 /** Fewest node:test cases iocp.wine.mjs must report (contracts twice, IOCP-specific, waiters). */
-const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 54);
+const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 52);
 /** The game suites run against the Wine-hosted server. */
 const WINE_GAME_SUITES = ['protocol', 'commands', 'sessions', 'workers', 'handoff'].map((n) => `test/game/${n}.test.ts`);
 const RESULTS = process.env.WINE_RESULTS || path.join(REPO_ROOT, 'out/wine-results.json');
@@ -124,7 +124,7 @@ try {
 }
 const env = wineEnv(wine);
 if (wants('contracts')) await nodeTestBundle(wine, 'iocp.wine', MIN_IOCP_TESTS);
-if (wants('store')) await nodeTestBundle(wine, 'store.wine', 20);
+if (wants('store')) await nodeTestBundle(wine, 'store.wine', 19);
 if (wants('echo'))
   await smoke('Linux clients → iocp echo server under Wine', [
     'scripts/wine/bench.ts', '--smoke', '--only', 'iocp', '--seconds', '1', '--warmup', '0.5', '--rounds', '1', '--conns', '8', '--depth', '4',
