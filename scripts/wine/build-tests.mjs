@@ -3,6 +3,7 @@
 // 'vitest' → test/wine/vitest-shim.ts; game-server/io/ts-worker.ts → test/wine/ts-worker-shim.ts;
 // koffi stays external (the stage dir holds koffi's loader + its win32 binary).
 import { build } from 'esbuild';
+import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,5 +48,9 @@ const only = process.argv.slice(3);
 for (const [name, src] of Object.entries(entries)) {
   if (only.length > 0 && !only.includes(name) && !(only.includes('game') && name.startsWith('../game/'))) continue;
   await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });
+}
+// The SQLite store reads its migrations next to the module that inlined it: beside the bundles.
+for (const dir of [out, path.join(out, '../game')]) {
+  cpSync(path.join(root, 'shared/store/migrations'), path.join(dir, 'migrations'), { recursive: true });
 }
 console.log(`[wine-build] bundles in ${out}`);

@@ -2,7 +2,7 @@
 # Everything downloaded or generated lives under $WINE_CACHE (gitignored .cache/ by default).
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WINE_CACHE="${WINE_CACHE:-$REPO_ROOT/.cache/wine}"
-NODE_WIN_VERSION="${NODE_WIN_VERSION:-20.20.2}"
+NODE_WIN_VERSION="${NODE_WIN_VERSION:-22.23.3}" # as env.ts: 22 has node:sqlite (the game server's store under Wine)
 # koffi's win32 binary must match the installed koffi exactly.
 KOFFI_VERSION="$(node -p "require('$REPO_ROOT/node_modules/koffi/package.json').version")"
 export WINEPREFIX="${WINEPREFIX:-$WINE_CACHE/prefix}"

@@ -14,7 +14,7 @@
  *   npx tsx scripts/wine/run-tests.ts [--only contracts,store,echo,game,suites,compare]
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { NODE_WIN_VERSION, REPO_ROOT, STAGE, WINE_CACHE, wineEnv, wineNode } from './env.ts';
@@ -114,9 +114,6 @@ try {
   const bundles = ['iocp.wine', 'store.wine', 'post-worker', 'waiter-thread', 'iocp-port', 'iocp-bench', 'game'];
   if ((await run(process.execPath, [path.join(REPO_ROOT, 'scripts/wine/build-tests.mjs'), path.join(STAGE, 'tests'), ...bundles])) !== 0)
     throw new Error('bundling the tests');
-  // The SQLite store reads its migrations next to the module that inlined it: beside each bundle here.
-  for (const dir of ['tests', 'game'])
-    cpSync(path.join(REPO_ROOT, 'shared/store/migrations'), path.join(STAGE, dir, 'migrations'), { recursive: true });
 } catch (e) {
   failStep(`setup: ${(e as Error).message}`);
   writeResults();
