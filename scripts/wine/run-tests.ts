@@ -93,7 +93,7 @@ async function gameSuites(env: NodeJS.ProcessEnv): Promise<void> {
   const vitest = path.join(REPO_ROOT, 'node_modules/vitest/vitest.mjs');
   const rc = await run(
     process.execPath,
-    [vitest, 'run', '--project', 'all', ...WINE_GAME_SUITES, '--testTimeout', '60000', '--hookTimeout', '150000',
+    [vitest, 'run', '--project', 'all', ...WINE_GAME_SUITES, '--testTimeout', '120000', '--hookTimeout', '150000',
       '--reporter=default', '--reporter=json', `--outputFile.json=${json}`],
     { ...env, GAME_WINE: '1', GAME_IO: 'iocp', UV_THREADPOOL_SIZE: '8' },
   );
