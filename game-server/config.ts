@@ -20,7 +20,7 @@ export const gameFlags = {
     type: 'number',
     default: 1,
     env: 'GAME_WORKERS',
-    help: 'completion worker threads, each with its own port and sessions, all on the same TCP port (SO_REUSEPORT)',
+    help: 'completion worker threads, each with its own port and sessions, all on the same TCP port (SO_REUSEPORT; iocp: one accepts and hands off)',
   },
   concurrency: {
     type: 'number',

@@ -1,7 +1,8 @@
 /**
  * The main thread: starts the completion workers (each its own port and sessions, all on one TCP
- * port through SO_REUSEPORT), wires their port addresses together for cross-worker posts, serves
- * the admin port (/metrics in Prometheus text, /healthz, /trace) and runs graceful shutdown.
+ * port through SO_REUSEPORT; on Windows worker 0 accepts and hands connections over, io/handoff.ts),
+ * wires their port addresses together for cross-worker posts, serves the admin port (/metrics in
+ * Prometheus text, /healthz, /trace) and runs graceful shutdown.
  * It handles no game traffic itself.
  */
 import http from 'node:http';
@@ -17,6 +18,7 @@ import type { CoreMetrics } from './core.ts';
 import type { PortMetrics, TraceEvent } from './io/completion-port.ts';
 import { startWorker } from './io/ts-worker.ts';
 import { allocShared, SharedCounter } from './cross-worker-counters.ts';
+import { allocLoads } from './io/handoff.ts';
 import type { ToWorker, WorkerData } from './worker.ts';
 
 export const SERVER_NAME = 'dine-in/0.1';
@@ -95,11 +97,12 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
     await store.close();
   }
   const shared = allocShared(cfg.channelsPerPlace);
-  const first = await spawn({ cfg: cfg2, index: 0, shared, serverName: SERVER_NAME });
+  const loads = allocLoads(cfg.workers);
+  const first = await spawn({ cfg: cfg2, index: 0, shared, serverName: SERVER_NAME, loads });
   const handles = [first.h];
   try {
     for (let i = 1; i < cfg.workers; i++)
-      handles.push((await spawn({ cfg: { ...cfg2, port: first.port }, index: i, shared, serverName: SERVER_NAME })).h);
+      handles.push((await spawn({ cfg: { ...cfg2, port: first.port }, index: i, shared, serverName: SERVER_NAME, loads })).h);
   } catch (e) {
     for (const h of handles) void h.w.terminate();
     throw e;

@@ -11,12 +11,16 @@ import type { GameConfig } from './config.ts';
 import { GameCore } from './core.ts';
 import { createTransport, selectBackend, type IoChoice } from './io/select-backend.ts';
 import type { SharedBuffers } from './cross-worker-counters.ts';
+import { Handoff } from './io/handoff.ts';
+import type { PortAddress } from './io/completion-port.ts';
 
 export interface WorkerData {
   cfg: GameConfig;
   index: number;
   shared: SharedBuffers;
   serverName: string;
+  /** Connections per worker (io/handoff.ts), for the accept-and-hand-off of backends without SO_REUSEPORT. */
+  loads: SharedArrayBuffer;
 }
 
 export type ToWorker =
@@ -25,14 +29,16 @@ export type ToWorker =
   | { type: 'trace'; reqId: number }
   | { type: 'shutdown'; waitMs: number };
 
-const { cfg, index, shared, serverName } = workerData as WorkerData;
+const { cfg, index, shared, serverName, loads } = workerData as WorkerData;
 const port = parentPort!;
 const log = (line: string) => process.stderr.write(`[worker ${index}] ${line}\n`);
 
 try {
   const sel = await selectBackend(cfg.io as IoChoice);
   const onHandlerError = (e: unknown) => log(`handler error: ${(e as Error)?.stack ?? e}`);
-  const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError });
+  // Windows has no SO_REUSEPORT: with several workers, worker 0 accepts and hands connections to the others.
+  const handoff = cfg.workers > 1 && sel.backend === 'iocp' ? new Handoff({ self: index, loads }) : undefined;
+  const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError, handoff });
   // PostgreSQL: each worker has its own pool (--db-pool connections); the supervisor migrated already.
   const domain =
     cfg.store === 'postgres'
@@ -40,12 +46,15 @@ try {
       : openDomain(cfg, openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' }));
   const store = domain.store;
   const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });
-  const { port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 }, core);
+  let bound = cfg.port;
+  if (handoff && index > 0) transport.serve(core);
+  else ({ port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 && !handoff }, core));
   port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'peers':
         core.setPeers(m.addresses as never);
+        transport.setHandoffTargets(m.addresses as PortAddress[]);
         return;
       case 'metrics':
         port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics() });

@@ -233,6 +233,14 @@ export interface CompletionPort {
   drainTrace(): TraceEvent[];
   /** Counters only this backend has (iocp: inline completions), for benchmarks; absent elsewhere. */
   backendStats?(): Record<string, number>;
+
+  /**
+   * Hand-off between ports (iocp: Windows has no SO_REUSEPORT to spread connections over workers). `detach`
+   * gives up an accepted device that was never associated, without closing its socket, and returns the
+   * socket (a SOCKET is process-wide); `adopt` makes such a socket a device of this port, not yet associated.
+   */
+  detach?(device: DeviceId): number;
+  adopt?(socket: number): DeviceId;
 }
 
 /**

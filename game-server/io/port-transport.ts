@@ -16,6 +16,7 @@ import {
   type TraceEvent,
 } from './completion-port.ts';
 import type { CloseReason, Connection, Transport, TransportHandler, TransportOptions } from '../transport.ts';
+import { isHandoffPost, type Handoff, type HandoffPost } from './handoff.ts';
 
 /** Completion key of the listening device; connections get keys from 1 up. */
 export const LISTENER_KEY = 0;
@@ -27,6 +28,11 @@ export interface PortTransportOptions {
   acceptDepth?: number;
   /** Where exceptions thrown by handler callbacks go (default console.error); the connection is destroyed. */
   onHandlerError?: (err: unknown) => void;
+  /**
+   * Workers without SO_REUSEPORT (iocp): the accepting worker hands each accepted socket to the least
+   * loaded worker's port (handoff.ts); the others `serve()` without a listener. Needs detach/adopt.
+   */
+  handoff?: Handoff;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -103,6 +109,7 @@ export class PortTransport implements Transport {
   private inBatch = false;
   private flushQueued = false;
   private closedAll = false;
+  private readonly handoff: Handoff | null;
 
   constructor(
     private readonly port: CompletionPort,
@@ -112,6 +119,10 @@ export class PortTransport implements Transport {
     this.backend = port.backend;
     this.acceptDepth = Math.max(1, opts.acceptDepth ?? 8);
     this.onHandlerError = opts.onHandlerError ?? ((err) => console.error('transport handler error:', err));
+    this.handoff = opts.handoff ?? null;
+    if (this.handoff && (!port.detach || !port.adopt)) {
+      throw new Error(`PortTransport: the ${port.backend} port cannot hand connections off`);
+    }
   }
 
   async listen(opts: TransportOptions, handler: TransportHandler): Promise<{ port: number }> {
@@ -124,6 +135,18 @@ export class PortTransport implements Transport {
     this.port.start((batch) => this.onBatch(batch));
     for (let i = 0; i < this.acceptDepth; i++) this.port.accept(device);
     return { port };
+  }
+
+  /** Run the port without a listener: this worker's connections are handed to it by the accepting one. */
+  serve(handler: TransportHandler): void {
+    if (this.handler !== null) throw new Error('PortTransport: already serving');
+    this.handler = handler;
+    this.port.start((batch) => this.onBatch(batch));
+  }
+
+  /** The workers' port addresses by index, once known: from then on accepted connections are spread over them. */
+  setHandoffTargets(addresses: PortAddress[]): void {
+    this.handoff?.setTargets(addresses);
   }
 
   address(): PortAddress {
@@ -296,6 +319,7 @@ export class PortTransport implements Transport {
         const conn = this.conns.get(c.key);
         if (conn === undefined || c.device !== conn.device) return; // the listener
         this.conns.delete(c.key);
+        this.handoff?.closed();
         if (!conn.notified) {
           conn.notified = true;
           try {
@@ -307,6 +331,10 @@ export class PortTransport implements Transport {
         return;
       }
       case Op.Post: {
+        if (isHandoffPost(c.payload)) {
+          this.open(this.port.adopt!(c.payload.socket));
+          return;
+        }
         try {
           h.onPost?.(c.payload);
         } catch (err) {
@@ -318,6 +346,26 @@ export class PortTransport implements Transport {
   }
 
   private onAccept(device: DeviceId): void {
+    const h = this.handoff;
+    const to = h ? h.pick() : -1;
+    if (h && to !== h.self) {
+      let socket = -1;
+      try {
+        socket = this.port.detach!(device);
+        this.postToFn(h.target(to), POST_KEY, 0, { type: 'transport.handoff', socket } satisfies HandoffPost);
+        return;
+      } catch (err) {
+        // Not handed over: the connection stays here.
+        this.onHandlerError(err);
+        h.moved(to, h.self);
+        if (socket !== -1) device = this.port.adopt!(socket);
+      }
+    }
+    this.open(device);
+  }
+
+  /** A connection of this port: associate it under a fresh key, tell the handler, arm its recv. */
+  private open(device: DeviceId): void {
     const key = this.nextKey++;
     this.port.associate(device, key);
     const conn = new PortConnection(key, device, this);

@@ -265,7 +265,7 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 400,
     smokeTimeoutS: 240,
     unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
-      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it)'),
+      ? null : 'wine64 is not installed (npx tsx scripts/wine/setup.ts installs it)'),
     figures(stdout) {
       const l = lines(stdout, /frames\/s|ratio|per dequeue|completions/i);
       if (!l.length) throw new Error('no figures in the Wine bench output');
@@ -355,7 +355,7 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 300,
     smokeTimeoutS: 240,
     unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
-      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it; on Windows run npm run waiters -- --backend iocp)'),
+      ? null : 'wine64 is not installed (npx tsx scripts/wine/setup.ts installs it; on Windows run npm run waiters -- --backend iocp)'),
     figures: (_s, dir) => waitersRealFigures(dir, '10-iocp.json'),
   },
   {
@@ -376,7 +376,7 @@ export const LAB_COMMANDS: LabCommand[] = [
     timeoutS: 900,
     smokeTimeoutS: 240,
     unavailable: () => (existsSync('/usr/lib/wine/wine64') || existsSync('/usr/bin/wine64')
-      ? null : 'wine64 is not installed (bash scripts/wine/setup.sh installs it; on Windows the server runs in-process)'),
+      ? null : 'wine64 is not installed (npx tsx scripts/wine/setup.ts installs it; on Windows the server runs in-process)'),
     figures: (_s, dir) => portsFigures(dir, '10-ports-iocp.json'),
   },
 ];

@@ -4,7 +4,7 @@
  * IOCP), in one run. Clients run here, in Linux node, over 127.0.0.1 (Wine sockets are host sockets).
  *
  *   npx tsx scripts/wine/bench.ts [--seconds 5] [--conns 16] [--depth 8] [--size 64] [--rounds 2]
- * (scripts/wine/bench.sh does the setup + bundling first.)
+ * (npm run bench:wine, scripts/wine/bench-run.ts, does the setup + bundling first.)
  */
 import net from 'node:net';
 import { spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ const { values: a } = parseArgs({
     depth: { type: 'string', default: '8' },
     size: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '2' },
-    /** Run one backend only (iocp | net). With --smoke: a correctness check for run-tests.sh. */
+    /** Run one backend only (iocp | net). With --smoke: a correctness check for run-tests.ts. */
     only: { type: 'string' },
     smoke: { type: 'boolean', default: false },
   },
@@ -36,7 +36,7 @@ const WINE = process.env.WINE!;
 const NODE_EXE = process.env.NODE_EXE!;
 const STAGE = process.env.STAGE!;
 const CACHE = process.env.WINE_CACHE!;
-if (!WINE || !NODE_EXE || !STAGE || !CACHE) throw new Error('run through scripts/wine/bench.sh (needs WINE, NODE_EXE, STAGE, WINE_CACHE)');
+if (!WINE || !NODE_EXE || !STAGE || !CACHE) throw new Error('run through npm run bench:wine (needs WINE, NODE_EXE, STAGE, WINE_CACHE)');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -4,6 +4,7 @@
 // 'vitest' → test/wine/vitest-shim.ts; game-server/io/ts-worker.ts → test/wine/ts-worker-shim.ts;
 // koffi stays external (the stage dir holds koffi's loader + its win32 binary).
 import { build } from 'esbuild';
+import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,7 +16,7 @@ const redirect = {
   setup(b) {
     b.onResolve({ filter: /^vitest$/ }, () => ({ path: path.join(root, 'test/wine/vitest-shim.ts') }));
     b.onResolve({ filter: /ts-worker\.ts$/ }, () => ({ path: path.join(root, 'test/wine/ts-worker-shim.ts') }));
-    // The game server's SQLite store needs a native addon with no win32 build here: the Wine smoke uses --store memory.
+    // better-sqlite3's native addon has no win32 build here: the stand-in throws, the store runs on node:sqlite.
     b.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: path.join(root, 'test/wine/sqlite-stub.ts') }));
   },
 };
@@ -44,6 +45,7 @@ const entries = {
   'waiters-cli': 'game-server/io/waiters/cli.ts',
   'iocp-port': 'game-server/io/backends/iocp/port.ts',
   'iocp-bench': 'scripts/wine/bench-server.ts',
+  'store.wine': 'test/wine/store.wine.ts',
   // The game server (workers started by the supervisor from ./worker.ts next to it).
   '../game/server': 'game-server/server.ts',
   '../game/worker': 'game-server/worker.ts',
@@ -54,5 +56,9 @@ const only = process.argv.slice(3).flatMap((n) => [n, ...(companions[n] ?? [])])
 for (const [name, src] of Object.entries(entries)) {
   if (only.length > 0 && !only.includes(name) && !(only.includes('game') && name.startsWith('../game/'))) continue;
   await build({ ...common, entryPoints: [path.join(root, src)], outfile: path.join(out, `${name}.mjs`) });
+}
+// The SQLite store reads its migrations next to the module that inlined it: beside the bundles.
+for (const dir of [out, path.join(out, '../game')]) {
+  cpSync(path.join(root, 'shared/store/migrations'), path.join(dir, 'migrations'), { recursive: true });
 }
 console.log(`[wine-build] bundles in ${out}`);

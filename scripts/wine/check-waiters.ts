@@ -1,6 +1,6 @@
 /**
  * Check the JSON of `npm run waiters -- --backend iocp --scenario all` (run under Wine by
- * scripts/wine/run-tests.sh) against the version → expectation table
+ * scripts/wine/run-tests.ts) against the version → expectation table
  * (game-server/io/waiters/expectations.ts): Wine 8.x wakes FIFO and ignores the limit, Windows wakes
  * LIFO and keeps it. Prints one line per check and `waiters checks passed: N`; exits 1 if any failed.
  *

@@ -8,25 +8,16 @@
  * into a fresh folder of the Wine stage, removed afterwards), runs it with the arguments given, and prints
  * what it printed. Relative paths are the current folder's (Wine maps it to drive Z:). --png is not drawn
  * under Wine (no browser there): open the HTML. Wine, the Windows node and koffi's win32 binary are the
- * ones scripts/wine/setup.sh installs (it runs if one is missing).
+ * ones scripts/wine/setup.ts installs (it runs if one is missing).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readyWineEnv, wineEnv } from './wine-env.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const SCRIPTS = join(ROOT, 'scripts/wine');
-
-/** The paths scripts/wine/env.sh settles on (one source of truth: it is sourced, not copied). */
-function wineEnv(): Record<string, string> {
-  const names = ['WINE', 'NODE_EXE', 'STAGE', 'WINE_CACHE', 'WINEPREFIX', 'WINEDEBUG', 'WINEDLLOVERRIDES'];
-  const p = spawnSync('bash', ['-c', `source "${SCRIPTS}/env.sh"; for v in ${names.join(' ')}; do printf '%s\\n' "\${!v}"; done`],
-    { encoding: 'utf8' });
-  if (p.status !== 0) throw new Error(`scripts/wine/env.sh failed: ${p.stderr}`);
-  const values = p.stdout.split('\n');
-  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
-}
 
 function run(cmd: string, args: string[]): void {
   const p = spawnSync(cmd, args, { stdio: 'inherit' });
@@ -54,12 +45,12 @@ function wineNode(env: Record<string, string>, dir: string, args: string[]): num
   }
 }
 
-const env = wineEnv();
+let env: Record<string, string> = { ...wineEnv() };
 if (!env.WINE) {
-  process.stderr.write('waiters:wine: wine64 is not installed (bash scripts/wine/setup.sh installs it)\n');
+  process.stderr.write('waiters:wine: wine64 is not installed (npx tsx scripts/wine/setup.ts installs it)\n');
   process.exit(1);
 }
-if (!existsSync(env.NODE_EXE) || !existsSync(join(env.STAGE, 'node_modules/@koromix/koffi-win32-x64'))) run('bash', [join(SCRIPTS, 'setup.sh')]);
+if (!existsSync(env.NODE_EXE) || !existsSync(join(env.STAGE, 'node_modules/@koromix/koffi-win32-x64'))) env = { ...readyWineEnv() };
 
 const args = process.argv.slice(2);
 const png = args.indexOf('--png');

@@ -1,10 +1,12 @@
 /**
- * The Wine paths scripts/wine/env.sh settles on, for TypeScript drivers (one source of truth: env.sh is
- * sourced, not copied). Empty WINE means wine64 is not installed (scripts/wine/setup.sh installs it).
+ * The Wine paths as one record, for the TypeScript drivers that start Windows node themselves (lab 10's
+ * port lab server, `npm run waiters:wine`): the values come from env.ts (one source of truth). An empty
+ * WINE means wine64 is not installed (setup.ts installs it).
  */
-import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findWine, NODE_EXE, STAGE, WINE_CACHE, wineEnv as envFor } from './env.ts';
+import { setupWine } from './setup.ts';
 
 export const WINE_SCRIPTS = resolve(fileURLToPath(new URL('.', import.meta.url)));
 
@@ -19,10 +21,16 @@ export interface WineEnv {
 }
 
 export function wineEnv(): WineEnv {
-  const names = ['WINE', 'NODE_EXE', 'STAGE', 'WINE_CACHE', 'WINEPREFIX', 'WINEDEBUG', 'WINEDLLOVERRIDES'] as const;
-  const p = spawnSync('bash', ['-c', `source "${join(WINE_SCRIPTS, 'env.sh')}"; for v in ${names.join(' ')}; do printf '%s\\n' "\${!v}"; done`],
-    { encoding: 'utf8' });
-  if (p.status !== 0) throw new Error(`scripts/wine/env.sh failed: ${p.stderr}`);
-  const values = p.stdout.split('\n');
-  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? ''])) as unknown as WineEnv;
+  const wine = findWine() ?? '';
+  const e = envFor(wine);
+  return {
+    WINE: wine, NODE_EXE, STAGE, WINE_CACHE,
+    WINEPREFIX: e.WINEPREFIX ?? '', WINEDEBUG: e.WINEDEBUG ?? '', WINEDLLOVERRIDES: e.WINEDLLOVERRIDES ?? '',
+  };
+}
+
+/** The Wine paths, after installing what is missing (wine64, Windows node, koffi's win32 binary). */
+export function readyWineEnv(): WineEnv {
+  setupWine();
+  return wineEnv();
 }

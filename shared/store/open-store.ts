@@ -1,7 +1,7 @@
 /** Open a Store from config: `memory`, `sqlite` at a path, or (asynchronous) `postgres` at a URL. */
 import type { AsyncStore } from './async-store.ts';
 import { MemoryStore } from './memory-store.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import { openSqlite } from './open-sqlite.ts';
 import type { Store } from './store.ts';
 
 export interface StoreConfig {
@@ -12,7 +12,7 @@ export interface StoreConfig {
 
 export function openStore(cfg: StoreConfig): Store {
   if ((cfg.kind as string) === 'postgres') throw new Error('the postgres store is asynchronous: use openAsyncStore');
-  return cfg.kind === 'memory' ? new MemoryStore() : new SqliteStore({ path: cfg.path, sync: cfg.sync });
+  return cfg.kind === 'memory' ? new MemoryStore() : openSqlite({ path: cfg.path, sync: cfg.sync });
 }
 
 export interface AsyncStoreConfig {

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { GameClient, type ClientOptions } from '../../game-server/client/client.ts';
 import { encodeFrame, unpackr } from '../../shared/protocol/frame.ts';
 import { parseStartLine } from '../../shared/start-line.ts';
+import { spawnWineGame, WINE_HOSTED, WINE_START_MS } from './wine-host.ts';
 
 export const IO = process.env.GAME_IO || 'libuv';
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -31,22 +32,28 @@ export interface GameServer {
 
 export async function startGame(args: string[] = [], env: Record<string, string> = {}): Promise<GameServer> {
   const dir = mkdtempSync(join(tmpdir(), 'game-'));
-  const proc = spawn(
-    process.execPath,
-    [
-      ...['--import', 'tsx', 'game-server/server.ts', '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'],
-      ...['--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
-    ],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const flags = [
+    ...['--host', '127.0.0.1', '--port', '0', '--admin-port', '0'],
+    ...['--io', IO, '--hash-cost', '4', '--db-path', join(dir, 'game.sqlite'), ...args],
+  ];
+  // GAME_WINE=1: the same server as Windows node under Wine (wine-host.ts), driven from here.
+  const hosted = WINE_HOSTED
+    ? spawnWineGame(flags, env, dir, ROOT)
+    : (() => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', 'game-server/server.ts', ...flags], {
+        cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      return { proc, stdout: proc.stdout!, stderr: proc.stderr!, kill: (s: NodeJS.Signals) => proc.kill(s) };
+    })();
+  const proc = hosted.proc;
   const stdout: string[] = [];
   const stderr: string[] = [];
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
+  hosted.stderr.setEncoding('utf8').on('data', (d: string) => stderr.push(d));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join('')}`)), 25_000);
-    proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr.join('')}`)), WINE_HOSTED ? WINE_START_MS : 25_000);
+    hosted.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout.push(d);
       buf += d;
       const line = buf.split('\n').find((l, i, all) => i < all.length - 1 && parseStartLine(l)?.server === 'game-server');
@@ -73,7 +80,7 @@ export async function startGame(args: string[] = [], env: Record<string, string>
     stdout,
     stderr,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null) proc.kill(signal);
+      if (proc.exitCode === null) hosted.kill(signal);
       const code = await exited;
       rmSync(dir, { recursive: true, force: true });
       return code;

@@ -210,6 +210,36 @@ export function describeIocpSpecific(): void {
       expect(h.port.metrics().devices).toBe(1);
     });
 
+    it('hand-off: an accepted socket detached from one port and adopted by another completes only there', async () => {
+      const a = open();
+      const b = open();
+      const { device: listener, port } = await a.port.listen({ host: HOST, port: 0 }, 1);
+      a.port.accept(listener);
+      const s = await connect(port);
+      s.on('error', () => {});
+      socks.push(s);
+      await until(() => a.seen.some((c) => c.op === Op.Accept), 'accept');
+      const accepted = a.seen.find((c) => c.op === Op.Accept)!.accepted!;
+      const dev = b.port.adopt(a.port.detach(accepted));
+      expect([a.port.metrics().devices, b.port.metrics().devices]).toEqual([1, 1]);
+      b.port.associate(dev, 42);
+      expect(() => b.port.detach(dev)).toThrow(/not yet associated/);
+      b.port.recv(dev);
+      s.write('over here');
+      await until(() => b.seen.some((c) => c.op === Op.Recv), 'recv on the adopting port');
+      const r = b.seen.find((c) => c.op === Op.Recv)!;
+      expect([r.key, r.status, Buffer.from(r.data!.subarray(0, r.bytes)).toString()]).toEqual([42, Status.Ok, 'over here']);
+      b.port.send(dev, Buffer.from('answered'));
+      let got = '';
+      s.on('data', (d) => (got += d.toString()));
+      await until(() => got === 'answered', 'the reply from the adopting port');
+      b.port.close(dev);
+      await until(() => b.seen.some((c) => c.op === Op.Close && c.device === dev), 'close on the adopting port');
+      await sleep(30);
+      expect(a.seen.map((c) => c.op)).toEqual([Op.Accept]);
+      expect(b.port.nativeBlocksInUse()).toBe(0);
+    });
+
     it('64 connections echo 64 KiB each, written in random pieces, byte-exact (stress)', async () => {
       const h = open({ maxBatch: 128 });
       const { device: listener, port } = await h.port.listen({ host: HOST, port: 0 }, 1);

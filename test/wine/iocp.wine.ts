@@ -1,6 +1,6 @@
 /**
  * The I/O-core conformance suites against the real IOCP backend, for Windows node (under Wine here).
- * Bundled by scripts/wine/build-tests.mjs (vitest → ./vitest-shim.ts) and run by scripts/wine/run-tests.sh.
+ * Bundled by scripts/wine/build-tests.mjs (vitest → ./vitest-shim.ts) and run by scripts/wine/run-tests.ts.
  * Not a vitest file (it cannot run on Linux): it is named *.wine.ts so vitest's include skips it.
  */
 import { describe } from 'vitest';
@@ -12,7 +12,7 @@ import { describeIocpSpecific } from './iocp-specific.ts';
 import './waiters.wine.ts';
 import './iocp-lab.wine.ts';
 
-if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.sh)');
+if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windows node only (scripts/wine/run-tests.ts)');
 
 // Both completion paths: with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (the default: an operation that
 // succeeds at once is reported without a packet) and without it (every completion through the queue).

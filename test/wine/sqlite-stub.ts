@@ -1,9 +1,9 @@
 /**
- * Stand-in for better-sqlite3 in the Wine bundle of the game server (its native addon has no win32
- * build here). The Wine game smoke runs with --store memory, which never constructs it.
+ * Stand-in for better-sqlite3 in the Wine bundles (its native addon has no win32 build here): it throws
+ * like a missing prebuilt binary would, so the SQLite store runs on node:sqlite (shared/store/open-sqlite.ts).
  */
 export default class Database {
   constructor() {
-    throw new Error('better-sqlite3 is not bundled for Wine: run the game server with --store memory');
+    throw new Error('better-sqlite3 has no win32 binary in the Wine bundle (node:sqlite serves the sqlite store)');
   }
 }

@@ -4,7 +4,7 @@
  * looked up by Wine version in game-server/io/waiters/expectations.ts (Wine 8.x: FIFO, the limit unused;
  * Windows: LIFO, the limit kept). A version with no row fails: measure it, then add its row. The
  * difference from Windows is the finding lab 10 teaches (what an emulator promises), asserted here as
- * what this Wine does. scripts/wine/run-tests.sh also runs `npm run waiters -- --backend iocp` itself
+ * what this Wine does. scripts/wine/run-tests.ts also runs `npm run waiters -- --backend iocp` itself
  * (scripts/wine/waiters.ts) and checks its JSON against the same table.
  *
  * Imported by iocp.wine.ts (one bundle, one node:test summary); the waiter threads are the

@@ -254,6 +254,26 @@ export class IocpPort implements CompletionPort, IocpCore {
     }
   }
 
+  /** An accepted, never associated device leaves this port; its socket stays open for another port to adopt. */
+  detach(device: DeviceId): number {
+    const d = this.dev(device, 'detach');
+    if (d.kind !== 'conn' || d.associated || d.closing || d.pending > 0) {
+      throw new Error(`iocp port: only an accepted device not yet associated can be detached (device ${device})`);
+    }
+    this.devs.release(device); // no packet can name it: nothing was issued on it, it was never associated
+    this.stats.m.devices = this.devs.count;
+    return d.sock;
+  }
+
+  /** A socket detached from another port of this process becomes a device here (associate it next). */
+  adopt(socket: number): DeviceId {
+    this.checkLive();
+    const dev: Dev = { sock: socket, kind: 'conn', family: 0, key: 0, associated: false, closing: false, skip: false, pending: 0 };
+    const id = this.devs.add(dev);
+    this.stats.m.devices = this.devs.count;
+    return id;
+  }
+
   accept(listener: DeviceId): void {
     const d = this.dev(listener, 'accept');
     if (d.kind !== 'listener') throw new Error(`iocp port: accept on a connection device ${listener}`);

@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WINE_SCRIPTS, wineEnv } from '../../../../scripts/wine/wine-env.ts';
+import { readyWineEnv, WINE_SCRIPTS, wineEnv } from '../../../../scripts/wine/wine-env.ts';
 import type { LabMode, LabServer } from './lab-server.ts';
 import type { LabThreadStats } from './lab-thread.ts';
 
@@ -22,12 +22,9 @@ export interface WineLab {
 
 /** Bundle the host and its threads for Windows node (scripts/wine/build-tests.mjs), in a folder of the Wine stage. */
 export function prepareWineLab(): WineLab {
-  const env = wineEnv();
-  if (!env.WINE) throw new Error('wine64 is not installed (bash scripts/wine/setup.sh installs it)');
-  if (!existsSync(env.NODE_EXE) || !existsSync(join(env.STAGE, 'node_modules/@koromix/koffi-win32-x64'))) {
-    const s = spawnSync('bash', [join(WINE_SCRIPTS, 'setup.sh')], { stdio: 'inherit' });
-    if (s.status !== 0) throw new Error('scripts/wine/setup.sh failed');
-  }
+  let env = wineEnv();
+  if (!env.WINE) throw new Error('wine64 is not installed (npx tsx scripts/wine/setup.ts installs it)');
+  if (!existsSync(env.NODE_EXE) || !existsSync(join(env.STAGE, 'node_modules/@koromix/koffi-win32-x64'))) env = readyWineEnv();
   // A folder of its own under the stage (which holds koffi for the bundles): parallel runs do not collide.
   const dir = mkdtempSync(join(env.STAGE, 'lab-'));
   const b = spawnSync(process.execPath, [join(WINE_SCRIPTS, 'build-tests.mjs'), dir, 'iocp-lab-host', 'iocp-lab-thread'], { stdio: 'inherit' });
