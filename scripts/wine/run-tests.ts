@@ -1,5 +1,6 @@
 /**
- * Everything that runs under Wine, for CI and for `npm run test:wine` (Linux with Wine). Installs what is missing (setup.ts), bundles (build-tests.mjs), then:
+ * Everything that runs under Wine, for CI and for `npm run test:wine` (Linux with Wine). Installs what is
+ * missing (setup.ts), bundles (build-tests.mjs), then:
  *  1. the I/O-core contracts + IOCP-specific cases (+ the waiters) under Windows node: iocp.wine.mjs;
  *  2. the Store contract on node:sqlite under Windows node: store.wine.mjs;
  *  3. Linux clients against the Windows-side iocp echo server (bench.ts --smoke);
