@@ -77,6 +77,11 @@ export const compareFlags = {
   channelsPerPlace: {
     type: 'number', default: 4, env: 'LG_CHANNELS_PER_PLACE', help: 'passed to both servers; realtime needs channels ≤ 4 × this'
   },
+  webInstances: {
+    type: 'number', default: 0, env: 'LG_WEB_INSTANCES',
+    help: 'also run the web workloads through HAProxy: target web-lb1 (1 instance: the balancer\'s own cost) and web-lbN (N instances ' +
+      'on one store, Redis for the feed\'s doorbell); 0 = no load balancer'
+  },
   webUrl: {
     type: 'string', default: '', env: 'LG_WEB_URL',
     help: 'load a web server already running at this URL (http://host:port) instead of starting one'

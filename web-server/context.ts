@@ -47,6 +47,7 @@ export function createWebContext(config: WebConfig, store?: Store): WebContext {
   const feed = new EventFeed({
     store: domain.store,
     pollMs: config.eventsPollMs,
+    safetyPollMs: config.eventsDoorbellPollMs,
     retentionMs: config.eventsRetentionS * 1000,
     pruneMs: config.eventsPruneMs,
   });
