@@ -33,6 +33,7 @@ const flags = {
 
 const f = cliFlags('Usage: npm run cluster -- [options]   (or: npx tsx loadgen/cluster/cli.ts [options])', flags);
 const say = (s: string) => process.stderr.write(`${s}\n`);
+let stopping = false;
 
 let cluster: Awaited<ReturnType<typeof startCluster>>;
 try {
@@ -65,7 +66,6 @@ for (const s of cluster.instances) {
   });
 }
 
-let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
     say(`cluster: second ${signal}, exiting now`);

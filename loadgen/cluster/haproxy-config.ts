@@ -25,6 +25,11 @@ export interface HaproxyConfigOptions {
   /** The stats page (`/stats`, `/stats;csv`) on its own port; 0 = none. */
   statsPort: number;
   servers: HaproxyServer[];
+  /**
+   * Instead of fixed servers: `count` slots filled from the DNS name `host` (docker-compose: every
+   * replica of the `web` service answers for its name; Docker's resolver at 127.0.0.11).
+   */
+  template?: { prefix: string; count: number; host: string; port: number; nameserver: string };
   /** HAProxy threads (nbthread). */
   threads: number;
   balance: 'roundrobin' | 'leastconn';
@@ -84,6 +89,14 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
       ' fall 2 rise 2',
     ...o.servers.map((s) => `  server ${s.name} ${s.host}:${s.port}`),
   ];
+  const t = o.template;
+  if (t) {
+    lines.push(`  server-template ${t.prefix} ${t.count} ${t.host}:${t.port} resolvers dns init-addr none`);
+    // Replicas come and go (scale, restart): re-resolve every second; a name that stops answering
+    // frees its slot.
+    lines.push('', 'resolvers dns', `  nameserver dns1 ${t.nameserver}`, '  accepted_payload_size 8192', '  hold valid 1s',
+      '  timeout resolve 1s', '  timeout retry 1s');
+  }
   if (o.statsPort > 0) {
     lines.push('', 'frontend stats', `  bind ${o.bindHost}:${o.statsPort}`, '  stats enable', '  stats uri /stats', '  stats refresh 1s');
   }
@@ -108,4 +121,20 @@ export function parseStatsCsv(csv: string): Record<string, ServerState> {
       'NOLB' : 'other';
   }
   return out;
+}
+
+/** deploy/haproxy.cfg, the balancer of docker-compose.yml (test/cluster/compose.test.ts checks the file is this). */
+export const COMPOSE_HAPROXY_PATH = 'deploy/haproxy.cfg';
+
+export function composeHaproxyConfig(): string {
+  return renderHaproxyConfig({
+    ...HAPROXY_DEFAULTS,
+    // One core per container is not assumed: HAProxy's own default (a thread per CPU) is the better guess there.
+    threads: 2,
+    bindHost: '0.0.0.0',
+    bindPort: 8080,
+    statsPort: 8404,
+    servers: [],
+    template: { prefix: 'web', count: 8, host: 'web', port: 8080, nameserver: '127.0.0.11:53' },
+  });
 }
