@@ -60,6 +60,13 @@ export const webFlags = {
   },
   eventsRetentionS: { type: 'number', default: 3600, env: 'EVENTS_RETENTION_S', help: 'events older than this are pruned, seconds' },
   eventsPruneMs: { type: 'number', default: 60_000, env: 'EVENTS_PRUNE_MS', help: 'how often old events are pruned, ms (0 = never)' },
+  drainMs: {
+    type: 'number',
+    default: 0,
+    env: 'DRAIN_MS',
+    help: 'on SIGINT/SIGTERM, first answer /healthz 503 for this long while still serving everything else, so a load balancer ' +
+      'takes the instance out before it stops accepting; ms (0 = stop accepting at once)',
+  },
   shutdownTimeoutMs: {
     type: 'number',
     default: 10_000,

@@ -2,13 +2,13 @@
  * The HAProxy configuration in front of N web instances, generated (one place decides every
  * setting, and the comments say why):
  *  - health: GET /healthz every `checkMs`; two failures take a server out, two successes bring it
- *    back. A web instance that begins to shut down answers /healthz 503 and closes its listener
- *    (web-server/plugins/lifecycle.ts), so it is out within about two checks while it drains.
- *  - retries: a refused connection (an instance killed or gone) is retried on ANOTHER server
- *    (`option redispatch 1`: every retry redispatches), and so is a 503 — the web server answers 503
- *    SHUTTING_DOWN before running anything, so a request that met a draining instance never ran.
- *    Nothing else is retried here: a request whose connection broke after it was sent may have
- *    committed, and only the client, with its Idempotency-Key, can retry that safely.
+ *    back. A web instance told to stop first answers /healthz 503 for --drain-ms while it still
+ *    serves (web-server/server.ts), so it is out before it stops accepting.
+ *  - retries: only a refused connection (an instance killed or gone: the request never reached it)
+ *    is retried, on ANOTHER server (`option redispatch 1`: every retry redispatches). Not a 503 —
+ *    a store that dropped its connection during COMMIT answers 503 without knowing whether the write
+ *    went in — nor a broken response: a request that reached a server may have committed, and only
+ *    the client, with its Idempotency-Key, can resend it safely.
  *  - timeouts: the server timeout outlasts the longest long-poll (--events-max-wait-ms).
  *  - keep-alive both sides, connections to the servers reused: the balancer's own cost is then one
  *    parse and one forward per request, not a TCP handshake.
@@ -69,7 +69,7 @@ export function renderHaproxyConfig(o: HaproxyConfigOptions): string {
     '  timeout check 1s',
     '  retries 2',
     '  option redispatch 1',
-    '  retry-on conn-failure 503',
+    '  retry-on conn-failure',
     '',
     'frontend web',
     `  bind ${o.bindHost}:${o.bindPort}`,

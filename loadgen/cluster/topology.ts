@@ -98,6 +98,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const instanceArgs = [
       '--host', host, ...storeArgs, '--trust-proxy',
       ...(redisUrl ? ['--redis-url', redisUrl, '--redis-prefix', redisPrefix] : []),
+      // Told to stop, an instance fails its health checks for 4 check intervals before it stops
+      // accepting: HAProxy (2 failures to take it out) has stopped routing to it by then.
+      '--drain-ms', String(4 * (o.checkMs ?? HAPROXY_DEFAULTS.checkMs)),
       '--log-level', 'warn', ...(o.webArgs ?? []),
     ];
     const start = (i: number, port: number) =>

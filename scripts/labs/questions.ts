@@ -433,8 +433,8 @@ export const QUESTIONS: Question[] = [
       'committed on the killed instance before it could answer is found by the resend on another instance — the store is shared ' +
       '— which returns the first result and changes nothing ({{twice}} applied twice). An answer is only sent after the commit, ' +
       'so nothing acknowledged can be missing ({{lost}} lost); the audit matched every balance to its ledger ({{auditOk}}).',
-    wrong: '"HAProxy retried the broken requests" — it retries only what never ran (refused connections, 503 SHUTTING_DOWN); a ' +
-      'request cut mid-way may have committed, and only a client with its key can retry it safely.',
+    wrong: '"HAProxy retried the broken requests" — it retries only refused connections (the request never reached a server); ' +
+      'a request cut mid-way may have committed, and only a client with its key can retry it safely.',
   },
   {
     page: '11-more-counters.md', n: 6, cmd: 'lab11-failover',

@@ -2,8 +2,8 @@
  * The topology itself: 3 web instances on one store behind HAProxy (loadgen/cluster/topology.ts).
  *  - every instance is UP in HAProxy's health checks, requests spread over all three, and a token
  *    issued through one instance works on the others (nothing about a client is in an instance);
- *  - an instance told to stop (SIGTERM) drains: HAProxy takes it out, and no request through HAProxy
- *    fails meanwhile (a refused connection or its 503 SHUTTING_DOWN is retried on another instance);
+ *  - an instance told to stop (SIGTERM) drains: its /healthz answers 503 while it still serves
+ *    (--drain-ms), HAProxy takes it out, then it stops accepting — no request through HAProxy fails;
  *    restarted on its port, it is UP again;
  *  - `npm run cluster` (cli.ts) prints HAProxy's address as a start line, and SIGINT stops every
  *    process it started.
