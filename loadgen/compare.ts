@@ -103,14 +103,14 @@ const floorsOf = (w: string): string[] => (
   !floorsWanted || !requestWorkloads[w] ? [] : w === 'ping' ? ['httpWire', 'tcpWire'] : [...FLOOR_TARGETS]
 );
 const floorsNeeded = [...new Set(workloads.flatMap(floorsOf))];
+/** --game-args / --web-args: passed through after ours, so the servers' own flag parsing (last wins) applies them. */
+const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
 // --web-instances: the web workloads again through HAProxy (loadgen/cluster/compare-targets.ts).
 const lb = new LbTargets(f.webInstances > 0 && targets.includes('web') && !external ? lbTargetNames(f.webInstances) : [], {
   store: f.store, dir, webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
 });
 /** Sessions measure one process's memory per connection: not run through the balancer. */
 const lbFor = (w: string) => (w === 'sessions' ? [] : lb.names);
-/** --game-args / --web-args: passed through after ours, so the servers' own flag parsing (last wins) applies them. */
-const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
 const FLOOR_ENTRY: Record<string, [string, string[]]> = {
   httpWire: ['loadgen/baselines/http-floor.ts', ['--rung', 'wire']],
   httpAuth: ['loadgen/baselines/http-floor.ts', ['--rung', 'auth']],
@@ -302,7 +302,8 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
       let r: DriverResult;
       const t0 = monoUs();
       try {
-        r = isLbTarget(name) ? await lb.measure(w, name, () => runOnce(w, name, round, settings)) : await runOnce(w, name, round, settings);
+        const once = () => runOnce(w, name, round, settings);
+        r = isLbTarget(name) ? await lb.measure(w, name, once) : await once();
       } catch (e) {
         endProgress();
         notes.push(`${name}${rounds > 1 ? ` round ${round + 1}` : ''}: run failed: ${(e as Error).message.split('\n')[0]}`);

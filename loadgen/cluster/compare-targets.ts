@@ -9,6 +9,7 @@
  * CPU is the sum over every process of the topology, split afterwards by component: instances,
  * HAProxy, Redis — where the time goes.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Target } from '../drivers/driver.ts';
 import { sampleProc } from '../procs/child.ts';
@@ -50,6 +51,7 @@ export class LbTargets {
   async start(say: (s: string) => void): Promise<void> {
     for (const name of this.names) {
       const n = Number(name.slice('web-lb'.length));
+      mkdirSync(join(this.o.dir, name), { recursive: true });
       this.clusters[name] = await startCluster({
         web: n,
         store: this.o.store,
