@@ -16,6 +16,7 @@ import { runTcp } from './drivers/tcp-driver.ts';
 import { COMPARE_USAGE, compareFlags } from './flags.ts';
 import { spawnServer, type ChildServer } from './procs/child.ts';
 import { getNofile, raiseNofile } from './procs/nofile.ts';
+import { auditPostgres, createRunDatabases, type RunDatabases } from './procs/pg-databases.ts';
 import { buildRtClient } from './bench/rt-client.c.ts';
 import { isLbTarget, lbRatios, lbTargetNames, LbTargets } from './cluster/compare-targets.ts';
 import { runRealtimeLight } from './bench/rt-light.ts';
@@ -94,7 +95,8 @@ const profDir = (name: string) => join(dir, `prof-${name}`);
 const profArgs = (name: string) => (f.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir(name)}`] : []);
 const storeArgs = ['--store', f.store, '--hash-cost', String(f.hashCost), '--channels-per-place', String(f.channelsPerPlace)];
 const common = ['--host', '127.0.0.1', '--port', '0', ...storeArgs, '--log-level', 'warn'];
-const floorsWanted = f.floors && !external && targets.includes('web') && targets.includes('game');
+const floorsWanted = f.floors && !external && targets.includes('web') && targets.includes('game') && f.store !== 'postgres';
+if (f.floors && f.store === 'postgres') say('compare: no floors with --store postgres (their store rungs are SQLite)');
 if (f.floors && external) say(
   'compare: no floors against servers it did not start (a floor elsewhere, under other load, is not comparable)'
 );
@@ -107,8 +109,11 @@ const floorsNeeded = [...new Set(workloads.flatMap(floorsOf))];
 const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
 // --web-instances: the web workloads again through HAProxy (loadgen/cluster/compare-targets.ts).
 const lb = new LbTargets(f.webInstances > 0 && targets.includes('web') && !external ? lbTargetNames(f.webInstances) : [], {
-  store: f.store, dir, webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
+  store: f.store, dir, dbUrlOf: (name) => pgDbs!.urls[name], webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
 });
+/** --store postgres: a database per server started here (loadgen/procs/pg-databases.ts). */
+let pgDbs: RunDatabases | null = null;
+const dbArgs = (name: string) => (pgDbs ? ['--db-url', pgDbs.urls[name]] : ['--db-path', join(dir, `${name}.sqlite`)]);
 /** Sessions measure one process's memory per connection: not run through the balancer. */
 const lbFor = (w: string) => (w === 'sessions' ? [] : lb.names);
 const FLOOR_ENTRY: Record<string, [string, string[]]> = {
@@ -147,13 +152,13 @@ async function startAll(): Promise<void> {
     );
   if (targets.includes('web') && !external) start(
     'web', 'web-server/server.ts',
-    [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]
+    [...common, ...dbArgs('web'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]
   );
   if (targets.includes('game') && !external)
     start(
       'game', 'game-server/server.ts',
       [
-        ...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users',
+        ...common, ...dbArgs('game'), '--io', f.io, '--workers', String(f.workers), '--max-users',
         String(Math.max(10_000, sessionsCap + 1000)), ...extraArgs(f.gameArgs)
       ]
     );
@@ -413,6 +418,7 @@ try {
     `compare: loading servers already running: ${Object.entries(externalAddr).map(([k, a]) => `${k} ${a.host}:${a.port}`).join(', ')}`
   );
   else say(`compare: starting ${[...targets, ...lb.names, ...floorsNeeded].join(', ')} (store ${f.store}, run dir ${dir})`);
+  if (f.store === 'postgres') pgDbs = await createRunDatabases(f.dbUrl, [...targets, ...lb.names]);
   await startAll();
   for (const s of Object.values(servers)) say(`  ${s.banner} [pid ${s.pid}]`);
   for (const w of workloads) runs.push(await runWorkload(w));
@@ -451,6 +457,15 @@ for (const [name, path] of Object.entries(auditPaths)) {
     auditResults[name] = { ok: false, players: 0, ledgerRows: 0, problems: [`cannot audit: ${(e as Error).message}`] };
     exitCode = 1;
   }
+}
+if (pgDbs) {
+  for (const name of [...['web', 'game'].filter((k) => servers[k]), ...Object.keys(lb.clusters)]) {
+    const a = auditPostgres(pgDbs.urls[name]);
+    auditResults[name] = a;
+    if (!a.ok) exitCode = 1;
+  }
+  if (f.keep) say(`compare: databases kept: ${Object.values(pgDbs.urls).join(' ')}`);
+  else await pgDbs.drop().catch((e: Error) => say(`compare: cannot drop the run's databases: ${e.message}`));
 }
 const report: RunReport = {
   tool: 'loadgen/compare',

@@ -57,8 +57,12 @@ export const compareFlags = {
   heartbeatS: { type: 'number', default: 10, env: 'LG_HEARTBEAT_S', help: 'sessions: heartbeat (ping) interval per session, seconds' },
   holdS: { type: 'number', default: 3, env: 'LG_HOLD_S', help: 'sessions: hold every session open this long before reading RSS' },
   store: {
-    type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'LG_STORE',
-    help: 'store kind of both servers (sqlite: a temp file each)'
+    type: 'string', default: 'sqlite', choices: ['sqlite', 'memory', 'postgres'], env: 'LG_STORE',
+    help: 'store kind of both servers (sqlite: a temp file each; postgres: a database each on --db-url\'s server, dropped after the run)'
+  },
+  dbUrl: {
+    type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test', env: 'LG_DB_URL',
+    help: '--store postgres: a database on the PostgreSQL server to connect to for CREATE DATABASE (each server gets its own)'
   },
   io: {
     type: 'string', default: 'auto', choices: IO_CHOICES, env: 'LG_IO', help: 'game server I/O backend (--io)'

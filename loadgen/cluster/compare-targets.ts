@@ -38,14 +38,17 @@ export class LbTargets {
   readonly clusters: Record<string, Cluster> = {};
   /** Per workload and target: the component split of the last call. */
   readonly split: Record<string, Record<string, LbComponentShare>> = {};
-  private readonly dbUrl: string | undefined;
-
   constructor(
     readonly names: string[],
-    private readonly o: { store: string; dbUrl?: string; dir: string; webArgs: string[]; nodeArgs?: (name: string, i: number) => string[] },
-  ) {
-    this.dbUrl = o.dbUrl;
-  }
+    private readonly o: {
+      store: string;
+      /** --store postgres: the database of each target. */
+      dbUrlOf?: (name: string) => string;
+      dir: string;
+      webArgs: string[];
+      nodeArgs?: (name: string, i: number) => string[];
+    },
+  ) {}
 
   /** Start every topology (one after the other: each waits for HAProxy to see its instances UP). */
   async start(say: (s: string) => void): Promise<void> {
@@ -56,7 +59,7 @@ export class LbTargets {
         web: n,
         store: this.o.store,
         dbPath: this.o.store === 'sqlite' ? this.dbPath(name) : undefined,
-        dbUrl: this.dbUrl,
+        dbUrl: this.o.dbUrlOf?.(name),
         redis: 'own',
         webArgs: this.o.webArgs,
         nodeArgs: this.o.nodeArgs ? (i) => this.o.nodeArgs!(name, i) : undefined,
