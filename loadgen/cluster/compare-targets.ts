@@ -90,7 +90,8 @@ export class LbTargets {
 
   /** Run fn (one driver call against `name`) and record the CPU split of the topology over it. */
   async measure<T>(workload: string, name: string, fn: () => Promise<T>): Promise<T> {
-    const sample = (): Components => Object.fromEntries(this.components(name).map(([k, pids]) => [k, pids.map((p) => sampleProc(p).cpuMs)]));
+    const sample = (): Components =>
+      Object.fromEntries(this.components(name).map(([k, pids]) => [k, pids.map((p) => sampleProc(p).cpuMs)]));
     const before = sample();
     const out = await fn();
     const after = sample();

@@ -36,8 +36,11 @@ if (f.web < 2 || f.web > 8 || f.players < 1 || f.players > 100 || f.seconds < 1 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const ITEM = 'potion_small';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of several commands, read loosely
+type Body = any;
+
 async function call(base: string, method: string, path: string, token?: string, body?: unknown, key?: string): Promise<{ status: number;
-  body: any }> {
+  body: Body }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -158,7 +161,15 @@ async function writeRun(c: Cluster, players: { name: string; playerId: number; t
   return { ...r, killToDownMs };
 }
 
-function ledgerCheck(path: string, acked: Set<string>): { lost: number; unacked: number; twice: number; auditOk: boolean; problems: string[] } {
+interface LedgerCheck {
+  lost: number;
+  unacked: number;
+  twice: number;
+  auditOk: boolean;
+  problems: string[];
+}
+
+function ledgerCheck(path: string, acked: Set<string>): LedgerCheck {
   const db = new Database(path, { readonly: true });
   const rows = db.prepare(`SELECT op_id AS o, COUNT(*) AS n FROM ledger WHERE op_id LIKE 'lab11-%' GROUP BY op_id`).all() as {
     o: string; n: number }[];

@@ -34,7 +34,7 @@ describe('cluster: kill -9 of one instance under load', () => {
   it('HAProxy routes around it; retries with the Idempotency-Key apply nothing twice; nothing acknowledged is lost',
     { timeout: CLUSTER_TIMEOUT }, async () => {
     await withCluster({ web: 3, webArgs: ['--no-rate-limit'] }, async (c) => {
-      const players = [];
+      const players: { name: string; playerId: number; token: string }[] = [];
       for (let i = 0; i < PLAYERS; i++) players.push({ name: `k${i}`, ...(await login(c.url, `k${i}`)) });
       const t: Tally = { acked: new Set(), refused: new Set(), resends: 0, retriedOps: 0, unresolved: [] };
       let stop = false;

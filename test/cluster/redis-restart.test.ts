@@ -18,7 +18,7 @@ describe('cluster: Redis restarted under load', () => {
       const B = instanceUrl(c, 1);
       const mover = await login(A, 'mover');
       await call(A, 'PUT', '/v1/me/channel', { token: mover.token, body: { channel: 'town-3' } });
-      const watchers = [];
+      const watchers: { playerId: number; token: string; cursor: number; tags: Set<number> }[] = [];
       for (let i = 0; i < WATCHERS; i++) {
         const w = await login(B, `w${i}`);
         await call(B, 'PUT', '/v1/me/channel', { token: w.token, body: { channel: 'town-3' } });
