@@ -22,15 +22,15 @@ describe('cluster: rate limits shared across instances', () => {
   it('3 instances behind HAProxy with Redis: the login throttle and the player limit hold exactly', { timeout: CLUSTER_TIMEOUT },
     async () => {
     await withCluster({ web: 3, webArgs: LIMITS }, async (c) => {
-      const logins = await tally(15, async () => (await call(c.url, 'POST', '/v1/sessions', { body: { name: 'rl', password: 'secret-pw' } }))
+      const logins = await tally(15, async () => (await call(c.url, 'POST', '/v1/sessions', { body: { name: 'limited', password: 'secret-pw' } }))
         .status);
       expect(logins).toEqual({ 200: 5, 429: 10 });
       // Per player: the token from a direct login (the per-IP login budget is spent through HAProxy).
-      const me = await login(`http://${c.instances[0].host}:${c.instances[0].port}`, 'rl2').catch(() => null);
+      const me = await login(`http://${c.instances[0].host}:${c.instances[0].port}`, 'limited2').catch(() => null);
       expect(me, 'the direct login shares the per-IP budget too').toBeNull();
     });
     await withCluster({ web: 3, webArgs: [...LIMITS, '--login-rate-limit', '0'] }, async (c) => {
-      const me = await login(c.url, 'rl3');
+      const me = await login(c.url, 'limited3');
       const reads = await tally(20, async () => (await call(c.url, 'GET', '/v1/me', { token: me.token })).status);
       expect(reads).toEqual({ 200: 12, 429: 8 });
       const r = await call(c.url, 'GET', '/v1/me', { token: me.token });
@@ -41,7 +41,7 @@ describe('cluster: rate limits shared across instances', () => {
   it('control: without Redis each instance counts alone, and 3 instances let 3× the logins through', { timeout: CLUSTER_TIMEOUT },
     async () => {
     await withCluster({ web: 3, redis: 'none', webArgs: LIMITS }, async (c) => {
-      const logins = await tally(15, async () => (await call(c.url, 'POST', '/v1/sessions', { body: { name: 'rl', password: 'secret-pw' } }))
+      const logins = await tally(15, async () => (await call(c.url, 'POST', '/v1/sessions', { body: { name: 'limited', password: 'secret-pw' } }))
         .status);
       expect(logins[200]).toBeGreaterThan(5);
     });
