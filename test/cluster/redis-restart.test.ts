@@ -20,7 +20,7 @@ describe('cluster: Redis restarted under load', () => {
       await call(A, 'PUT', '/v1/me/channel', { token: mover.token, body: { channel: 'town-3' } });
       const watchers: { playerId: number; token: string; cursor: number; tags: Set<number> }[] = [];
       for (let i = 0; i < WATCHERS; i++) {
-        const w = await login(B, `w${i}`);
+        const w = await login(B, `watcher${i}`);
         await call(B, 'PUT', '/v1/me/channel', { token: w.token, body: { channel: 'town-3' } });
         const cursor = (await call(B, 'GET', '/v1/me/events', { token: w.token })).body.cursor as number;
         watchers.push({ ...w, cursor, tags: new Set<number>() });
