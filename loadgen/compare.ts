@@ -109,7 +109,10 @@ const floorsNeeded = [...new Set(workloads.flatMap(floorsOf))];
 const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
 // --web-instances: the web workloads again through HAProxy (loadgen/cluster/compare-targets.ts).
 const lb = new LbTargets(f.webInstances > 0 && targets.includes('web') && !external ? lbTargetNames(f.webInstances) : [], {
-  store: f.store, dir, dbUrlOf: (name) => pgDbs!.urls[name], webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
+  store: f.store,
+  dir,
+  dbUrlOf: (name) => pgDbs?.urls[name],
+  webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
 });
 /** --store postgres: a database per server started here (loadgen/procs/pg-databases.ts). */
 let pgDbs: RunDatabases | null = null;

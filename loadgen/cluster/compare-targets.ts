@@ -43,7 +43,7 @@ export class LbTargets {
     private readonly o: {
       store: string;
       /** --store postgres: the database of each target. */
-      dbUrlOf?: (name: string) => string;
+      dbUrlOf?: (name: string) => string | undefined;
       dir: string;
       webArgs: string[];
       nodeArgs?: (name: string, i: number) => string[];
