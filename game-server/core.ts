@@ -4,16 +4,19 @@
  * nothing about which thread that is. This file is only the wiring; each job is a module of
  * ./session/ (docs/game-server.md lists them). Wire format: docs/protocol.md.
  */
-import type { Domain } from '../shared/domain.ts';
+import type { AsyncDomain, Domain } from '../shared/domain.ts';
 import { encodeFrame } from '../shared/protocol/frame.ts';
 import { CommandRunner, inMemoryDelivery } from '../shared/runner.ts';
+import { AsyncCommandRunner } from '../shared/runner/async-runner.ts';
 import { SharedChannels, SharedCounter, type SharedBuffers } from './cross-worker-counters.ts';
 import type { PortAddress } from './io/completion-port.ts';
 import { GameCache, GenStore } from './player-cache.ts';
+import { PgPlayerCache } from './player-cache-pg.ts';
 import { Output } from './session/backpressure.ts';
 import { Dispatcher } from './session/dispatch.ts';
 import { FanOut } from './session/fan-out.ts';
-import { GroupCommit } from './session/group-commit.ts';
+import { GroupCommit, type Committer } from './session/group-commit.ts';
+import { AsyncGroupCommit } from './session/group-commit-async.ts';
 import { Lifecycle } from './session/lifecycle.ts';
 import { newCounters, type CoreMetrics, type Counters } from './session/metrics.ts';
 import { Peers, type PostPacket } from './session/peers.ts';
@@ -39,8 +42,8 @@ export interface CoreConfig {
 export interface CoreOptions {
   cfg: CoreConfig;
   transport: Transport;
-  /** Domain whose store is NOT yet wrapped: the core wraps it for cross-worker cache coherence. */
-  domain: Domain;
+  /** Domain whose store is NOT yet wrapped: the core wraps it for cross-worker cache coherence. PostgreSQL: async. */
+  domain: Domain | AsyncDomain;
   shared: SharedBuffers;
   workerIndex: number;
   serverName: string;
@@ -48,9 +51,8 @@ export interface CoreOptions {
 }
 
 export class GameCore implements TransportHandler {
-  readonly runner: CommandRunner;
-  readonly cache: GameCache;
-  readonly generations: GenStore;
+  readonly runner: CommandRunner | AsyncCommandRunner;
+  readonly cache: GameCache | PgPlayerCache;
   readonly sessions = new SessionTable();
   readonly fanOut: FanOut;
   private readonly transport: Transport;
@@ -71,18 +73,31 @@ export class GameCore implements TransportHandler {
     this.peers = new Peers(this.transport, workerIndex, this.counters);
     const channels = new SharedChannels(shared);
     this.fanOut = new FanOut(this.sessions, output, channels, this.peers, () => this.lifecycle.shuttingDown);
-    this.generations = new GenStore(domain.store, new Int32Array(shared.playerGen));
-    this.cache = new GameCache(this.generations, (id, from, to) => this.fanOut.moveIndex(id, from, to));
-    this.runner = new CommandRunner({
-      store: this.generations.store,
+    const gen = new Int32Array(shared.playerGen);
+    const onChannel = (id: number, from: string | null, to: string | null) => this.fanOut.moveIndex(id, from, to);
+    const common = {
       tokens: domain.tokens,
       rules: domain.rules,
       hashCost: domain.hashCost,
-      cache: this.cache,
       realtime: inMemoryDelivery(channels),
       persistEvents: false,
-      onEvents: (evs) => this.fanOut.onEvents(evs),
-    });
+      onEvents: (evs: Parameters<FanOut['onEvents']>[0]) => this.fanOut.onEvents(evs),
+    };
+    let commit: Committer;
+    if (domain.store.kind === 'postgres') {
+      const cache = new PgPlayerCache(domain.store, gen, onChannel);
+      const runner = new AsyncCommandRunner({ ...common, store: domain.store, cache });
+      this.cache = cache;
+      this.runner = runner;
+      commit = new AsyncGroupCommit(runner, output, this.counters, log);
+    } else {
+      const generations = new GenStore(domain.store, gen);
+      const cache = new GameCache(generations, onChannel);
+      const runner = new CommandRunner({ ...common, store: generations.store, cache });
+      this.cache = cache;
+      this.runner = runner;
+      commit = new GroupCommit(runner, output, this.counters, log);
+    }
     const welcome = encodeFrame({
       ev: 'welcome',
       body: {
@@ -107,7 +122,6 @@ export class GameCore implements TransportHandler {
       log,
       afterTimer: () => this.dispatcher.flush(),
     });
-    const commit = new GroupCommit(this.runner, output, this.counters, log);
     this.dispatcher = new Dispatcher(this.runner, commit, this.lifecycle, output, this.counters);
     const unblock = (s: Session) => this.dispatcher.unblock(s);
     this.claims = new ResumeClaims(this.runner, this.sessions, this.lifecycle, this.peers, output, this.counters, unblock);
@@ -195,6 +209,7 @@ export class GameCore implements TransportHandler {
     clearInterval(this.idleSweep);
     this.claims.cancelAll();
     this.lifecycle.finishAll();
+    await this.lifecycle.saved();
     while (conns.size > 0 && Date.now() < until) await sleep(10);
     await this.transport.close();
   }

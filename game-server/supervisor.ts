@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { resolveTokenSecret } from '../shared/auth/token.ts';
 import { formatStartLine } from '../shared/start-line.ts';
+import { openAsyncDomain } from '../shared/domain.ts';
 import { openStore } from '../shared/store/open-store.ts';
 import type { GameConfig } from './config.ts';
 import type { CoreMetrics } from './core.ts';
@@ -80,13 +81,18 @@ function spawn(data: WorkerData): Promise<{ h: WorkerHandle; port: number; backe
 export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   if (!Number.isInteger(cfg.workers) || cfg.workers < 1) throw new Error('--workers must be a positive integer');
   if (cfg.workers > 1 && cfg.store === 'memory')
-    throw new Error('--workers > 1 needs --store sqlite (each worker opens the same file; a memory store cannot be shared)');
+    throw new Error('--workers > 1 needs --store sqlite or postgres (each worker opens the same store; a memory store cannot be shared)');
   // Run migrations and settle the token secret once, before workers race for it.
   const cfg2 = { ...cfg } as { -readonly [K in keyof GameConfig]: GameConfig[K] };
   if (cfg.store === 'sqlite') {
     const s = openStore({ kind: 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' });
     cfg2.tokenSecret = resolveTokenSecret(s, cfg.tokenSecret || undefined);
     s.close();
+  } else if (cfg.store === 'postgres') {
+    // Migrations run here once (under their lock anyway), and the token secret is settled for all workers.
+    const { store } = await openAsyncDomain(cfg);
+    cfg2.tokenSecret = cfg.tokenSecret || (await store.getMeta('token_secret'))!;
+    await store.close();
   }
   const shared = allocShared(cfg.channelsPerPlace);
   const first = await spawn({ cfg: cfg2, index: 0, shared, serverName: SERVER_NAME });

@@ -5,7 +5,7 @@
  * ports (Transport.postTo).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDomain } from '../shared/domain.ts';
+import { openAsyncDomain, openDomain } from '../shared/domain.ts';
 import { openStore } from '../shared/store/open-store.ts';
 import type { GameConfig } from './config.ts';
 import { GameCore } from './core.ts';
@@ -33,8 +33,12 @@ try {
   const sel = await selectBackend(cfg.io as IoChoice);
   const onHandlerError = (e: unknown) => log(`handler error: ${(e as Error)?.stack ?? e}`);
   const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError });
-  const store = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
-  const domain = openDomain(cfg, store);
+  // PostgreSQL: each worker has its own pool (--db-pool connections); the supervisor migrated already.
+  const domain =
+    cfg.store === 'postgres'
+      ? await openAsyncDomain(cfg)
+      : openDomain(cfg, openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' }));
+  const store = domain.store;
   const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });
   const { port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 }, core);
   port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
@@ -51,8 +55,8 @@ try {
         return;
       case 'shutdown':
         core.shutdown(m.waitMs).then(
-          () => {
-            store.close();
+          async () => {
+            await store.close();
             port.postMessage({ type: 'stopped' });
             port.close();
           },

@@ -115,7 +115,14 @@ export function cliFlags<S extends FlagSpecs>(usage: string, specs: S, argv = pr
 
 /** Flags every server shares: the store, the rules, tokens. */
 export const commonFlags = {
-  store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'STORE', help: 'store kind' },
+  store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'memory', 'postgres'], env: 'STORE', help: 'store kind' },
+  dbUrl: {
+    type: 'string',
+    default: '',
+    env: 'DATABASE_URL',
+    help: 'PostgreSQL URL for --store postgres, e.g. postgres://user@127.0.0.1:5432/takeout (schema migrated on start)',
+  },
+  dbPool: { type: 'number', default: 10, env: 'DB_POOL', help: 'PostgreSQL connections per process (per game worker)' },
   dbPath: { type: 'string', default: 'data/game.sqlite', env: 'DB_PATH', help: 'SQLite file (created with its schema on first start)' },
   dbSync: {
     type: 'string',

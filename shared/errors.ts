@@ -20,6 +20,7 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
+  UNAVAILABLE: { status: 503, title: 'Store unavailable' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

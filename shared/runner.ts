@@ -16,16 +16,17 @@
 import { randomUUID } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import type { Static, TSchema } from 'typebox';
-import { channelIds, maxHpFor } from './catalog.ts';
+import { channelIds } from './catalog.ts';
 import type { CommandContext, CommandDef, Rules, World } from './commands/define.ts';
 import { commands } from './commands/table.ts';
 import { DomainError, fail } from './errors.ts';
-import type { DomainEvent, EventName, EventTarget } from './events.ts';
-import { addToInventory, clonePlayer, removeFromInventory, type PlayerState } from './model.ts';
-import { hash32, Rng } from './rng.ts';
+import type { PlayerState } from './model.ts';
 import type { HashCost } from './auth/password.ts';
 import type { TokenSigner } from './auth/token.ts';
-import type { LedgerRow, Store, StoredEvent } from './store/store.ts';
+import type { Store, StoredEvent } from './store/store.ts';
+import { UnitOfWork, type DeliveredEvent, type RealtimeMode, type WorkDeps } from './runner/unit-of-work.ts';
+
+export type { ChannelCheck, DeliveredEvent, RealtimeMode } from './runner/unit-of-work.ts';
 
 /** The game server's view of online players: the runner reads through it and updates it after commit. */
 export interface PlayerCache {
@@ -39,23 +40,6 @@ export interface ChannelDirectory {
   /** Atomically take a place in `channel`; false when it already holds `capacity` players. */
   reserve(channel: string, capacity: number): boolean;
   release(channel: string): void;
-}
-
-/**
- * Where realtime commands (channel.*) keep their state: the strategy behind RunnerOptions.realtime.
- * The runner asks it whether those commands run in a store transaction, and UnitOfWork.setChannel
- * asks it to move a player's channel place.
- */
-export interface RealtimeMode {
-  readonly kind: 'store' | 'memory';
-  /** Realtime commands run as store writes (one transaction, persisted events) rather than on the cached state. */
-  readonly inTransaction: boolean;
-  /**
-   * Take a place in `to` (CHANNEL_FULL when it holds `capacity`) and give up the one in `from`.
-   * Returns how to give the places back if the command or its batch fails; null when the store
-   * transaction's rollback does that.
-   */
-  moveChannel(from: string | null, to: string | null, capacity: number): (() => void) | null;
 }
 
 /** The web server's mode: channel members are counted in the store, inside the command's transaction. */
@@ -91,11 +75,6 @@ function realtimeModeOf(opts: RunnerOptions): RealtimeMode {
   if (opts.realtime === 'store') return storedFeed(opts.store);
   if (!opts.channels) throw new Error('realtime memory mode needs a ChannelDirectory');
   return inMemoryDelivery(opts.channels);
-}
-
-export interface DeliveredEvent extends DomainEvent {
-  /** The store's event id when the event was persisted (event feed cursor). */
-  id?: number;
 }
 
 export interface RunnerOptions {
@@ -145,6 +124,17 @@ export function validateInput(def: CommandDef, input: unknown): void {
 
 const OP_ID_MAX = 100;
 
+/** The input, checked against the command's schema: handlers take it as their declared input type. */
+export function checkCommand(def: CommandDef, input: unknown, actorId: number | null, opts: RunOptions): Static<CommandDef['input']> {
+  const body = input ?? {};
+  if (!opts.validated) validateInput(def, body);
+  if (def.auth && !actorId) fail('UNAUTHORIZED', `${def.name} needs a logged-in player`);
+  if (opts.opId !== undefined && (typeof opts.opId !== 'string' || opts.opId.length === 0 || opts.opId.length > OP_ID_MAX)) {
+    fail('INVALID', `operation id must be 1..${OP_ID_MAX} characters`);
+  }
+  return body;
+}
+
 export class CommandRunner {
   readonly store: Store;
   readonly rules: Rules;
@@ -169,13 +159,13 @@ export class CommandRunner {
     this.now = opts.now ?? Date.now;
     this.realtime = realtimeModeOf(opts);
     this.workDeps = {
-      store: opts.store,
       tokens: opts.tokens,
       rules: opts.rules,
       validChannels: new Set(channelIds(opts.rules.channelsPerPlace)),
       realtime: this.realtime,
-      persistEvents: opts.persistEvents,
       loadPlayer: (id) => this.loadPlayer(id),
+      findPlayerId: (name) => opts.store.findPlayerByName(name)?.state.id,
+      insertPlayer: (init, passHash, at) => opts.store.insertPlayer(init, passHash, at),
     };
   }
 
@@ -244,15 +234,8 @@ export class CommandRunner {
     return this.overlay.get(id) ?? this.opts.cache?.get(id) ?? this.store.loadPlayer(id);
   }
 
-  /** The input, checked against the command's schema: handlers take it as their declared input type. */
   private check(def: CommandDef, input: unknown, actorId: number | null, opts: RunOptions): Static<CommandDef['input']> {
-    const body = input ?? {};
-    if (!opts.validated) validateInput(def, body);
-    if (def.auth && !actorId) fail('UNAUTHORIZED', `${def.name} needs a logged-in player`);
-    if (opts.opId !== undefined && (typeof opts.opId !== 'string' || opts.opId.length === 0 || opts.opId.length > OP_ID_MAX)) {
-      fail('INVALID', `operation id must be 1..${OP_ID_MAX} characters`);
-    }
-    return body;
+    return checkCommand(def, input, actorId, opts);
   }
 
   private execute(
@@ -290,7 +273,7 @@ export class CommandRunner {
         }
       }
       const result = def.handler(this.ctx(w, actorId, now, opId, prepared), input);
-      w.write();
+      writeUnit(this.store, w, this.opts.persistEvents);
       if (clientOpId !== undefined && actorId) this.store.putIdempotent(actorId, clientOpId, def.name, result, now);
       return result;
     });
@@ -317,134 +300,12 @@ export class CommandRunner {
   }
 }
 
-interface WorkDeps {
-  store: Store;
-  tokens: TokenSigner;
-  rules: Rules;
-  validChannels: Set<string>;
-  realtime: RealtimeMode;
-  persistEvents: boolean;
-  /** Committed state as commands see it (the runner's batch overlay → cache → store). */
-  loadPlayer(id: number): PlayerState | undefined;
-}
-
-/** The World a handler runs against: working copies, ledger rows and events of one command. */
-class UnitOfWork implements World {
-  readonly touched = new Map<number, PlayerState>();
-  readonly ledger: LedgerRow[] = [];
-  readonly events: DeliveredEvent[] = [];
-  replayed = false;
-  /** How to give back the channel places this command took (realtime memory mode). */
-  private channelUndo: (() => void)[] = [];
-
-  constructor(
-    private readonly deps: WorkDeps,
-    private readonly actorId: number,
-    private readonly now: number,
-    private readonly opId: string,
-    private readonly access: 'read' | 'write',
-  ) {}
-
-  actor(): PlayerState {
-    if (!this.actorId) fail('UNAUTHORIZED', 'no caller');
-    return this.player(this.actorId);
-  }
-
-  player(id: number): PlayerState {
-    let p = this.touched.get(id);
-    if (p) return p;
-    const base = this.deps.loadPlayer(id);
-    if (!base) fail('NOT_FOUND', `player ${id} not found`);
-    // Reads hand out the committed state itself; writers get a copy so a failure changes nothing.
-    p = this.access === 'read' ? base : clonePlayer(base);
-    this.touched.set(id, p);
-    return p;
-  }
-
-  playerByName(name: string): PlayerState {
-    for (const p of this.touched.values()) if (p.name === name) return p;
-    const found = this.deps.store.findPlayerByName(name);
-    if (!found) fail('NOT_FOUND', `no player named ${name}`);
-    return this.player(found.state.id);
-  }
-
-  createPlayer(name: string, passHash: string): PlayerState {
-    const hp = maxHpFor(1);
-    const init = { name, level: 1, xp: 0, hp, maxHp: hp, gold: 0, inventory: [], quests: {}, channel: null, x: 500, y: 500, hunts: 0 };
-    const id = this.deps.store.insertPlayer(init, passHash, this.now);
-    const p: PlayerState = { id, ...init };
-    this.touched.set(id, p);
-    return p;
-  }
-
-  gold(p: PlayerState, delta: number, reason: string, counterparty?: number): void {
-    if (delta === 0) return;
-    if (p.gold + delta < 0) fail('INSUFFICIENT', `need ${-delta} gold, have ${p.gold}`, { have: p.gold, need: -delta });
-    p.gold += delta;
-    this.row(p.id, 'gold', null, delta, reason, counterparty);
-  }
-
-  addItem(p: PlayerState, item: string, qty: number, reason: string, counterparty?: number): void {
-    addToInventory(p, item, qty);
-    this.row(p.id, 'item', item, qty, reason, counterparty);
-  }
-
-  removeItem(p: PlayerState, item: string, qty: number, reason: string, counterparty?: number): void {
-    removeFromInventory(p, item, qty);
-    this.row(p.id, 'item', item, -qty, reason, counterparty);
-  }
-
-  setChannel(p: PlayerState, channel: string | null): void {
-    if (channel !== null && !this.deps.validChannels.has(channel)) fail('NOT_FOUND', `no channel ${channel}`);
-    const undo = this.deps.realtime.moveChannel(p.channel, channel, this.deps.rules.channelCapacity);
-    if (undo) this.channelUndo.push(undo);
-    p.channel = channel;
-  }
-
-  hasChannelChanges(): boolean {
-    return this.channelUndo.length > 0;
-  }
-
-  /** Give back the channel places of a failed memory-mode command (or of a batch whose commit failed), newest first. */
-  rollbackChannels(): void {
-    const undo = this.channelUndo;
-    this.channelUndo = [];
-    for (let i = undo.length - 1; i >= 0; i--) undo[i]();
-  }
-
-  emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void {
-    this.events.push({ target, name, body });
-  }
-
-  issueToken(playerId: number) {
-    return this.deps.tokens.issue(playerId, this.now);
-  }
-
-  rngFor(p: PlayerState): Rng {
-    return new Rng(hash32(`${p.id}:${p.hunts}`, this.deps.rules.worldSeed));
-  }
-
-  /** Inside the transaction: save every touched player, the ledger rows and (web) the events. */
-  write(): void {
-    const store = this.deps.store;
-    for (const p of this.touched.values()) store.savePlayer(p, this.now);
-    if (this.ledger.length) store.appendLedger(this.ledger);
-    if (this.deps.persistEvents && this.events.length) {
-      const stored = store.appendEvents(
-        this.events.map((e) => ({
-          playerId: 'player' in e.target ? e.target.player : null,
-          channel: 'channel' in e.target ? e.target.channel : null,
-          except: 'channel' in e.target ? (e.target.except ?? null) : null,
-          name: e.name,
-          body: e.body,
-          at: this.now,
-        })),
-      );
-      stored.forEach((s: StoredEvent, i) => (this.events[i].id = s.id));
-    }
-  }
-
-  private row(playerId: number, kind: 'gold' | 'item', item: string | null, delta: number, reason: string, counterparty?: number): void {
-    this.ledger.push({ opId: this.opId, playerId, kind, item, delta, reason, counterparty: counterparty ?? null, at: this.now });
+/** Inside the transaction: save every touched player, the ledger rows and (web) the events. */
+function writeUnit(store: Store, w: UnitOfWork, persistEvents: boolean): void {
+  for (const p of w.touched.values()) store.savePlayer(p, w.now);
+  if (w.ledger.length) store.appendLedger(w.ledger);
+  if (persistEvents && w.events.length) {
+    const stored = store.appendEvents(w.storedEvents());
+    stored.forEach((s: StoredEvent, i) => (w.events[i].id = s.id));
   }
 }

@@ -8,6 +8,8 @@
  * registered in.
  */
 import Fastify from 'fastify';
+import { openAsyncDomain, openDomain } from '../shared/domain.ts';
+import type { AsyncStore } from '../shared/store/async-store.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { createWebContext, type WebApp } from './context.ts';
@@ -27,13 +29,18 @@ export type { WebApp, WebContext } from './context.ts';
 
 export interface BuildOptions {
   /** Use this store instead of opening one from config (the caller keeps ownership: not closed on app close). */
-  store?: Store;
+  store?: Store | AsyncStore;
   /** Fastify logger option override (default: pino at config.logLevel). */
   logger?: boolean | { level: string };
 }
 
 export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Promise<WebApp> {
-  const ctx = createWebContext(config, opts.store);
+  const given = opts.store;
+  const domain =
+    given?.kind === 'postgres' || (!given && config.store === 'postgres')
+      ? await openAsyncDomain(config, given as AsyncStore | undefined)
+      : openDomain(config, given as Store | undefined);
+  const ctx = createWebContext(config, domain, !given);
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,

@@ -6,6 +6,9 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, fail } from '../shared/errors.ts';
 import type { CommandRunner } from '../shared/runner.ts';
 
+/** What the token check needs from a runner (sync or async). */
+type Authenticator = Pick<CommandRunner, 'authenticate'>;
+
 export type AuthResult = { id: number } | { error: DomainError };
 
 declare module 'fastify' {
@@ -17,7 +20,7 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
 
-export function authOf(req: FastifyRequest, runner: CommandRunner): AuthResult {
+export function authOf(req: FastifyRequest, runner: Authenticator): AuthResult {
   if (req.tdiAuth) return req.tdiAuth;
   const h = req.headers.authorization;
   let result: AuthResult;
@@ -35,7 +38,7 @@ export function authOf(req: FastifyRequest, runner: CommandRunner): AuthResult {
 }
 
 /** The caller's player id, or the UNAUTHORIZED error thrown. */
-export function requireActor(req: FastifyRequest, runner: CommandRunner): number {
+export function requireActor(req: FastifyRequest, runner: Authenticator): number {
   const a = authOf(req, runner);
   if ('error' in a) throw a.error;
   return a.id;

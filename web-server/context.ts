@@ -4,9 +4,9 @@
  * buildApp and handed to each plugin as an option (and to tests as `app.web`).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { openDomain, type Domain } from '../shared/domain.ts';
+import type { AsyncDomain, Domain } from '../shared/domain.ts';
 import { CommandRunner } from '../shared/runner.ts';
-import type { Store } from '../shared/store/store.ts';
+import { AsyncCommandRunner, storedFeedInCommit } from '../shared/runner/async-runner.ts';
 import type { WebConfig } from './config.ts';
 import { EventFeed } from './event-feed.ts';
 import { Metrics } from './metrics.ts';
@@ -21,10 +21,13 @@ export class Lifecycle {
   readonly inFlight = new Set<FastifyReply>();
 }
 
+/** The synchronous runner (SQLite, memory) or the asynchronous one (PostgreSQL: every request awaits the store). */
+export type WebRunner = CommandRunner | AsyncCommandRunner;
+
 export interface WebContext {
   config: WebConfig;
-  domain: Domain;
-  runner: CommandRunner;
+  domain: Domain | AsyncDomain;
+  runner: WebRunner;
   feed: EventFeed;
   metrics: Metrics;
   lifecycle: Lifecycle;
@@ -44,8 +47,8 @@ export interface WebPluginOptions {
   ctx: WebContext;
 }
 
-export function createWebContext(config: WebConfig, store?: Store): WebContext {
-  const domain = openDomain(config, store);
+/** `ownsStore`: the app closes the store when it closes (false when the caller passed its own). */
+export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain, ownsStore: boolean): WebContext {
   const feed = new EventFeed({
     store: domain.store,
     pollMs: config.eventsPollMs,
@@ -53,15 +56,11 @@ export function createWebContext(config: WebConfig, store?: Store): WebContext {
     retentionMs: config.eventsRetentionS * 1000,
     pruneMs: config.eventsPruneMs,
   });
-  const runner = new CommandRunner({
-    store: domain.store,
-    tokens: domain.tokens,
-    rules: domain.rules,
-    hashCost: domain.hashCost,
-    realtime: 'store',
-    persistEvents: true,
-    onEvents: feed.onEvents,
-  });
+  const common = { tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, persistEvents: true, onEvents: feed.onEvents };
+  const runner =
+    domain.store.kind === 'postgres'
+      ? new AsyncCommandRunner({ ...common, store: domain.store, realtime: storedFeedInCommit })
+      : new CommandRunner({ ...common, store: domain.store, realtime: 'store' });
   const lifecycle = new Lifecycle();
   return {
     config,
@@ -70,7 +69,7 @@ export function createWebContext(config: WebConfig, store?: Store): WebContext {
     feed,
     metrics: new Metrics(),
     lifecycle,
-    ownsStore: !store,
+    ownsStore,
     get closing() {
       return lifecycle.closing;
     },

@@ -11,11 +11,14 @@
  *  - at once, when ANOTHER instance rings the doorbell (a Redis pub/sub message published after its
  *    commit, doorbell.ts), naming the players and channels its events were for, and
  *  - by a periodic check of the store's last event id: every `pollMs` without a doorbell (or while
- *    its connection is down), every `safetyPollMs` while it is up. The store stays the source of
- *    truth and the cursor is an event id, so a lost doorbell costs latency, never an event.
+ *    its connection is down), every `safetyPollMs` while it is up — how events written by another
+ *    instance on the same SQLite file or PostgreSQL database are seen without Redis. The store stays
+ *    the source of truth and the cursor is an event id, so a lost doorbell costs latency, never an event.
+ * The store may be synchronous (SQLite, memory) or not (PostgreSQL): every store call is awaited.
  */
 import type { DeliveredEvent } from '../shared/runner.ts';
 import { fail } from '../shared/errors.ts';
+import type { AsyncStore } from '../shared/store/async-store.ts';
 import type { Store } from '../shared/store/store.ts';
 
 export interface FeedEvent {
@@ -46,7 +49,7 @@ interface Waiter {
 }
 
 export interface EventFeedOptions {
-  store: Store;
+  store: Store | AsyncStore;
   /** Re-check the store for other instances' events this often while polls are pending (0 = never). */
   pollMs: number;
   /** The store re-check while a live doorbell wakes polls (a safety net for a lost ring). Default pollMs. */
@@ -61,7 +64,7 @@ export interface EventFeedOptions {
 }
 
 export class EventFeed {
-  private readonly store: Store;
+  private readonly store: Store | AsyncStore;
   private readonly opts: EventFeedOptions;
   private readonly byPlayer = new Map<number, Set<Waiter>>();
   private readonly byChannel = new Map<string, Set<Waiter>>();
@@ -70,6 +73,8 @@ export class EventFeed {
   private pruneTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private bell: FeedBell | undefined;
+  /** A check of the store's last id is under way (an async store may take longer than pollMs). */
+  private checking = false;
   /** Counters for /metrics. */
   readonly stats = { wakeLocal: 0, wakeBell: 0, wakeStore: 0, pruned: 0 };
 
@@ -77,7 +82,7 @@ export class EventFeed {
     this.opts = opts;
     this.store = opts.store;
     if (opts.pruneMs > 0) {
-      this.pruneTimer = setInterval(() => this.prune(), opts.pruneMs);
+      this.pruneTimer = setInterval(() => void this.prune(), opts.pruneMs);
       this.pruneTimer.unref();
     }
   }
@@ -87,11 +92,11 @@ export class EventFeed {
   }
 
   /** Delete events past retention; returns how many. */
-  prune(): number {
+  async prune(): Promise<number> {
     try {
       const now = (this.opts.now ?? Date.now)();
-      this.store.pruneIdempotent(now - (this.opts.idempotencyRetentionMs ?? 24 * 3600_000));
-      const n = this.store.pruneEvents(now - this.opts.retentionMs);
+      await this.store.pruneIdempotent(now - (this.opts.idempotencyRetentionMs ?? 24 * 3600_000));
+      const n = await this.store.pruneEvents(now - this.opts.retentionMs);
       this.stats.pruned += n;
       return n;
     } catch (e) {
@@ -147,7 +152,7 @@ export class EventFeed {
       this.pollTimer = undefined;
       this.startPollTimer();
     }
-    if (this.bell?.live) this.checkStore();
+    if (this.bell?.live) void this.checkStore();
   }
 
   private get pollEveryMs(): number {
@@ -156,7 +161,7 @@ export class EventFeed {
 
   private startPollTimer(): void {
     if (this.pollTimer || this.closed || !this.all.size || this.pollEveryMs <= 0) return;
-    this.pollTimer = setInterval(() => this.checkStore(), this.pollEveryMs);
+    this.pollTimer = setInterval(() => void this.checkStore(), this.pollEveryMs);
     this.pollTimer.unref();
   }
 
@@ -166,11 +171,12 @@ export class EventFeed {
    * caller, so the next read starts later (safe: every id up to the store's last id at the start of
    * the read was already committed and visible to it).
    */
-  read(playerId: number, after: number, limit: number): FeedPage & { channel: string | null } {
-    const top = this.store.lastEventId();
-    const p = this.store.loadPlayer(playerId);
-    if (!p) fail('NOT_FOUND', `player ${playerId} not found`);
-    const raw = this.store.readEvents(playerId, p.channel, after, limit);
+  async read(playerId: number, after: number, limit: number): Promise<FeedPage & { channel: string | null }> {
+    const top = await this.store.lastEventId();
+    const loaded = await this.store.loadPlayer(playerId);
+    if (!loaded) fail('NOT_FOUND', `player ${playerId} not found`);
+    const p = 'version' in loaded ? loaded.state : loaded;
+    const raw = await this.store.readEvents(playerId, p.channel, after, limit);
     let cursor = raw.length ? raw[raw.length - 1].id : after;
     if (raw.length < limit) cursor = Math.max(cursor, top);
     const events: FeedEvent[] = [];
@@ -186,10 +192,10 @@ export class EventFeed {
    * `signal` aborts the wait (client gone); closing the feed ends every wait with what is there.
    */
   async poll(playerId: number, after: number | undefined, waitMs: number, limit: number, signal?: AbortSignal): Promise<FeedPage> {
-    let cursor = after ?? this.store.lastEventId();
+    let cursor = after ?? (await this.store.lastEventId());
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const page = this.read(playerId, cursor, limit);
+      const page = await this.read(playerId, cursor, limit);
       cursor = page.cursor;
       const left = deadline - Date.now();
       if (page.events.length || left <= 0 || this.closed || signal?.aborted) return { events: page.events, cursor };
@@ -253,13 +259,16 @@ export class EventFeed {
   }
 
   /** Other instances: one cheap MAX(id) per tick; polls whose cursor is behind it read again. */
-  private checkStore(): void {
-    if (!this.all.size) return;
+  private async checkStore(): Promise<void> {
+    if (!this.all.size || this.checking) return;
     let top: number;
+    this.checking = true;
     try {
-      top = this.store.lastEventId();
+      top = await this.store.lastEventId();
     } catch {
       return;
+    } finally {
+      this.checking = false;
     }
     for (const w of [...this.all]) {
       if (w.cursor < top) {

@@ -25,7 +25,8 @@ try {
 }
 const addr = app.server.address();
 const port = addr && typeof addr === 'object' ? addr.port : config.port;
-const storeDesc = config.store === 'sqlite' ? `sqlite ${config.dbPath}` : config.store;
+const dbStore = app.web.domain.store;
+const storeDesc = config.store === 'sqlite' ? `sqlite ${config.dbPath}` : dbStore.kind === 'postgres' ? dbStore.description : config.store;
 process.stdout.write(`${formatStartLine('web-server', 'http', config.host, port, { store: storeDesc })}\n`);
 
 let stopping = false;

@@ -9,8 +9,9 @@ import { commands } from '../../shared/commands/table.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
 import type { CommandRunner } from '../../shared/runner.ts';
+import { AsyncCommandRunner } from '../../shared/runner/async-runner.ts';
 import type { Output } from './backpressure.ts';
-import type { GroupCommit } from './group-commit.ts';
+import type { Committer } from './group-commit.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { countError, type Counters } from './metrics.ts';
 import { errorOf, type Result } from './result.ts';
@@ -28,8 +29,8 @@ export class Dispatcher {
   resumeClaims!: ResumeClaims;
 
   constructor(
-    private readonly runner: CommandRunner,
-    private readonly commit: GroupCommit,
+    private readonly runner: CommandRunner | AsyncCommandRunner,
+    private readonly commit: Committer,
     private readonly lifecycle: Lifecycle,
     private readonly output: Output,
     private readonly counters: Counters,
@@ -88,6 +89,7 @@ export class Dispatcher {
     if (opId !== undefined && typeof opId !== 'string') return this.commit.answer(s, id, invalid('opId must be a string'));
     if (op === 'session.resume') {
       this.commit.run(); // answer what came before, in order
+      if (this.runner instanceof AsyncCommandRunner) return this.resumeAfterLoad(s, id, body);
       return this.resumeClaims.resume(s, id, body);
     }
     const def = commands.get(op);
@@ -100,9 +102,42 @@ export class Dispatcher {
     this.runAsync(s, id, op, body, opId);
   }
 
+  /**
+   * PostgreSQL: a resume binds a player, which must be loaded first; and its answer must not overtake
+   * the batch still committing before it.
+   */
+  private resumeAfterLoad(s: Session, id: number, body: Record<string, unknown>): void {
+    let pid = 0;
+    try {
+      pid = typeof body.token === 'string' ? this.runner.authenticate(body.token) : 0;
+    } catch {
+      // resume() answers the bad token itself.
+    }
+    s.to('busy');
+    const loaded = async () => {
+      await this.commit.idle();
+      if (pid) await this.lifecycle.preload(pid);
+    };
+    loaded().then(
+      () => {
+        if (s.state !== 'busy') return;
+        s.to(s.playerId ? 'live' : 'anonymous');
+        this.resumeClaims.resume(s, id, body);
+        if (s.state !== 'busy') this.unblock(s);
+      },
+      (e) => this.done(s, id, { ok: false, ...errorOf(e) }),
+    );
+  }
+
   private runAsync(s: Session, id: number, op: string, body: unknown, opId?: string): void {
     s.to('busy');
-    this.runner.run(op, body, s.playerId || null, { opId }).then(
+    const answer = async () => {
+      // Wait for the batch before this request too: answers keep the order of the requests.
+      const [out] = await Promise.all([this.runner.run(op, body, s.playerId || null, { opId }), this.commit.idle()]);
+      if (op === 'player.login') await this.lifecycle.preload((out as { playerId: number }).playerId);
+      return out;
+    };
+    answer().then(
       (out) => {
         if (op === 'player.login' && s.state === 'busy' && s.conn) {
           const login = out as { playerId: number };

@@ -22,7 +22,17 @@ interface Pending {
   result?: Result;
 }
 
-export class GroupCommit {
+/** What the dispatcher queues sync requests into: this synchronous group commit, or the PostgreSQL one. */
+export interface Committer {
+  readonly size: number;
+  add(session: Session, id: number, op: string, body: unknown, opId: string | undefined): void;
+  answer(session: Session, id: number, result: Result): void;
+  run(): void;
+  /** Resolves when no batch is in flight (async answers wait for it, to keep response order). */
+  idle(): Promise<void>;
+}
+
+export class GroupCommit implements Committer {
   private pending: Pending[] = [];
 
   constructor(
@@ -44,6 +54,10 @@ export class GroupCommit {
   answer(session: Session, id: number, result: Result): void {
     if (this.pending.length === 0) return this.output.respond(session, id, result);
     this.pending.push({ session, id, op: '', body: null, actor: 0, result });
+  }
+
+  idle(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Run what is pending in one transaction, then answer every request in arrival order. */

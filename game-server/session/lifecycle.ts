@@ -6,8 +6,10 @@
 import type { PlayerState } from '../../shared/model.ts';
 import { encodeFrame } from '../../shared/protocol/frame.ts';
 import type { CommandRunner } from '../../shared/runner.ts';
+import { AsyncCommandRunner } from '../../shared/runner/async-runner.ts';
 import type { SharedCounter } from '../cross-worker-counters.ts';
 import type { GameCache } from '../player-cache.ts';
+import { PgPlayerCache } from '../player-cache-pg.ts';
 import type { Connection } from '../transport.ts';
 import type { Output } from './backpressure.ts';
 import type { FanOut } from './fan-out.ts';
@@ -25,8 +27,8 @@ export interface LifecycleConfig {
 export interface LifecycleParts {
   cfg: LifecycleConfig;
   sessions: SessionTable;
-  cache: GameCache;
-  runner: CommandRunner;
+  cache: GameCache | PgPlayerCache;
+  runner: CommandRunner | AsyncCommandRunner;
   fanOut: FanOut;
   output: Output;
   peers: Peers;
@@ -42,6 +44,8 @@ export interface LifecycleParts {
 export class Lifecycle {
   shuttingDown = false;
   private readonly p: LifecycleParts;
+  /** Saves of finished players still on their way to the store (PostgreSQL). */
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(parts: LifecycleParts) {
     this.p = parts;
@@ -113,6 +117,19 @@ export class Lifecycle {
     s.to('parked');
   }
 
+  /**
+   * Before bind() on an asynchronous store (PostgreSQL): load the player, since bind must answer at
+   * once. Nothing to do on SQLite (the cache reads the store synchronously).
+   */
+  async preload(id: number): Promise<void> {
+    if (this.p.cache instanceof PgPlayerCache) await this.p.cache.preload(id);
+  }
+
+  /** Resolves when every save of a finished player has reached the store (shutdown waits for it). */
+  async saved(): Promise<void> {
+    while (this.saving.size) await Promise.allSettled([...this.saving]);
+  }
+
   /** Final goodbye of a player: leave the channel (members get channel.left), save the position, forget it. */
   finish(s: Session): void {
     const id = s.playerId;
@@ -121,11 +138,20 @@ export class Lifecycle {
     this.unpark(s);
     try {
       if (cache.peek(id)?.channel) runner.runSync('channel.leave', {}, id);
-      const store = runner.store;
-      store.transaction(() => {
-        const st = cache.get(id);
-        if (st) store.savePlayer(st, Date.now());
-      });
+      if (runner instanceof AsyncCommandRunner) {
+        const st = cache.peek(id);
+        if (st) {
+          const save = runner.saveSession(id, st).catch((e) => log(`saving player ${id} failed: ${(e as Error).message}`));
+          this.saving.add(save);
+          void save.finally(() => this.saving.delete(save));
+        }
+      } else {
+        const store = runner.store;
+        store.transaction(() => {
+          const st = cache.get(id);
+          if (st) store.savePlayer(st, Date.now());
+        });
+      }
     } catch (e) {
       log(`saving player ${id} failed: ${(e as Error).message}`);
     }

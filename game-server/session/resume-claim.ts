@@ -28,7 +28,7 @@ export class ResumeClaims {
   private claimSeq = 1;
 
   constructor(
-    private readonly runner: CommandRunner,
+    private readonly runner: Pick<CommandRunner, 'authenticate'>,
     private readonly sessions: SessionTable,
     private readonly lifecycle: Lifecycle,
     private readonly peers: Peers,

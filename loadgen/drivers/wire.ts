@@ -39,7 +39,7 @@ export function httpRequestFor(op: Op): HttpRequestSpec {
 }
 
 const NOT_DOMAIN = [
-  'INTERNAL', 'SHUTTING_DOWN', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
+  'INTERNAL', 'SHUTTING_DOWN', 'UNAVAILABLE', 'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNKNOWN_OP', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
 ];
 const DOMAIN_CODES = new Set(Object.keys(ErrorCodes).filter((c) => !NOT_DOMAIN.includes(c)));
 const CODE_BY_STATUS = new Map<number, string>();

@@ -7,7 +7,6 @@ import type { Static, TSchema } from 'typebox';
 import type { EventName, EventTarget } from '../events.ts';
 import type { PlayerState } from '../model.ts';
 import type { Rng } from '../rng.ts';
-import type { Store } from '../store/store.ts';
 import type { HashCost } from '../auth/password.ts';
 
 export interface Rules {
@@ -55,9 +54,12 @@ export interface CommandContext {
 }
 
 export interface PrepareDeps {
-  store: Store;
+  /** A synchronous Store, or the asynchronous one (PostgreSQL): prepare awaits either. */
+  store: { findPlayerByName(name: string): PlayerLookup | Promise<PlayerLookup> };
   hashCost: HashCost;
 }
+
+type PlayerLookup = { state: PlayerState; passHash: string } | undefined;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 

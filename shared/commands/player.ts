@@ -26,7 +26,7 @@ export const playerLogin = defineCommand({
   http: { method: 'POST', path: '/v1/sessions' },
   // The slow hash runs here, outside the transaction, so it never holds the store's write lock.
   async prepare(input, { store, hashCost }): Promise<LoginPrep> {
-    const found = store.findPlayerByName(input.name);
+    const found = await store.findPlayerByName(input.name);
     if (found) {
       if (!(await verifyPassword(input.password, found.passHash))) fail('UNAUTHORIZED', 'wrong name or password');
       return { kind: 'existing', playerId: found.state.id };

@@ -9,7 +9,7 @@
  */
 import { itemById } from '../catalog.ts';
 import { MAX_SLOTS } from '../model.ts';
-import type { Store } from '../store/store.ts';
+import type { AuditSource } from '../store/async-store.ts';
 
 export interface AuditReport {
   ok: boolean;
@@ -19,7 +19,7 @@ export interface AuditReport {
   problems: string[];
 }
 
-export function audit(store: Store, maxProblems = 50): AuditReport {
+export function audit(store: AuditSource, maxProblems = 50): AuditReport {
   const problems: string[] = [];
   const add = (p: string) => {
     if (problems.length < maxProblems) problems.push(p);

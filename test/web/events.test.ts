@@ -171,7 +171,7 @@ describe('event feed', () => {
   it('old events are pruned past retention', async () => {
     const r = await startApp({ eventsRetentionS: 60, eventsPruneMs: 50 });
     try {
-      const store = r.app.web.domain.store;
+      const store = r.app.web.domain.store as SqliteStore; // this suite runs on SQLite
       const [old] = store.appendEvents([
         { playerId: 1, channel: null, except: null, name: 'item.received', body: {}, at: Date.now() - 3600_000 },
       ]);

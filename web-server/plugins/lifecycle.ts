@@ -42,7 +42,7 @@ async function lifecycle(app: FastifyInstance, { ctx }: WebPluginOptions): Promi
     // let them finish before the store goes away (bounded).
     const end = Date.now() + ctx.config.shutdownTimeoutMs;
     while (state.inFlight.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-    if (ctx.ownsStore) ctx.domain.store.close();
+    if (ctx.ownsStore) await ctx.domain.store.close();
   });
 }
 

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { CommandDef } from '../../shared/commands/define.ts';
 import { commandList } from '../../shared/commands/table.ts';
+import type { CommandRunner } from '../../shared/runner.ts';
 import { requireActor } from '../auth.ts';
 import type { WebContext, WebPluginOptions } from '../context.ts';
 import { ProblemResponses } from '../problem.ts';
@@ -74,7 +75,7 @@ function addCommandRoute(app: FastifyInstance, def: CommandDef, ctx: WebContext)
     handler: sync
       ? (req, reply) => {
           const actor = def.auth ? requireActor(req, runner) : null;
-          const out = runner.runSync(def.name, inputOf(req), actor, { validated: true, opId: opIdOf(req) });
+          const out = (runner as CommandRunner).runSync(def.name, inputOf(req), actor, { validated: true, opId: opIdOf(req) });
           if (def.auth) reply.header('cache-control', 'no-store');
           return out;
         }
