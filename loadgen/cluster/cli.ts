@@ -7,6 +7,7 @@
  */
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
 import { formatStartLine } from '../../shared/start-line.ts';
+import { ensureDatabase } from '../procs/pg-databases.ts';
 import { startCluster } from './topology.ts';
 
 const flags = {
@@ -14,11 +15,14 @@ const flags = {
   host: { type: 'string', default: '127.0.0.1', env: 'CLUSTER_HOST', help: 'interface of HAProxy and the instances' },
   port: { type: 'number', default: 8080, env: 'CLUSTER_PORT', help: "HAProxy's port (0 = any free port; the start line prints it)" },
   store: {
-    type: 'string', default: 'sqlite', choices: ['sqlite', 'postgres'], env: 'CLUSTER_STORE',
-    help: 'the store every instance shares: one SQLite file (WAL) or PostgreSQL (--db-url)',
+    type: 'string', default: 'postgres', choices: ['postgres', 'sqlite'], env: 'CLUSTER_STORE',
+    help: 'the store every instance shares: PostgreSQL (--db-url) or one SQLite file in WAL mode (--db-path; one machine only)',
   },
-  dbPath: { type: 'string', default: '', env: 'CLUSTER_DB_PATH', help: 'SQLite file (default: a new one in a temp dir, removed at exit)' },
-  dbUrl: { type: 'string', default: '', env: 'CLUSTER_DB_URL', help: 'PostgreSQL URL for --store postgres' },
+  dbUrl: {
+    type: 'string', default: 'postgres://postgres@127.0.0.1:5432/takeout_cluster', env: 'CLUSTER_DB_URL',
+    help: 'PostgreSQL database for --store postgres (created when missing; the schema is migrated by the first instance)',
+  },
+  dbPath: { type: 'string', default: '', env: 'CLUSTER_DB_PATH', help: 'SQLite file for --store sqlite (default: a new one in a temp dir, removed at exit)' },
   redis: {
     type: 'string', default: 'own', env: 'CLUSTER_REDIS',
     help: "'own' (a redis-server of its own on a free port), 'none' (each instance alone: no doorbell, per-instance limits), or a redis:// URL",
@@ -37,6 +41,7 @@ let stopping = false;
 
 let cluster: Awaited<ReturnType<typeof startCluster>>;
 try {
+  if (f.store === 'postgres' && (await ensureDatabase(f.dbUrl)) === 'created') say(`cluster: created the database ${f.dbUrl}`);
   cluster = await startCluster({
     web: f.web,
     host: f.host,
@@ -54,7 +59,7 @@ try {
   say(`cluster: ${(e as Error).message}`);
   process.exit(1);
 }
-const storeDesc = cluster.dbPath ? `sqlite ${cluster.dbPath}` : f.store;
+const storeDesc = cluster.dbPath ? `sqlite ${cluster.dbPath}` : `postgres ${new URL(f.dbUrl).pathname.slice(1)}`;
 process.stdout.write(
   `${formatStartLine('cluster', 'http', cluster.host, cluster.port, {
     web: f.web, store: storeDesc, redis: cluster.redisUrl ?? 'none', stats: cluster.haproxy.statsUrl,

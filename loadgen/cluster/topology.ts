@@ -57,6 +57,8 @@ export interface Cluster {
   redisPrefix: string;
   dir: string;
   dbPath: string | null;
+  /** --store postgres: the database every instance uses. */
+  dbUrl: string | null;
   /** The flags each instance runs with (without --port). */
   instanceArgs: string[];
   serverName(i: number): string;
@@ -145,6 +147,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       redisPrefix,
       dir,
       dbPath,
+      dbUrl: o.store === 'postgres' ? o.dbUrl! : null,
       instanceArgs,
       serverName: (i) => servers[i].name,
       async restart(i) {

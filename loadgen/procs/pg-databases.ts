@@ -74,3 +74,20 @@ export function auditPostgres(url: string): AuditResult {
   const r = JSON.parse(p.stdout.slice(at)) as AuditResult;
   return { ok: r.ok && p.status === 0, players: r.players, ledgerRows: r.ledgerRows, problems: r.problems };
 }
+
+/** Create the database `url` names when it does not exist yet (`npm run cluster`'s default one); connects to `postgres` for that. */
+export async function ensureDatabase(url: string): Promise<'exists' | 'created'> {
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await probe.connect();
+    return 'exists';
+  } catch (e) {
+    if ((e as { code?: string }).code !== '3D000') throw e; // anything but "database does not exist"
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  const db = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(db)) throw new Error(`will not create a database named ${JSON.stringify(db)}: lower-case letters, digits, _`);
+  await admin(urlFor(url, 'postgres'), (c) => c.query(`CREATE DATABASE ${db}`));
+  return 'created';
+}

@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../loadgen/procs/child.ts';
 import { parseStartLine } from '../../shared/start-line.ts';
+import { createTestDatabase } from '../helpers/pg.ts';
 import { call, CLUSTER_TIMEOUT, instanceUrl, login, sleep, waitFor, withCluster } from './helpers.ts';
 
 /** Requests each server of the `web` backend answered (HAProxy's stats CSV, column stot = sessions, hrsp_2xx). */
@@ -77,9 +78,10 @@ describe('cluster: N web instances behind HAProxy', () => {
     });
   });
 
-  it('npm run cluster prints HAProxy\'s address; SIGINT stops every process it started', { timeout: CLUSTER_TIMEOUT }, async () => {
+  it('npm run cluster (PostgreSQL by default) prints HAProxy\'s address; SIGINT stops every process it started', { timeout: CLUSTER_TIMEOUT }, async () => {
+    const db = await createTestDatabase();
     const cli = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'loadgen/cluster/cli.ts'), '--web', '2', '--port', '0',
-      '--web-args', '--hash-cost 4 --log-level warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--db-url', db.url, '--web-args', '--hash-cost 4 --log-level warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -99,6 +101,7 @@ describe('cluster: N web instances behind HAProxy', () => {
       });
       const s = parseStartLine(line)!;
       expect(s.details.web).toBe('2');
+      expect(s.details.store).toBe(`postgres ${db.name}`);
       expect(s.details.redis).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
       expect((await call(`http://${s.host}:${s.port}`, 'GET', '/healthz')).status).toBe(200);
       const pids = descendants(cli.pid!);
@@ -113,6 +116,7 @@ describe('cluster: N web instances behind HAProxy', () => {
       expect(left, `still running: ${left.join(', ')}`).toEqual([]);
     } finally {
       if (cli.exitCode === null) cli.kill('SIGKILL');
+      await db.drop();
     }
   });
 });

@@ -3,22 +3,73 @@
  * free port (never the machine's Redis), HAProxy in front (loadgen/cluster/topology.ts), a unique
  * Redis prefix, and clients over real HTTP. withCluster stops every process also when the test fails.
  */
+import pg from 'pg';
 import { startCluster, type Cluster, type ClusterOptions } from '../../loadgen/cluster/topology.ts';
+import { auditPostgres } from '../../loadgen/procs/pg-databases.ts';
+import { audit } from '../../shared/ledger/audit.ts';
+import { SqliteStore } from '../../shared/store/sqlite-store.ts';
+import { createTestDatabase } from '../helpers/pg.ts';
 
 /** Cheap password hashes and quiet logs; the tests' own flags come after these. */
 export const TEST_WEB_ARGS = ['--hash-cost', '4'];
 
+/** The store the cluster tests run on: the topology's default, PostgreSQL (CLUSTER_TEST_STORE=sqlite: one SQLite file). */
+export const TEST_STORE = process.env.CLUSTER_TEST_STORE === 'sqlite' ? 'sqlite' : 'postgres';
+
+/** A cluster on a database of its own (PostgreSQL: created here, dropped afterwards, also on failure). */
 export async function withCluster<T>(o: Partial<ClusterOptions> & { web: number }, fn: (c: Cluster) => Promise<T>): Promise<T> {
-  const c = await startCluster({
-    store: 'sqlite',
-    redis: 'own',
-    ...o,
-    webArgs: [...TEST_WEB_ARGS, ...(o.webArgs ?? [])],
-  });
+  const store = o.store ?? TEST_STORE;
+  const db = store === 'postgres' ? await createTestDatabase() : null;
   try {
-    return await fn(c);
+    const c = await startCluster({
+      store,
+      redis: 'own',
+      ...o,
+      dbUrl: db?.url,
+      webArgs: [...TEST_WEB_ARGS, ...(o.webArgs ?? [])],
+    });
+    try {
+      return await fn(c);
+    } finally {
+      await c.stop();
+    }
   } finally {
-    await c.stop();
+    await db?.drop();
+  }
+}
+
+/** Ledger rows per operation id (the Idempotency-Key) for the given reasons. */
+export async function ledgerRowsByOp(c: Cluster, reasons: string[]): Promise<Map<string, number>> {
+  if (c.dbUrl) {
+    const client = new pg.Client({ connectionString: c.dbUrl });
+    await client.connect();
+    try {
+      const r = await client.query<{ o: string; n: string }>(
+        'SELECT op_id AS o, COUNT(*) AS n FROM ledger WHERE reason = ANY($1) GROUP BY op_id', [reasons]);
+      return new Map(r.rows.map((x) => [x.o, Number(x.n)]));
+    } finally {
+      await client.end();
+    }
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(c.dbPath!, { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT op_id AS o, COUNT(*) AS n FROM ledger WHERE reason IN (${reasons.map(() => '?').join(',')}) GROUP BY op_id`)
+      .all(...reasons) as { o: string; n: number }[];
+    return new Map(rows.map((x) => [x.o, x.n]));
+  } finally {
+    db.close();
+  }
+}
+
+/** The ledger audit of the cluster's store. */
+export function auditCluster(c: Cluster): { ok: boolean; problems: string[] } {
+  if (c.dbUrl) return auditPostgres(c.dbUrl);
+  const store = new SqliteStore({ path: c.dbPath! });
+  try {
+    return audit(store);
+  } finally {
+    store.close();
   }
 }
 
