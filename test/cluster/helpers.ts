@@ -131,5 +131,5 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms: numbe
   }
 }
 
-/** Start-up of N child processes and HAProxy on a busy machine: generous. */
-export const CLUSTER_TIMEOUT = 180_000;
+/** Start-up of N child processes and HAProxy on a busy machine (minutes at a load average of 15): generous. */
+export const CLUSTER_TIMEOUT = 360_000;

@@ -45,20 +45,26 @@ describe('cluster: Redis restarted under load', () => {
           await sleep(5);
         }
       })();
-      await sleep(800);
+      // Each phase lasts until 10 more moves are acknowledged (a busy machine is slow), at least its time.
+      const phase = async (ms: number) => {
+        const from = acked.length;
+        await sleep(ms);
+        expect(await waitFor(() => acked.length >= from + 10, 60_000), 'moves go on').toBe(true);
+      };
+      await phase(800);
       await c.redis!.kill();
       const downAt = acked.length;
       expect(await waitFor(async () => (await metric(B, 'web_event_doorbell_up')) === 0, 10_000)).toBe(true);
-      await sleep(1200);
+      await phase(1200);
       await c.redis!.restart();
       const upAt = acked.length;
       expect(await waitFor(async () => (await metric(B, 'web_event_doorbell_up')) === 1, 15_000), 'the doorbell reconnects').toBe(true);
-      await sleep(800);
+      await phase(800);
       stopMoves = true;
       await moves;
       // Every watcher catches up with every acknowledged move (bounded).
       const all = () => watchers.every((w) => acked.every((t) => w.tags.has(t)));
-      const caughtUp = await waitFor(all, 10_000);
+      const caughtUp = await waitFor(all, 30_000);
       stopPolls = true;
       await Promise.all(polls);
       for (const w of watchers) {
@@ -66,9 +72,9 @@ describe('cluster: Redis restarted under load', () => {
         expect(lost, `watcher ${w.playerId} lost moves`).toEqual([]);
       }
       expect(caughtUp).toBe(true);
-      expect(downAt, 'moves before the outage').toBeGreaterThan(10);
-      expect(upAt - downAt, 'moves during the outage').toBeGreaterThan(10);
-      expect(acked.length - upAt, 'moves after Redis came back').toBeGreaterThan(10);
+      expect(downAt, 'moves before the outage').toBeGreaterThanOrEqual(10);
+      expect(upAt - downAt, 'moves during the outage').toBeGreaterThanOrEqual(10);
+      expect(acked.length - upAt, 'moves after Redis came back').toBeGreaterThanOrEqual(10);
       expect(await metric(B, 'web_event_wakeups_store_total'), 'the store re-check woke polls during the outage').toBeGreaterThan(0);
     });
   });
