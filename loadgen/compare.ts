@@ -446,7 +446,12 @@ const auditPaths: Record<string, string> = external
       ...Object.keys(lb.clusters).map((k) => [k, lb.dbPath(k)]),
     ])
     : {};
-if (external && !Object.keys(auditPaths).length) say(
+if (external && f.webDbUrl && targets.includes('web')) {
+  const a = auditPostgres(f.webDbUrl);
+  auditResults.web = a;
+  if (!a.ok) exitCode = 1;
+}
+if (external && !Object.keys(auditPaths).length && !f.webDbUrl) say(
   'compare: no ledger audit (give --web-db-path / --game-db-path to audit the running servers\' stores)'
 );
 for (const [name, path] of Object.entries(auditPaths)) {

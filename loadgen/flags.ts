@@ -97,6 +97,10 @@ export const compareFlags = {
     type: 'string', default: '', env: 'LG_WEB_DB_PATH',
     help: 'with --web-url: the running web server\'s SQLite file, for the ledger audit after the run'
   },
+  webDbUrl: {
+    type: 'string', default: '', env: 'LG_WEB_DB_URL',
+    help: 'with --web-url: the running web servers\' PostgreSQL database (postgres://…), for the ledger audit after the run'
+  },
   gameDbPath: {
     type: 'string', default: '', env: 'LG_GAME_DB_PATH',
     help: 'with --game-addr: the running game server\'s SQLite file, for the ledger audit after the run'

@@ -52,8 +52,11 @@ describe('docker-compose.yml', () => {
     expect(c.services.haproxy.ports).toContain('8080:8080');
     expect(lg.command).toContain('http://haproxy:8080');
     expect(game.ports).toContain('7777:7777');
-    for (const s of [web, game, lg]) expect(s.volumes).toContain('data:/data');
-    expect(web.environment.DB_PATH).toMatch(/^\/data\/.+\.sqlite$/);
+    for (const s of [game, lg]) expect(s.volumes).toContain('data:/data');
+    // The replicas share PostgreSQL; the game server keeps its own SQLite file.
+    expect(web.environment.STORE).toBe('postgres');
+    expect(web.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+    expect(Object.keys(web.depends_on)).toEqual(expect.arrayContaining(['postgres', 'redis']));
     expect(game.environment.DB_PATH).toMatch(/^\/data\/.+\.sqlite$/);
     // Listening on all interfaces inside the container, else the published port reaches nothing.
     expect(web.environment.WEB_HOST).toBe('0.0.0.0');
