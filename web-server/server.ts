@@ -13,7 +13,11 @@ import { normalizeArgv, WEB_USAGE, webFlags } from './config.ts';
 const config = cliFlags(WEB_USAGE, webFlags, normalizeArgv(process.argv.slice(2)));
 // Loaded after the flags, so --help and flag errors answer without loading Fastify.
 const { buildApp } = await import('./app.ts');
-const app = await buildApp(config);
+const app = await buildApp(config).catch((e: Error) => {
+  // A store that cannot be opened (no --db-url, PostgreSQL unreachable at start): one line, not a stack.
+  process.stderr.write(`web-server: cannot open the store: ${e.message}\n`);
+  process.exit(1);
+});
 
 try {
   await app.listen({ host: config.host, port: config.port });

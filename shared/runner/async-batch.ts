@@ -102,6 +102,7 @@ export async function runBatch(runner: AsyncCommandRunner, items: readonly Batch
   // Events in command order, after the commit; then the conflicted commands, each on its own.
   for (const w of local) runner.deliver(w);
   for (const s of again) {
+    runner.stats.retries++;
     for (const p of s.unit.players) runner.forget(p.state.id);
     try {
       out[s.i] = { ok: true, value: await runner.execute(s.c) };

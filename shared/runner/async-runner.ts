@@ -16,7 +16,7 @@ import type { Static } from 'typebox';
 import { channelIds } from '../catalog.ts';
 import type { CommandContext, CommandDef, Rules } from '../commands/define.ts';
 import { commands } from '../commands/table.ts';
-import { fail } from '../errors.ts';
+import { DomainError, fail } from '../errors.ts';
 import type { PlayerState } from '../model.ts';
 import type { HashCost } from '../auth/password.ts';
 import type { TokenSigner } from '../auth/token.ts';
@@ -75,6 +75,8 @@ export class Loaded {
   readonly names = new Map<string, number | null>();
   readonly newIds: number[] = [];
   nextNewId = 0;
+  /** Players taken from the cache (committed, but maybe not the newest): a refusal is checked against the store. */
+  readonly fromCache = new Set<number>();
 }
 
 export interface Prepared {
@@ -89,8 +91,8 @@ export class AsyncCommandRunner {
   readonly store: AsyncStore;
   readonly rules: Rules;
   readonly tokens: TokenSigner;
-  /** Commands run again after a conflict, and commands that needed more data mid-run (for /metrics and tests). */
-  readonly stats = { retries: 0, reloads: 0 };
+  /** Commands run again after a conflict, that needed more data mid-run, whose refusal was re-checked on fresher state. */
+  readonly stats = { retries: 0, reloads: 0, rechecks: 0 };
   private readonly opts: AsyncRunnerOptions;
   private readonly now: () => number;
   private readonly validChannels: Set<string>;
@@ -236,7 +238,10 @@ export class AsyncCommandRunner {
       const loaded = new Loaded();
       if (actorId) {
         const cached = this.opts.cache?.getVersioned(actorId);
-        if (cached && !recordOp) loaded.players.set(actorId, cached);
+        if (cached && !recordOp) {
+          loaded.players.set(actorId, cached);
+          loaded.fromCache.add(actorId);
+        }
         else {
           const { player, idem } = await this.store.loadForCommand(actorId, recordOp ? clientOpId : undefined);
           if (idem) {
@@ -274,11 +279,33 @@ export class AsyncCommandRunner {
         const result = c.def.handler(this.ctx(w, c.actorId, now, opId, c.prepared), c.input);
         return { w, result };
       } catch (e) {
-        if (!(e instanceof NeedData)) throw e;
-        this.stats.reloads++;
-        await this.load(loaded, e);
+        if (e instanceof NeedData) {
+          this.stats.reloads++;
+          await this.load(loaded, e);
+        } else if (e instanceof DomainError && loaded.fromCache.size > 0 && (await this.fresher(loaded))) {
+          this.stats.rechecks++;
+        } else throw e;
       }
     }
+  }
+
+  /**
+   * A refusal decided on cached states must not be an artefact of a stale cache (another process wrote
+   * the player): read those players from the store; true when one was newer (then the handler runs again).
+   */
+  private async fresher(loaded: Loaded): Promise<boolean> {
+    let newer = false;
+    for (const id of loaded.fromCache) {
+      const fresh = await this.store.loadPlayer(id);
+      const had = loaded.players.get(id);
+      if (fresh && had && fresh.version !== had.version) {
+        loaded.players.set(id, fresh);
+        this.opts.cache?.refresh(fresh);
+        newer = true;
+      }
+    }
+    loaded.fromCache.clear();
+    return newer;
   }
 
   /** The unit of work as the store commits it. */
@@ -315,7 +342,8 @@ export class AsyncCommandRunner {
       loadPlayer: (id) => {
         let p = loaded.players.get(id);
         if (!p) {
-          p = overlay?.get(id) ?? cache?.getVersioned(id);
+          p = overlay?.get(id);
+          if (!p && (p = cache?.getVersioned(id))) loaded.fromCache.add(id);
           if (p) loaded.players.set(id, p);
         }
         if (p) return p.state;

@@ -9,11 +9,11 @@
  * The game server runs two workers, so its group commits also race each other on shared players.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { audit } from '../../shared/ledger/audit.ts';
 import { Rng } from '../../shared/rng.ts';
 import { PgStore } from '../../shared/store/pg/pg-store.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import { createTestDatabase } from '../helpers/pg.ts';
 import { gamePlayer, webPlayer, type Op, type Player } from './drivers.ts';
 import { sleep, startChild, type Child, type ServerKind } from './helpers.ts';
 
@@ -152,19 +152,17 @@ async function crashLoop(kind: ServerKind, url: string): Promise<{ kills: number
 }
 
 describe('kill -9 under load on PostgreSQL', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   for (const kind of ['web', 'game'] as const) {
     it(`${kind} server: no acknowledged write lost, nothing half-applied, the audit passes`, async () => {
-      const r = await crashLoop(kind, db.url);
-      expect(r.kills).toBe(KILL_SEEDS.length);
-      expect(r.acked).toBeGreaterThan(KILL_SEEDS.length * 15);
+      // A database per server, so the ledger checked holds this server's operations only.
+      const db = await createTestDatabase();
+      try {
+        const r = await crashLoop(kind, db.url);
+        expect(r.kills).toBe(KILL_SEEDS.length);
+        expect(r.acked).toBeGreaterThan(KILL_SEEDS.length * 15);
+      } finally {
+        await db.drop();
+      }
     }, 240_000);
   }
 });

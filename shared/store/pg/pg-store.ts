@@ -2,7 +2,7 @@
  * PostgreSQL Store (driver `pg`, a pool of connections). The only files that import the driver are in
  * this folder. Every command costs two round trips: one prefetch (the actor and its idempotency row)
  * and one commit (`SELECT takeout_commit($1, $2)`, a PL/pgSQL function that is its own transaction;
- * see migrations/postgres/002_commit_function.sql). Statements are named, so each connection parses
+ * see migrations/postgres/002 and 003). Statements are named, so each connection parses
  * and plans them once.
  */
 import pg from 'pg';

@@ -17,7 +17,7 @@ DECLARE
   ids bigint[];
 BEGIN
   PERFORM 1 FROM players
-    WHERE id IN (SELECT (pl.j->>'id')::int FROM json_array_elements(u->'players') AS pl(j) WHERE pl.j->>'v' IS NOT NULL)
+    WHERE id IN (SELECT (e->>'id')::int FROM json_array_elements(u->'players') e WHERE e->>'v' IS NOT NULL)
     ORDER BY id FOR UPDATE;
   FOR r IN SELECT * FROM json_to_recordset(u->'players') AS t(
       id int, v int, name text, ph text, level int, xp int, hp int, mhp int, gold int,
@@ -71,8 +71,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7405001);
     WITH ins AS (
       INSERT INTO events(player_id, channel, except_player, name, body, at)
-        SELECT (e.j->>'p')::int, e.j->>'ch', (e.j->>'ex')::int, e.j->>'n', e.j->'b', at
-          FROM json_array_elements(u->'events') WITH ORDINALITY AS e(j, ord)
+        SELECT e.p, e.ch, e.ex, e.n, e.b, at
+          FROM json_to_recordset(u->'events') WITH ORDINALITY AS e(p int, ch text, ex int, n text, b json, ord bigint)
           ORDER BY e.ord
         RETURNING id
     )
@@ -95,9 +95,8 @@ BEGIN
     RETURN json_build_array(takeout_apply(units->0, at));
   END IF;
   PERFORM 1 FROM players
-    WHERE id IN (SELECT (pl.j->>'id')::int
-                   FROM json_array_elements(units) AS un(j), json_array_elements(un.j->'players') AS pl(j)
-                  WHERE pl.j->>'v' IS NOT NULL)
+    WHERE id IN (SELECT (p->>'id')::int FROM json_array_elements(units) x, json_array_elements(x->'players') p
+                  WHERE p->>'v' IS NOT NULL)
     ORDER BY id FOR UPDATE;
   FOR u IN SELECT * FROM json_array_elements(units)
   LOOP
