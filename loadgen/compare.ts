@@ -16,7 +16,9 @@ import { runTcp } from './drivers/tcp-driver.ts';
 import { COMPARE_USAGE, compareFlags } from './flags.ts';
 import { spawnServer, type ChildServer } from './procs/child.ts';
 import { getNofile, raiseNofile } from './procs/nofile.ts';
+import { auditPostgres, createRunDatabases, type RunDatabases } from './procs/pg-databases.ts';
 import { buildRtClient } from './bench/rt-client.c.ts';
+import { isLbTarget, lbRatios, lbTargetNames, LbTargets } from './cluster/compare-targets.ts';
 import { runRealtimeLight } from './bench/rt-light.ts';
 import { addBuckets, breakdown, bucketTimes, emptyBuckets, readProfiles, type CpuProfile } from './report/cpu-buckets.ts';
 import { figuresOf, ratio, type RunReport, type TargetFigures, type WorkloadRun } from './report/figures.ts';
@@ -45,6 +47,7 @@ try {
 }
 if (f.duration <= 0 && f.amount <= 0) fail('--duration or --amount must be positive');
 if (f.duration > 600) fail('--duration is capped at 600 s');
+if (f.webInstances > 0 && f.store === 'memory') fail('--web-instances needs a store the instances share (--store sqlite)');
 
 function fail(msg: string): never {
   process.stderr.write(`compare: ${msg}\n`);
@@ -92,7 +95,8 @@ const profDir = (name: string) => join(dir, `prof-${name}`);
 const profArgs = (name: string) => (f.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir(name)}`] : []);
 const storeArgs = ['--store', f.store, '--hash-cost', String(f.hashCost), '--channels-per-place', String(f.channelsPerPlace)];
 const common = ['--host', '127.0.0.1', '--port', '0', ...storeArgs, '--log-level', 'warn'];
-const floorsWanted = f.floors && !external && targets.includes('web') && targets.includes('game');
+const floorsWanted = f.floors && !external && targets.includes('web') && targets.includes('game') && f.store !== 'postgres';
+if (f.floors && f.store === 'postgres') say('compare: no floors with --store postgres (their store rungs are SQLite)');
 if (f.floors && external) say(
   'compare: no floors against servers it did not start (a floor elsewhere, under other load, is not comparable)'
 );
@@ -103,6 +107,18 @@ const floorsOf = (w: string): string[] => (
 const floorsNeeded = [...new Set(workloads.flatMap(floorsOf))];
 /** --game-args / --web-args: passed through after ours, so the servers' own flag parsing (last wins) applies them. */
 const extraArgs = (s: string) => s.split(/\s+/).filter(Boolean);
+// --web-instances: the web workloads again through HAProxy (loadgen/cluster/compare-targets.ts).
+const lb = new LbTargets(f.webInstances > 0 && targets.includes('web') && !external ? lbTargetNames(f.webInstances) : [], {
+  store: f.store,
+  dir,
+  dbUrlOf: (name) => pgDbs?.urls[name],
+  webArgs: [...storeArgs.slice(2), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)],
+});
+/** --store postgres: a database per server started here (loadgen/procs/pg-databases.ts). */
+let pgDbs: RunDatabases | null = null;
+const dbArgs = (name: string) => (pgDbs ? ['--db-url', pgDbs.urls[name]] : ['--db-path', join(dir, `${name}.sqlite`)]);
+/** Sessions measure one process's memory per connection: not run through the balancer. */
+const lbFor = (w: string) => (w === 'sessions' ? [] : lb.names);
 const FLOOR_ENTRY: Record<string, [string, string[]]> = {
   httpWire: ['loadgen/baselines/http-floor.ts', ['--rung', 'wire']],
   httpAuth: ['loadgen/baselines/http-floor.ts', ['--rung', 'auth']],
@@ -139,26 +155,28 @@ async function startAll(): Promise<void> {
     );
   if (targets.includes('web') && !external) start(
     'web', 'web-server/server.ts',
-    [...common, '--db-path', join(dir, 'web.sqlite'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]
+    [...common, ...dbArgs('web'), '--no-rate-limit', '--events-retention-s', '600', ...extraArgs(f.webArgs)]
   );
   if (targets.includes('game') && !external)
     start(
       'game', 'game-server/server.ts',
       [
-        ...common, '--db-path', join(dir, 'game.sqlite'), '--io', f.io, '--workers', String(f.workers), '--max-users',
+        ...common, ...dbArgs('game'), '--io', f.io, '--workers', String(f.workers), '--max-users',
         String(Math.max(10_000, sessionsCap + 1000)), ...extraArgs(f.gameArgs)
       ]
     );
   for (const name of floorsNeeded) start(
     name, FLOOR_ENTRY[name][0], ['--host', '127.0.0.1', '--port', '0', ...storeArgs, ...FLOOR_ENTRY[name][1]]
   );
+  if (lb.names.length) starts.push(lb.start(say));
   const r = await Promise.allSettled(starts);
   const bad = r.filter((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (bad.length) throw new Error(bad.map((b) => (b.reason as Error).message).join('\n'));
 }
 
-const transportOf = (name: string): 'http' | 'tcp' => (name === 'web' || name.startsWith('http') ? 'http' : 'tcp');
+const transportOf = (name: string): 'http' | 'tcp' => (name === 'web' || name.startsWith('http') || isLbTarget(name) ? 'http' : 'tcp');
 const targetOf = (name: string): Target => {
+  if (isLbTarget(name)) return lb.target(name);
   const s = servers[name] ?? servers[name === 'gameC' ? 'game' : name];
   const a = s ?? externalAddr[name === 'gameC' ? 'game' : name];
   return { name, transport: transportOf(name), host: a.host, port: a.port, pid: s?.pid };
@@ -262,6 +280,7 @@ function ratiosOf(w: string, figures: Record<string, TargetFigures>): Record<str
   if (figures.httpWire) ratios['web/bare Fastify ops/s'] = ratio(web?.opsPerSec, figures.httpWire.opsPerSec);
   if (figures.tcpDurable) ratios['game/durable floor ops/s'] = ratio(game?.opsPerSec, figures.tcpDurable.opsPerSec);
   if (figures.tcpWire) ratios['game/bare TCP ops/s'] = ratio(game?.opsPerSec, figures.tcpWire.opsPerSec);
+  Object.assign(ratios, lbRatios(figures));
   if (w === 'sessions') ratios['game/web RSS per session'] = ratio(game?.sessions?.rssPerSessionBytes, web?.sessions?.rssPerSessionBytes);
   if (w === 'realtime') {
     ratios['game/web requests per event'] = ratio(game?.realtime?.requestsPerEvent, web?.realtime?.requestsPerEvent);
@@ -273,7 +292,7 @@ function ratiosOf(w: string, figures: Record<string, TargetFigures>): Record<str
 async function runWorkload(w: string): Promise<WorkloadRun> {
   const notes: string[] = [];
   const settings: Record<string, unknown> = {};
-  const base = [...targets, ...floorsOf(w)];
+  const base = [...targets, ...lbFor(w), ...floorsOf(w)];
   if (w === 'realtime' && targets.includes('game') && f.lightClient) {
     if (lightClientBuild.path !== null) base.push('gameC');
     else notes.push(`gameC: light client not run: ${lightClientBuild.reason}`);
@@ -290,7 +309,8 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
       let r: DriverResult;
       const t0 = monoUs();
       try {
-        r = await runOnce(w, name, round, settings);
+        const once = () => runOnce(w, name, round, settings);
+        r = isLbTarget(name) ? await lb.measure(w, name, once) : await once();
       } catch (e) {
         endProgress();
         notes.push(`${name}${rounds > 1 ? ` round ${round + 1}` : ''}: run failed: ${(e as Error).message.split('\n')[0]}`);
@@ -339,12 +359,14 @@ async function runWorkload(w: string): Promise<WorkloadRun> {
       `${t.target}: ${t.realtime.eventsExpected - t.realtime.eventsReceived} expected events not received`
     );
   }
+  notes.push(...lb.notes(w, figures));
   const hasErrors = Object.values(perRound).some((v) => v.some((x) => x && x.errors > 0)) || notes.some((n) => n.includes('failed'));
   const run: WorkloadRun = {
     workload: w, settings, rounds, targets: figures, spread, perRound: perRoundOut, tcpHttpRatio: ratios['game/web ops/s'], ratios,
     ratioSpread, noisyRatios, hasErrors, notes
   };
   if (requestWorkloads[w]) Object.assign(run, ladderOf(perRound));
+  if (lb.split[w]) Object.assign(run, { lbCpuSplit: lb.split[w] });
   return run;
 }
 
@@ -397,7 +419,8 @@ try {
   if (external) say(
     `compare: loading servers already running: ${Object.entries(externalAddr).map(([k, a]) => `${k} ${a.host}:${a.port}`).join(', ')}`
   );
-  else say(`compare: starting ${[...targets, ...floorsNeeded].join(', ')} (store ${f.store}, run dir ${dir})`);
+  else say(`compare: starting ${[...targets, ...lb.names, ...floorsNeeded].join(', ')} (store ${f.store}, run dir ${dir})`);
+  if (f.store === 'postgres') pgDbs = await createRunDatabases(f.dbUrl, [...targets, ...lb.names]);
   await startAll();
   for (const s of Object.values(servers)) say(`  ${s.banner} [pid ${s.pid}]`);
   for (const w of workloads) runs.push(await runWorkload(w));
@@ -405,7 +428,7 @@ try {
   say(`compare: ${(e as Error).message}`);
   exitCode = 1;
 } finally {
-  await Promise.all(Object.values(servers).map(stopServer));
+  await Promise.all([...Object.values(servers).map(stopServer), lb.stop()]);
 }
 if (f.cpuProf) {
   try {
@@ -417,9 +440,17 @@ if (f.cpuProf) {
 const auditPaths: Record<string, string> = external
   ? Object.fromEntries([['web', f.webDbPath], ['game', f.gameDbPath]].filter(([k, v]) => v && targets.includes(k)))
   : f.store === 'sqlite'
-    ? Object.fromEntries(['web', 'game'].filter((k) => servers[k]).map((k) => [k, join(dir, `${k}.sqlite`)]))
+    ? Object.fromEntries([
+      ...['web', 'game'].filter((k) => servers[k]).map((k) => [k, join(dir, `${k}.sqlite`)]),
+      ...Object.keys(lb.clusters).map((k) => [k, lb.dbPath(k)]),
+    ])
     : {};
-if (external && !Object.keys(auditPaths).length) say(
+if (external && f.webDbUrl && targets.includes('web')) {
+  const a = auditPostgres(f.webDbUrl);
+  auditResults.web = a;
+  if (!a.ok) exitCode = 1;
+}
+if (external && !Object.keys(auditPaths).length && !f.webDbUrl) say(
   'compare: no ledger audit (give --web-db-path / --game-db-path to audit the running servers\' stores)'
 );
 for (const [name, path] of Object.entries(auditPaths)) {
@@ -434,6 +465,15 @@ for (const [name, path] of Object.entries(auditPaths)) {
     exitCode = 1;
   }
 }
+if (pgDbs) {
+  for (const name of [...['web', 'game'].filter((k) => servers[k]), ...Object.keys(lb.clusters)]) {
+    const a = auditPostgres(pgDbs.urls[name]);
+    auditResults[name] = a;
+    if (!a.ok) exitCode = 1;
+  }
+  if (f.keep) say(`compare: databases kept: ${Object.values(pgDbs.urls).join(' ')}`);
+  else await pgDbs.drop().catch((e: Error) => say(`compare: cannot drop the run's databases: ${e.message}`));
+}
 const report: RunReport = {
   tool: 'loadgen/compare',
   version: 1,
@@ -446,6 +486,9 @@ const report: RunReport = {
       Object.entries(externalAddr).map(([k, a]) => [k, { banner: `${k} already running at ${a.host}:${a.port} (external)`, pid: 0 }])
     ),
     ...Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, { banner: s.banner, pid: s.pid }])),
+    ...Object.fromEntries(Object.entries(lb.clusters).map(([k, c]) => [k, {
+      banner: `haproxy ${c.url} -> ${c.instances.map((s) => s.banner).join(' | ')}`, pid: c.haproxy.proc.pid,
+    }])),
   },
   runs,
   audit: auditResults,

@@ -57,8 +57,12 @@ export const compareFlags = {
   heartbeatS: { type: 'number', default: 10, env: 'LG_HEARTBEAT_S', help: 'sessions: heartbeat (ping) interval per session, seconds' },
   holdS: { type: 'number', default: 3, env: 'LG_HOLD_S', help: 'sessions: hold every session open this long before reading RSS' },
   store: {
-    type: 'string', default: 'sqlite', choices: ['sqlite', 'memory'], env: 'LG_STORE',
-    help: 'store kind of both servers (sqlite: a temp file each)'
+    type: 'string', default: 'sqlite', choices: ['sqlite', 'memory', 'postgres'], env: 'LG_STORE',
+    help: 'store kind of both servers (sqlite: a temp file each; postgres: a database each on --db-url\'s server, dropped after the run)'
+  },
+  dbUrl: {
+    type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test', env: 'LG_DB_URL',
+    help: '--store postgres: a database on the PostgreSQL server to connect to for CREATE DATABASE (each server gets its own)'
   },
   io: {
     type: 'string', default: 'auto', choices: IO_CHOICES, env: 'LG_IO', help: 'game server I/O backend (--io)'
@@ -77,6 +81,11 @@ export const compareFlags = {
   channelsPerPlace: {
     type: 'number', default: 4, env: 'LG_CHANNELS_PER_PLACE', help: 'passed to both servers; realtime needs channels ≤ 4 × this'
   },
+  webInstances: {
+    type: 'number', default: 0, env: 'LG_WEB_INSTANCES',
+    help: 'also run the web workloads through HAProxy: target web-lb1 (1 instance: the balancer\'s own cost) and web-lbN (N instances ' +
+      'on one store, Redis for the feed\'s doorbell); 0 = no load balancer'
+  },
   webUrl: {
     type: 'string', default: '', env: 'LG_WEB_URL',
     help: 'load a web server already running at this URL (http://host:port) instead of starting one'
@@ -87,6 +96,10 @@ export const compareFlags = {
   webDbPath: {
     type: 'string', default: '', env: 'LG_WEB_DB_PATH',
     help: 'with --web-url: the running web server\'s SQLite file, for the ledger audit after the run'
+  },
+  webDbUrl: {
+    type: 'string', default: '', env: 'LG_WEB_DB_URL',
+    help: 'with --web-url: the running web servers\' PostgreSQL database (postgres://…), for the ledger audit after the run'
   },
   gameDbPath: {
     type: 'string', default: '', env: 'LG_GAME_DB_PATH',

@@ -1,7 +1,8 @@
 /**
  * `npm test`'s pretest: the programs some tests drive for real — chromium (renders the HTML reports),
- * docker-compose (validates docker-compose.yml; `config` needs no Docker engine) and haproxy (the load
- * balancer in front of N web instances). Installs them
+ * docker-compose (validates docker-compose.yml; `config` needs no Docker engine), haproxy (the load
+ * balancer in front of N web instances) and redis-server (each cluster test runs its own, on a free
+ * port). Installs them
  * with apt-get when run as root on Debian and they are missing; otherwise says what is missing and
  * fails, so a test never silently skips. A Node script rather than a shell script, so `npm test`
  * starts the same way from cmd.exe, PowerShell and a POSIX shell.
@@ -22,7 +23,7 @@ export function which(name: string): string | null {
   return null;
 }
 
-const need = ['chromium', 'docker-compose', 'haproxy'].filter((n) => !which(n));
+const need = ['chromium', 'docker-compose', 'haproxy', 'redis-server'].filter((n) => !which(n));
 if (need.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -13,11 +13,13 @@ import type { AsyncStore } from '../shared/store/async-store.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { createWebContext, type WebApp } from './context.ts';
+import doorbell from './plugins/doorbell.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import metrics from './plugins/metrics.ts';
 import openapi from './plugins/openapi.ts';
 import problems, { problemServerOptions } from './plugins/problems.ts';
 import rateLimit from './plugins/rate-limit.ts';
+import { openRedisLink } from './redis-link.ts';
 import commandRoutes from './routes/commands.ts';
 import eventRoutes from './routes/events.ts';
 import healthRoutes from './routes/health.ts';
@@ -59,7 +61,10 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
   await app.register(problems, { ctx });
   await app.register(lifecycle, { ctx });
   await app.register(openapi, { ctx });
-  await app.register(rateLimit, { ctx });
+  // Shared by N instances when configured: the feed's doorbell and the rate limits' counters.
+  const redis = config.redisUrl ? openRedisLink(config.redisUrl, config.redisPrefix, app.log) : null;
+  await app.register(doorbell, { ctx, redis });
+  await app.register(rateLimit, { ctx, redis });
   await app.register(metrics, { ctx });
   await app.register(commandRoutes, { ctx });
   await app.register(eventRoutes, { ctx });

@@ -40,8 +40,33 @@ export const webFlags = {
     env: 'EVENTS_POLL_MS',
     help: 'how often pending long-polls re-check the store for events written by other instances, ms (0 = only this instance wakes them)',
   },
+  redisUrl: {
+    type: 'string',
+    default: '',
+    env: 'REDIS_URL',
+    help: 'redis://host:port shared by N instances: the event feed\'s doorbell and the rate limits\' counters (empty = this instance alone)',
+  },
+  redisPrefix: {
+    type: 'string',
+    default: 'tdi:',
+    env: 'REDIS_PREFIX',
+    help: 'prefix of every Redis key and pub/sub channel (instances of one deployment share it)',
+  },
+  eventsDoorbellPollMs: {
+    type: 'number',
+    default: 1000,
+    env: 'EVENTS_DOORBELL_POLL_MS',
+    help: 'with Redis connected, the store re-check is only a safety net for a missed doorbell: this often, ms',
+  },
   eventsRetentionS: { type: 'number', default: 3600, env: 'EVENTS_RETENTION_S', help: 'events older than this are pruned, seconds' },
   eventsPruneMs: { type: 'number', default: 60_000, env: 'EVENTS_PRUNE_MS', help: 'how often old events are pruned, ms (0 = never)' },
+  drainMs: {
+    type: 'number',
+    default: 0,
+    env: 'DRAIN_MS',
+    help: 'on SIGINT/SIGTERM, first answer /healthz 503 for this long while still serving everything else, so a load balancer ' +
+      'takes the instance out before it stops accepting; ms (0 = stop accepting at once)',
+  },
   shutdownTimeoutMs: {
     type: 'number',
     default: 10_000,

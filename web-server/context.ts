@@ -14,6 +14,8 @@ import { Metrics } from './metrics.ts';
 /** Requests seen and not answered yet, and whether close() has begun (kept by the lifecycle plugin). */
 export class Lifecycle {
   closing = false;
+  /** Before closing (--drain-ms): /healthz says 503 so the balancer stops sending; requests are still served. */
+  draining = false;
   received = 0;
   /** Keyed by reply: at close, the ones not sent yet are told to close their connection. */
   readonly inFlight = new Set<FastifyReply>();
@@ -50,6 +52,7 @@ export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain
   const feed = new EventFeed({
     store: domain.store,
     pollMs: config.eventsPollMs,
+    safetyPollMs: config.eventsDoorbellPollMs,
     retentionMs: config.eventsRetentionS * 1000,
     pruneMs: config.eventsPruneMs,
   });

@@ -8,8 +8,12 @@
  * A pending long-poll is woken
  *  - at once, when a command on this instance commits an event addressed to its player or channel
  *    (the runner's onEvents), and
- *  - by a periodic check of the store's last event id (`pollMs`), which is how events written by
- *    ANOTHER instance on the same SQLite file or PostgreSQL database are seen.
+ *  - at once, when ANOTHER instance rings the doorbell (a Redis pub/sub message published after its
+ *    commit, doorbell.ts), naming the players and channels its events were for, and
+ *  - by a periodic check of the store's last event id: every `pollMs` without a doorbell (or while
+ *    its connection is down), every `safetyPollMs` while it is up — how events written by another
+ *    instance on the same SQLite file or PostgreSQL database are seen without Redis. The store stays
+ *    the source of truth and the cursor is an event id, so a lost doorbell costs latency, never an event.
  * The store may be synchronous (SQLite, memory) or not (PostgreSQL): every store call is awaited.
  */
 import type { DeliveredEvent } from '../shared/runner.ts';
@@ -29,6 +33,14 @@ export interface FeedPage {
   cursor: number;
 }
 
+/** The cross-instance wake-up (doorbell.ts): the feed rings it after a commit and asks whether it is up. */
+export interface FeedBell {
+  /** Events for these players and channels were just committed here: tell the other instances. */
+  ring(players: readonly number[], channels: readonly string[]): void;
+  /** True while rings from the other instances arrive (subscribed): the store re-check can slow down. */
+  readonly live: boolean;
+}
+
 interface Waiter {
   playerId: number;
   channel: string | null;
@@ -40,6 +52,8 @@ export interface EventFeedOptions {
   store: Store | AsyncStore;
   /** Re-check the store for other instances' events this often while polls are pending (0 = never). */
   pollMs: number;
+  /** The store re-check while a live doorbell wakes polls (a safety net for a lost ring). Default pollMs. */
+  safetyPollMs?: number;
   /** Forget idempotency records older than this (ms), at the same pruning pass. Default 24 h. */
   idempotencyRetentionMs?: number;
   /** Delete events older than this (ms); pruned every pruneMs (0 = never). */
@@ -58,10 +72,11 @@ export class EventFeed {
   private pollTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private bell: FeedBell | undefined;
   /** A check of the store's last id is under way (an async store may take longer than pollMs). */
   private checking = false;
   /** Counters for /metrics. */
-  readonly stats = { wakeLocal: 0, wakeStore: 0, pruned: 0 };
+  readonly stats = { wakeLocal: 0, wakeBell: 0, wakeStore: 0, pruned: 0 };
 
   constructor(opts: EventFeedOptions) {
     this.opts = opts;
@@ -90,17 +105,65 @@ export class EventFeed {
     }
   }
 
-  /** The runner's onEvents: wake this instance's polls the committed events are addressed to. */
+  /** The runner's onEvents (after commit): wake this instance's polls the events are for, and ring the other instances. */
   readonly onEvents = (events: DeliveredEvent[]): void => {
+    const players: number[] = [];
+    const channels: string[] = [];
     for (const ev of events) {
-      const set = 'player' in ev.target ? this.byPlayer.get(ev.target.player) : this.byChannel.get(ev.target.channel);
-      if (!set) continue;
-      for (const w of [...set]) {
-        this.stats.wakeLocal++;
+      if ('player' in ev.target) players.push(ev.target.player);
+      else channels.push(ev.target.channel);
+    }
+    this.stats.wakeLocal += this.wakeTargets(players, channels);
+    this.bell?.ring(players, channels);
+  };
+
+  /** Wake the polls pending here for these players and channels (they read the store again); returns how many. */
+  wakeTargets(players: Iterable<number>, channels: Iterable<string>): number {
+    let n = 0;
+    const wakeSet = (set: Set<Waiter> | undefined) => {
+      if (set) for (const w of [...set]) {
+        n++;
         w.wake();
       }
-    }
+    };
+    for (const p of players) wakeSet(this.byPlayer.get(p));
+    for (const c of channels) wakeSet(this.byChannel.get(c));
+    return n;
+  }
+
+  /** A ring from another instance (doorbell.ts). */
+  readonly onRing = (players: readonly number[], channels: readonly string[]): void => {
+    this.stats.wakeBell += this.wakeTargets(players, channels);
   };
+
+  /** Use a doorbell from now on: its rings go out after every commit, and the re-check slows while it is live. */
+  attachBell(bell: FeedBell): void {
+    this.bell = bell;
+    this.bellChanged();
+  }
+
+  /**
+   * The doorbell went up or down: re-time the store check. Going up, check the store once at once:
+   * a commit elsewhere while it was down (or before the subscription took effect) rang nobody.
+   */
+  bellChanged(): void {
+    if (this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+      this.startPollTimer();
+    }
+    if (this.bell?.live) void this.checkStore();
+  }
+
+  private get pollEveryMs(): number {
+    return this.bell?.live ? (this.opts.safetyPollMs ?? this.opts.pollMs) : this.opts.pollMs;
+  }
+
+  private startPollTimer(): void {
+    if (this.pollTimer || this.closed || !this.all.size || this.pollEveryMs <= 0) return;
+    this.pollTimer = setInterval(() => void this.checkStore(), this.pollEveryMs);
+    this.pollTimer.unref();
+  }
 
   /**
    * One read of the caller's feed after `after`: its own events plus its current channel's, minus the
@@ -172,10 +235,7 @@ export class EventFeed {
       if (!c) this.byChannel.set(w.channel, (c = new Set()));
       c.add(w);
     }
-    if (!this.pollTimer && this.opts.pollMs > 0) {
-      this.pollTimer = setInterval(() => void this.checkStore(), this.opts.pollMs);
-      this.pollTimer.unref();
-    }
+    this.startPollTimer();
   }
 
   private remove(w: Waiter): void {

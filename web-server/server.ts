@@ -2,8 +2,9 @@
  * Entry point: `npm run web -- --host 127.0.0.1 --port 8080` (or `npx tsx web-server/server.ts`).
  * Flags and environment variables: `--help`. Prints one line when listening:
  *   web-server listening on http://HOST:PORT (store sqlite data/game.sqlite)
- * SIGINT/SIGTERM: stop accepting, let in-flight requests finish (long-polls answer at once), close the
- * store, exit 0. A second signal, or shutdownTimeoutMs passing, exits 1 at once.
+ * SIGINT/SIGTERM: (with --drain-ms, first answer /healthz 503 that long while serving on) stop accepting,
+ * let in-flight requests finish (long-polls answer at once), close the store, exit 0. A second signal,
+ * or shutdownTimeoutMs passing, exits 1 at once.
  */
 import { cliFlags } from '../shared/config.ts';
 import { formatStartLine } from '../shared/start-line.ts';
@@ -40,6 +41,11 @@ async function shutdown(signal: string): Promise<void> {
   }
   stopping = true;
   app.log.info({ signal }, 'shutting down');
+  if (config.drainMs > 0) {
+    // Health checks fail from now on; the balancer stops routing here while everything is still served.
+    app.web.lifecycle.draining = true;
+    await new Promise((r) => setTimeout(r, config.drainMs));
+  }
   const timer = setTimeout(() => {
     process.stderr.write(`web-server: in-flight requests still running after ${config.shutdownTimeoutMs} ms, exiting\n`);
     process.exit(1);

@@ -12,6 +12,8 @@ export interface Target {
   port: number;
   /** Server process, for CPU and RSS. */
   pid?: number;
+  /** Several server processes (a cluster: instances, HAProxy, Redis): CPU and RSS are their sum. */
+  pids?: number[];
 }
 
 export interface RequestPlan {
@@ -54,19 +56,29 @@ export interface DriverResult {
   connected: number;
 }
 
+/** The server processes of a target, summed: one pid, or every process of a cluster. */
+export function sampleTarget(pid: number | readonly number[] | undefined): ProcSample | null {
+  if (!pid) return null;
+  if (typeof pid === 'number') return sampleProc(pid);
+  if (!pid.length) return null;
+  const all = pid.map(sampleProc);
+  const sum = (k: 'cpuMs' | 'sysMs' | 'rssBytes') => all.reduce((a, s) => a + s[k], 0);
+  return { cpuMs: sum('cpuMs'), sysMs: sum('sysMs'), rssBytes: sum('rssBytes'), at: all[all.length - 1].at };
+}
+
 /** Sample the server and this process at the start and end of a measured window. */
 export class Window {
   private before: ProcSample | null = null;
   private cpu0 = 0;
   private t0 = 0;
-  constructor(private readonly pid: number | undefined) {}
+  constructor(private readonly pid: number | readonly number[] | undefined) {}
   open(): void {
-    this.before = this.pid ? sampleProc(this.pid) : null;
+    this.before = sampleTarget(this.pid);
     this.cpu0 = selfCpuMs();
     this.t0 = performance.now();
   }
   close(): { windowS: number; server: DriverResult['server']; clientCpuMs: number } {
-    const after = this.pid ? sampleProc(this.pid) : null;
+    const after = sampleTarget(this.pid);
     return {
       windowS: (performance.now() - this.t0) / 1000,
       server: this.before && after ? { before: this.before, after } : null,

@@ -188,7 +188,7 @@ export async function runHttp(plan: RequestPlan, prepared?: HttpDriverState): Pr
   stats.reset();
   stats.recording = true;
   const sockets: Socket[] = [];
-  const win = new Window(plan.target.pid);
+  const win = new Window(plan.target.pids ?? plan.target.pid);
   win.open();
   const res = await cannon(plan, st, stats, plan.durationS, plan.amount, sockets);
   const closed = win.close();

@@ -115,7 +115,7 @@ export async function runRealtime(plan: RealtimePlan): Promise<RealtimeResult> {
   let result: RealtimeResult;
   try {
     await sleep(plan.warmupS * 1000);
-    const win = new Window(plan.target.pid);
+    const win = new Window(plan.target.pids ?? plan.target.pid);
     const b0 = bytes();
     win.open();
     stats.reset();

@@ -69,7 +69,7 @@ export async function runTcp(plan: RequestPlan): Promise<DriverResult> {
     const r = await Promise.all(ready);
     const setupFailures = r.flatMap((x) => x.failures);
     const connected = r.reduce((n, x) => n + x.connected, 0);
-    const win = new Window(plan.target.pid);
+    const win = new Window(plan.target.pids ?? plan.target.pid);
     if (plan.warmupS > 0) {
       for (const w of workers) w.postMessage({ type: 'warm' });
       await sleep(plan.warmupS * 1000);

@@ -379,6 +379,42 @@ export const LAB_COMMANDS: LabCommand[] = [
       ? null : 'wine64 is not installed (npx tsx scripts/wine/setup.ts installs it; on Windows the server runs in-process)'),
     figures: (_s, dir) => portsFigures(dir, '10-ports-iocp.json'),
   },
+  {
+    id: 'lab11-scale',
+    page: '11-more-counters.md',
+    cmd: 'npm run compare -- --workload items --targets web --no-floors --web-instances 3 --rounds 3 --duration 5 --json ' +
+      'labs-out/11-counters.json',
+    smoke: '--rounds 1 --duration 1 --warmup 0 --players 8',
+    timeoutS: 900,
+    smokeTimeoutS: 240,
+    figures(_s, dir) {
+      const out = compareFigures(dir, '11-counters.json');
+      // Where the topology's CPU went (loadgen/cluster/compare-targets.ts), as shares beside the ratios.
+      const d = json(dir, '11-counters.json') as { runs: { workload: string; lbCpuSplit?: Record<string, { share: Record<string,
+        number> }> }[] };
+      for (const run of d.runs) {
+        const ratios = (out[run.workload] as { ratios: Record<string, number | null> }).ratios;
+        for (const [target, sp] of Object.entries(run.lbCpuSplit ?? {})) {
+          for (const [part, share] of Object.entries(sp.share)) ratios[`${target} CPU share ${part}`] = r1(share, 2);
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: 'lab11-failover',
+    page: '11-more-counters.md',
+    cmd: 'npx tsx scripts/labs/more-counters.ts --web 3 --out labs-out/11-failover.json',
+    smoke: '--players 4 --seconds 3 --kill-after-ms 1200 --wake-rounds 5',
+    timeoutS: 300,
+    smokeTimeoutS: 200,
+    figures(_s, dir) {
+      const d = json(dir, '11-failover.json') as { ok: boolean; wake: Record<string, unknown>; failover: Record<string, unknown> };
+      if (!d.ok) throw new Error(`more-counters failed: ${JSON.stringify(d)}`);
+      const { timeline: _t, problems: _p, ...failover } = d.failover;
+      return { wakeDoorbell: d.wake.doorbell, wakeStoreRecheck: d.wake.storeRecheck, pollMs: d.wake.pollMs, ...failover };
+    },
+  },
 ];
 
 /** The fenced-block lines of a page that are lab commands (```sh blocks, lines starting with "$ "). */

@@ -489,6 +489,69 @@ export const QUESTIONS: Question[] = [
       'per-thread ports every connection of that thread waits.',
     wrong: '"More threads on one port must be faster" — on short uniform requests the shared port adds contention and wakes, not capacity.',
   },
+  // Lab 11
+  {
+    page: '11-more-counters.md', n: 1, cmd: 'lab11-scale',
+    needs: ['items.targets.web-lb1.opsPerSec', 'items.targets.web-lb3.opsPerSec', 'items.ratios.web-lb3/web-lb1 ops/s'],
+    answer:
+      'web-lb3/web-lb1 is {{items.ratios.web-lb3/web-lb1 ops/s}}: about one, not three. One Node instance already keeps close to a ' +
+      'core busy, the load generator takes most of the other, and HAProxy and Redis run on the same two cores: three instances ' +
+      'share the CPU one instance had, plus the switching between them. The store is shared too — one SQLite file takes one ' +
+      'writer at a time, whichever process it comes from. More counters pay when each brings its own cores (another machine) ' +
+      'and the store keeps up (PostgreSQL).',
+    wrong: '"Three instances, three times the throughput" — only with three times the cores and a store that is not the bottleneck.',
+  },
+  {
+    page: '11-more-counters.md', n: 2, cmd: 'lab11-scale',
+    needs: ['items.ratios.web-lb1/web ops/s (HAProxy hop)', 'items.ratios.web-lb1/web p99 (HAProxy hop)'],
+    answer:
+      'web-lb1 is the same single instance as web with HAProxy in front: ops/s ×{{items.ratios.web-lb1/web ops/s (HAProxy hop)}}, ' +
+      'p99 ×{{items.ratios.web-lb1/web p99 (HAProxy hop)}}. Every request is parsed and forwarded once more, by a process that ' +
+      'competes for the same two cores; the connections to the instance are kept alive and reused, so there is no handshake per ' +
+      'request. On its own core, HAProxy forwards a request in tens of microseconds.',
+    wrong: '"The load balancer is free" — it is a second HTTP server on the path of every request.',
+  },
+  {
+    page: '11-more-counters.md', n: 3, cmd: 'lab11-scale',
+    needs: ['items.ratios.web-lb3 CPU share instances', 'items.ratios.web-lb3 CPU share haproxy'],
+    answer:
+      'Of the topology\'s CPU the instances take {{items.ratios.web-lb3 CPU share instances}}, HAProxy ' +
+      '{{items.ratios.web-lb3 CPU share haproxy}}, Redis the rest (one PUBLISH per event-loop turn that committed events; rate ' +
+      'limits are off in the compare). The instances\' time is the same per-request work as one instance: Fastify, schemas, ' +
+      'the token, the store.',
+    wrong: '"Redis is the cost of scaling out" — it carries only the doorbell here; the instances do the work.',
+  },
+  {
+    page: '11-more-counters.md', n: 4, cmd: 'lab11-failover',
+    needs: ['killToDownMs', 'retriedStatuses', 'resentOps'],
+    answer:
+      'HAProxy marked it DOWN {{killToDownMs}} ms after the kill: two failed health checks 500 ms apart. Before that, a new ' +
+      'connection to the dead port is refused at once and HAProxy sends the request to another instance (retry-on conn-failure, ' +
+      'redispatch): the client sees nothing. Only requests already sent to the dead instance got an error ({{retriedStatuses}}), ' +
+      'and the clients resent those {{resentOps}} operations with the same Idempotency-Key.',
+    wrong: '"Clients saw errors until the health check noticed" — refused connections are retried by HAProxy itself.',
+  },
+  {
+    page: '11-more-counters.md', n: 5, cmd: 'lab11-failover',
+    needs: ['twice', 'lost', 'auditOk'],
+    answer:
+      'The Idempotency-Key is the operation id: it is stored with the result in the same transaction as the write. A write that ' +
+      'committed on the killed instance before it could answer is found by the resend on another instance — the store is shared ' +
+      '— which returns the first result and changes nothing ({{twice}} applied twice). An answer is only sent after the commit, ' +
+      'so nothing acknowledged can be missing ({{lost}} lost); the audit matched every balance to its ledger ({{auditOk}}).',
+    wrong: '"HAProxy retried the broken requests" — it retries only refused connections (the request never reached a server); ' +
+      'a request cut mid-way may have committed, and only a client with its key can retry it safely.',
+  },
+  {
+    page: '11-more-counters.md', n: 6, cmd: 'lab11-failover',
+    needs: ['wakeDoorbell.medianMs', 'wakeStoreRecheck.medianMs', 'pollMs'],
+    answer:
+      'With the doorbell, instance 1 publishes after its commit and instance 2 wakes the parked poll at once: median ' +
+      '{{wakeDoorbell.medianMs}} ms. With Redis down, the poll is woken by instance 2\'s own re-check of the store every ' +
+      '{{pollMs}} ms: median {{wakeStoreRecheck.medianMs}} ms. Nothing is lost either way: the event is a row with an increasing ' +
+      'id and the client\'s cursor says which it has seen; the doorbell only says "look now".',
+    wrong: '"Events travel through Redis" — Redis carries a wake-up, not the event; losing it costs time, not data.',
+  },
 ];
 
 /** Values at a path (see the header for the syntax); undefined and null left out. */

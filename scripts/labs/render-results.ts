@@ -157,6 +157,7 @@ function body(e: ResultEntry): string[] {
     case 'lab7-craft':
       return ['```', ...((f.lines ?? f.checks) as string[]), ...(f.craft ? [f.craft as string] : []), '```', ''];
     case 'lab8-ledger':
+    case 'lab11-failover':
       return ['| figure | value |', '|---|---|', ...Object.entries(f).map(([k,
         v]) => `| ${k} | ${typeof v === 'object' ? JSON.stringify(v) : n(v)} |`), ''];
     case 'lab9-limits':

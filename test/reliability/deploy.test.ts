@@ -22,6 +22,8 @@ function which(cmd: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+const SERVICES = ['game-server', 'haproxy', 'loadgen', 'postgres', 'redis', 'web'];
+
 describe('docker-compose.yml', () => {
   it('passes `docker-compose config` (Debian package docker-compose must be installed)', () => {
     const bin = which('docker-compose');
@@ -33,21 +35,28 @@ describe('docker-compose.yml', () => {
     expect(r.stderr.replace(/.*WARNING.*\n?/g, ''), r.stderr).toBe('');
     expect(r.status).toBe(0);
     const resolved = parse(r.stdout) as any;
-    expect(Object.keys(resolved.services).sort()).toEqual(['game-server', 'loadgen', 'web-server']);
-    expect(Object.keys(resolved.volumes)).toEqual(['data']);
+    expect(Object.keys(resolved.services).sort()).toEqual(SERVICES);
+    expect(Object.keys(resolved.volumes).sort()).toEqual(['data', 'pgdata']);
     const services = execFileSync(bin!, ['-f', 'docker-compose.yml', 'config', '--services'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    expect(services.trim().split('\n').sort()).toEqual(['game-server', 'loadgen', 'web-server']);
+    expect(services.trim().split('\n').sort()).toEqual(SERVICES);
   }, 90_000);
 
-  it('publishes the web and game ports, mounts the named volume for the SQLite files, runs the README commands', () => {
+  it('publishes the web (through HAProxy) and game ports, mounts the named volume for the SQLite files, runs the README commands', () => {
     const c = parse(read('docker-compose.yml')) as any;
-    const web = c.services['web-server'];
+    const web = c.services.web;
     const game = c.services['game-server'];
     const lg = c.services.loadgen;
-    expect(web.ports).toContain('8080:8080');
+    // The web replicas publish nothing: HAProxy is the one address, on the port a single server had.
+    expect(web.ports).toBeUndefined();
+    expect(web.deploy.replicas).toBeGreaterThan(1);
+    expect(c.services.haproxy.ports).toContain('8080:8080');
+    expect(lg.command).toContain('http://haproxy:8080');
     expect(game.ports).toContain('7777:7777');
-    for (const s of [web, game, lg]) expect(s.volumes).toContain('data:/data');
-    expect(web.environment.DB_PATH).toMatch(/^\/data\/.+\.sqlite$/);
+    for (const s of [game, lg]) expect(s.volumes).toContain('data:/data');
+    // The replicas share PostgreSQL; the game server keeps its own SQLite file.
+    expect(web.environment.STORE).toBe('postgres');
+    expect(web.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+    expect(Object.keys(web.depends_on)).toEqual(expect.arrayContaining(['postgres', 'redis']));
     expect(game.environment.DB_PATH).toMatch(/^\/data\/.+\.sqlite$/);
     // Listening on all interfaces inside the container, else the published port reaches nothing.
     expect(web.environment.WEB_HOST).toBe('0.0.0.0');

@@ -22,6 +22,11 @@ async function metricsPlugin(app: FastifyInstance, { ctx }: WebPluginOptions): P
     'Long-polls woken by the periodic store check (other instances).',
     () => feed.stats.wakeStore,
   );
+  metrics.counter(
+    'web_event_wakeups_doorbell_total',
+    'Long-polls woken by another instance\'s doorbell (Redis pub/sub).',
+    () => feed.stats.wakeBell,
+  );
   metrics.counter('web_events_pruned_total', 'Events deleted past retention.', () => feed.stats.pruned);
 
   app.get('/metrics', { config: { operation: 'metrics', rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
