@@ -11,6 +11,7 @@ import type { GameConfig } from './config.ts';
 import { GameCore } from './core.ts';
 import { createTransport, selectBackend, type IoChoice } from './io/select-backend.ts';
 import type { SharedBuffers } from './cross-worker-counters.ts';
+import { ShardLink } from './shard/shard-link.ts';
 
 export interface WorkerData {
   cfg: GameConfig;
@@ -33,10 +34,14 @@ try {
   const sel = await selectBackend(cfg.io as IoChoice);
   const onHandlerError = (e: unknown) => log(`handler error: ${(e as Error)?.stack ?? e}`);
   const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError });
-  const store = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
-  const domain = openDomain(cfg, store);
-  const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });
+  const raw = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
+  const store = raw;
+  const shard = cfg.shards > 0 ? new ShardLink(cfg, log) : null;
+  if (shard) await shard.connect();
+  const domain = openDomain(cfg, shard ? shard.wrap(raw) : raw);
+  const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log, shard: shard ?? undefined });
   const { port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 }, core);
+  if (shard) await shard.start(`${cfg.advertiseHost || cfg.host}:${bound}`);
   port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
@@ -44,13 +49,16 @@ try {
         core.setPeers(m.addresses as never);
         return;
       case 'metrics':
-        port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics() });
+        port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics(), shard: shard?.counters() });
         return;
       case 'trace':
         port.postMessage({ type: 'trace', reqId: m.reqId, events: transport.drainTrace() });
         return;
       case 'shutdown':
-        core.shutdown(m.waitMs).then(
+        core
+          .shutdown(m.waitMs)
+          .then(() => shard?.stop())
+          .then(
           () => {
             store.close();
             port.postMessage({ type: 'stopped' });

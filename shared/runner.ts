@@ -26,6 +26,7 @@ import { hash32, Rng } from './rng.ts';
 import type { HashCost } from './auth/password.ts';
 import type { TokenSigner } from './auth/token.ts';
 import type { LedgerRow, Store, StoredEvent } from './store/store.ts';
+import { channelInfo, type ChannelInfo } from './cluster/channel-map.ts';
 
 /** The game server's view of online players: the runner reads through it and updates it after commit. */
 export interface PlayerCache {
@@ -112,6 +113,8 @@ export interface RunnerOptions {
   persistEvents: boolean;
   /** Called after commit with the events the command emitted. */
   onEvents?: (events: DeliveredEvent[]) => void;
+  /** channel.list's rows (a shard's directory view); default: this process's channels, counted by the store. */
+  channelListing?: () => ChannelInfo[];
   now?: () => number;
 }
 
@@ -176,6 +179,9 @@ export class CommandRunner {
       realtime: this.realtime,
       persistEvents: opts.persistEvents,
       loadPlayer: (id) => this.loadPlayer(id),
+      listChannels:
+        opts.channelListing ??
+        (() => channelIds(opts.rules.channelsPerPlace).map((c) => channelInfo(c, 0, null, true, opts.store.countChannel(c), opts.rules.channelCapacity))),
     };
   }
 
@@ -326,6 +332,7 @@ interface WorkDeps {
   persistEvents: boolean;
   /** Committed state as commands see it (the runner's batch overlay → cache → store). */
   loadPlayer(id: number): PlayerState | undefined;
+  listChannels(): ChannelInfo[];
 }
 
 /** The World a handler runs against: working copies, ledger rows and events of one command. */
@@ -414,6 +421,10 @@ class UnitOfWork implements World {
 
   emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void {
     this.events.push({ target, name, body });
+  }
+
+  listChannels(): ChannelInfo[] {
+    return this.deps.listChannels();
   }
 
   issueToken(playerId: number) {

@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { createWebContext, type WebApp } from './context.ts';
+import { ClusterView } from '../shared/cluster/cluster-view.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import metrics from './plugins/metrics.ts';
 import openapi from './plugins/openapi.ts';
@@ -31,7 +32,12 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Promise<WebApp> {
-  const ctx = createWebContext(config, opts.store);
+  let cluster: ClusterView | undefined;
+  if (config.shards > 0) {
+    cluster = new ClusterView(config);
+    await cluster.start();
+  }
+  const ctx = createWebContext(config, opts.store, cluster);
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
@@ -57,6 +63,7 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
   await app.register(commandRoutes, { ctx });
   await app.register(eventRoutes, { ctx });
   await app.register(healthRoutes, { ctx });
+  if (cluster) app.addHook('onClose', () => cluster.stop());
 
   await app.ready();
   return app as unknown as WebApp;

@@ -48,6 +48,14 @@ export const webFlags = {
     env: 'SHUTDOWN_TIMEOUT_MS',
     help: 'on SIGINT/SIGTERM, wait this long for in-flight requests before exiting anyway, ms',
   },
+  shards: {
+    type: 'number',
+    default: 0,
+    env: 'GAME_SHARDS',
+    help: 'the game cluster\'s size K: channel.list reads its directory and player pushes go to the shard holding the player (0 = none)',
+  },
+  redisUrl: { type: 'string', default: 'redis://127.0.0.1:6379', env: 'REDIS_URL', help: 'with --shards: the cluster directory and bus' },
+  clusterPrefix: { type: 'string', default: 'dinein', env: 'CLUSTER_PREFIX', help: 'with --shards: prefix of the cluster\'s Redis keys' },
   docs: { type: 'boolean', default: true, env: 'DOCS', help: 'serve the OpenAPI document at /docs/json and Swagger UI at /docs' },
 } as const satisfies FlagSpecs;
 

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { openDomain, type Domain } from '../shared/domain.ts';
-import { CommandRunner } from '../shared/runner.ts';
+import { CommandRunner, type DeliveredEvent } from '../shared/runner.ts';
+import type { ClusterView } from '../shared/cluster/cluster-view.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { EventFeed } from './event-feed.ts';
@@ -42,7 +43,8 @@ export interface WebPluginOptions {
   ctx: WebContext;
 }
 
-export function createWebContext(config: WebConfig, store?: Store): WebContext {
+/** `cluster`: the game cluster's view when the web tier fronts shards (--shards). */
+export function createWebContext(config: WebConfig, store?: Store, cluster?: ClusterView): WebContext {
   const domain = openDomain(config, store);
   const feed = new EventFeed({
     store: domain.store,
@@ -57,7 +59,13 @@ export function createWebContext(config: WebConfig, store?: Store): WebContext {
     hashCost: domain.hashCost,
     realtime: 'store',
     persistEvents: true,
-    onEvents: feed.onEvents,
+    onEvents: cluster
+      ? (evs: DeliveredEvent[]) => {
+          feed.onEvents(evs);
+          cluster.onEvents(evs);
+        }
+      : feed.onEvents,
+    channelListing: cluster ? () => cluster.listing() : undefined,
   });
   const lifecycle = new Lifecycle();
   return {

@@ -33,10 +33,11 @@ describe('docker-compose.yml', () => {
     expect(r.stderr.replace(/.*WARNING.*\n?/g, ''), r.stderr).toBe('');
     expect(r.status).toBe(0);
     const resolved = parse(r.stdout) as any;
-    expect(Object.keys(resolved.services).sort()).toEqual(['game-server', 'loadgen', 'web-server']);
+    const all = ['game-server', 'loadgen', 'lobby', 'redis', 'shard-0', 'shard-1', 'shard-2', 'web-server'];
+    expect(Object.keys(resolved.services).sort()).toEqual(all);
     expect(Object.keys(resolved.volumes)).toEqual(['data']);
     const services = execFileSync(bin!, ['-f', 'docker-compose.yml', 'config', '--services'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    expect(services.trim().split('\n').sort()).toEqual(['game-server', 'loadgen', 'web-server']);
+    expect(services.trim().split('\n').sort()).toEqual(all);
   }, 90_000);
 
   it('publishes the web and game ports, mounts the named volume for the SQLite files, runs the README commands', () => {
