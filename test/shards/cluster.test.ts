@@ -43,13 +43,20 @@ function goneWithin(c: GameClient, ms: number): Promise<boolean> {
 describe('shards', () => {
   it('channel.list on every shard and on the web tier: every channel, its owner shard and address', async () => {
     const addrs = fx.cluster.shards.map((s) => s!.addr);
-    const rows = [];
+    type Row = { channel: string; shard: number; addr: string | null; up: boolean };
+    const lists: (() => Promise<Row[]>)[] = [];
     for (let i = 0; i < SHARDS; i++) {
       const c = await fx.client(i);
-      rows.push((await c.call('channel.list', {})).channels);
+      lists.push(async () => (await c.call('channel.list', {})).channels);
     }
-    const web = await (await fetch(`${fx.cluster.web!.start.url}/v1/channels`)).json();
-    rows.push(web.channels);
+    lists.push(async () => (await (await fetch(`${fx.cluster.web!.start.url}/v1/channels`)).json()).channels);
+    const rows: Row[][] = [];
+    for (const read of lists) {
+      // Each reader refreshes its view of the other shards on its own timer (a heartbeat, 1 s on the web tier).
+      let list: Row[] = [];
+      await until(async () => (list = await read()).every((r) => r.up && r.addr), 5000, 'every shard listed up');
+      rows.push(list);
+    }
     for (const list of rows) {
       expect(list.map((r: { channel: string }) => r.channel)).toEqual(channelIds(4));
       for (const r of list) {
@@ -72,7 +79,8 @@ describe('shards', () => {
     await mover.call('channel.move', { x: 123, y: 456 });
     // The raw answer first: the documented error with where to go.
     const err = await mover.call('channel.join', { channel: chB }).catch((e) => e);
-    expect(err).toMatchObject({ code: 'WRONG_SHARD', details: { channel: chB, shard: 1, addr: fx.cluster.shards[1]!.addr } });
+    expect(err.code).toBe('WRONG_SHARD');
+    expect(err.details).toEqual({ channel: chB, shard: 1, addr: fx.cluster.shards[1]!.addr });
     const left = stayA.next('channel.left');
     const joined = stayB.next('channel.joined');
     const out = await mover.joinChannel(chB);
@@ -101,7 +109,9 @@ describe('shards', () => {
       await (await on(round % SHARDS, name)).close(); // the player exists
       const [x, y] = await Promise.all([fx.client(0), fx.client(1)]);
       const results = await Promise.allSettled([x.login(name, PW), y.login(name, PW)]);
-      await sleep(300); // kicks travel over the bus
+      const loggedIn = [x, y].filter((_c, i) => results[i].status === 'fulfilled');
+      // The kick of the older session travels over the bus: wait (bounded) until at most one is open.
+      await until(() => loggedIn.filter((c) => !c.closed).length <= 1, 5000, 'the older session to be kicked');
       const live: number[] = [];
       for (const [i, c] of [x, y].entries()) {
         if (results[i].status !== 'fulfilled' || c.closed) continue;
