@@ -187,6 +187,9 @@ describe('shards', () => {
     const inv = await taker.call('inventory.get', {});
     const potions = inv.inventory.find((s: { item: string }) => s.item === 'potion_small')?.qty ?? 0;
     expect(potions).toBeGreaterThanOrEqual(4); // 3 to start + 2 given - at most 1 used
+    // The lobby's token opens a session on any shard (one database, one token secret).
+    const there = await fx.client(1);
+    expect((await there.resume(token)).name).toBe(giverName);
   });
 
   it('a wiped directory (Redis restarted empty): shards re-register and reassert their players', async () => {
