@@ -179,9 +179,7 @@ export class CommandRunner {
       realtime: this.realtime,
       persistEvents: opts.persistEvents,
       loadPlayer: (id) => this.loadPlayer(id),
-      listChannels:
-        opts.channelListing ??
-        (() => channelIds(opts.rules.channelsPerPlace).map((c) => channelInfo(c, 0, null, true, opts.store.countChannel(c), opts.rules.channelCapacity))),
+      listChannels: opts.channelListing ?? (() => this.storedChannels()),
     };
   }
 
@@ -243,6 +241,12 @@ export class CommandRunner {
     this.overlay.clear();
     for (const f of held) f();
     return out;
+  }
+
+  /** channel.list's rows when no listing was given: this process's channels, members counted by the store. */
+  private storedChannels(): ChannelInfo[] {
+    const { channelsPerPlace, channelCapacity } = this.rules;
+    return channelIds(channelsPerPlace).map((c) => channelInfo(c, 0, null, true, this.store.countChannel(c), channelCapacity));
   }
 
   /** Load a player's committed state the way commands see it (overlay → cache → store). */

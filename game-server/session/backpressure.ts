@@ -43,7 +43,7 @@ export class Output {
   respond(s: Session, id: number, r: Result): void {
     if (!s.conn) return;
     if (!r.ok) countError(this.counters, r.code);
-    const error = r.ok ? null : r.details === undefined ? { code: r.code, message: r.message } : { code: r.code, message: r.message, details: r.details };
+    const error = r.ok ? null : { code: r.code, message: r.message, ...(r.details === undefined ? {} : { details: r.details }) };
     const frame = r.ok ? { id, ok: true, body: r.body } : { id, ok: false, error };
     this.reliable(s, encodeFrame(frame));
   }

@@ -48,7 +48,12 @@ export class FenceTable {
  * shard's own epoch for a player (undefined: not held here, nothing to fence — a gift to a player
  * elsewhere is a plain write of the latest state, read inside the same write lock).
  */
-export function fencedStore(inner: Store, fences: FenceTable, epochOf: (id: number) => number | undefined, onRefused: (id: number) => void): Store {
+export function fencedStore(
+  inner: Store,
+  fences: FenceTable,
+  epochOf: (id: number) => number | undefined,
+  onRefused: (id: number) => void,
+): Store {
   const savePlayer = (state: PlayerState, at: number): void => {
     const mine = epochOf(state.id);
     if (mine !== undefined) {

@@ -159,7 +159,7 @@ try {
     await sleep(50);
   }
   const inv = again ? await again.call('inventory.get', {}) : null;
-  const qty = (x: typeof acked | null) => x?.inventory.find((s) => s.item === 'potion_small')?.qty ?? 0;
+  const qty = (x: typeof acked | null) => (x?.slots ?? []).filter((s) => s.item === 'potion_small').reduce((a, s) => a + s.qty, 0);
   const others = await Promise.all(cluster.shards.map(async (s, i) => (s ? (await metricsOf(i)).has('game_sessions_live') : false)));
   const kill = {
     killedShard: last,

@@ -40,7 +40,14 @@ export interface ChannelInfo {
   full: boolean;
 }
 
-export function channelInfo(channel: string, shard: number, addr: string | null, up: boolean, members: number, capacity: number): ChannelInfo {
+export function channelInfo(
+  channel: string,
+  shard: number,
+  addr: string | null,
+  up: boolean,
+  members: number,
+  capacity: number,
+): ChannelInfo {
   const place = channel.slice(0, channel.lastIndexOf('-'));
   return { channel, place, shard, addr, up, members, capacity, crowded: members >= capacity * CROWDED_SHARE, full: members >= capacity };
 }

@@ -21,7 +21,13 @@ export interface SelfView {
 }
 
 /** channel.list's rows from the directory's view of every shard (and, on a shard, its own live counts). */
-export function clusterListing(channels: readonly string[], shards: number, view: ShardView, capacity: number, self?: SelfView): ChannelInfo[] {
+export function clusterListing(
+  channels: readonly string[],
+  shards: number,
+  view: ShardView,
+  capacity: number,
+  self?: SelfView,
+): ChannelInfo[] {
   return channels.map((ch) => {
     const owner = shardOfChannel(ch, shards);
     if (self && owner === self.shard) return channelInfo(ch, owner, self.addr, true, self.members(ch), capacity);
