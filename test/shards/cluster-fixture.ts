@@ -38,6 +38,8 @@ export async function startFixture(opts: { web?: boolean; name: string }): Promi
     prefix,
     shardArgs: ['--io', IO, '--hash-cost', '4', '--lease-ms', String(LEASE_MS), '--resume-grace-ms', '3000', '--log-level', 'warn'],
     webPort: opts.web ? 0 : -1,
+    // Four tsx processes starting at once on a shared 2-core machine: generous.
+    startTimeoutMs: 90_000,
     webArgs: ['--hash-cost', '4', '--log-level', 'warn', '--rate-limit', '0'],
   });
   try {

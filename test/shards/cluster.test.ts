@@ -15,7 +15,7 @@ const PW = 'shard-password';
 
 beforeAll(async () => {
   fx = await startFixture({ web: true, name: 'cluster' });
-}, 90_000);
+}, 240_000);
 afterAll(async () => {
   await fx?.close();
 }, 30_000);
@@ -202,8 +202,7 @@ describe('shards', () => {
     expect((await fx.dir.lookup(c.playerId))?.shard).toBe(1);
     await fx.dir.purge();
     await until(async () => (await fx.dir.lookup(c.playerId))?.shard === 1, 10_000, 'the player re-asserted');
-    const view = await fx.dir.shards(SHARDS);
-    expect(view.every((v) => v.up)).toBe(true);
+    await until(async () => (await fx.dir.shards(SHARDS)).every((v) => v.up), 10_000, 'every shard re-registered');
   });
 
   it('kill -9 of a shard: pushes to its players are undeliverable, its players log in elsewhere, nothing acknowledged is lost', async () => {
@@ -214,7 +213,11 @@ describe('shards', () => {
     const other = await on(1);
     await fx.cluster.kill(2);
     await giver.call('item.give', { itemId: 'potion_small', qty: 1, to: name });
-    await until(async () => metric(await fx.metrics(0), 'shard_pushes_undeliverable_total') >= 1, 5000, 'an undeliverable push');
+    await until(async () => metric(await fx.metrics(0), 'shard_pushes_undeliverable_total') >= 1, 5000, 'an undeliverable push').catch(
+      async (e) => {
+        throw new Error(`${e.message}: ${(await fx.metrics(0)).split('\n').filter((l) => l.startsWith('shard_')).join('; ')}`);
+      },
+    );
     expect(await other.ping()).toBeGreaterThan(0); // the others keep serving
     await sleep(LEASE_MS + 300);
     expect(await fx.dir.lookup(victim.playerId)).toBeNull();
