@@ -118,8 +118,8 @@ export class Cluster {
       let buf = '';
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
-        rejectP(new Error(`${name}: no start line within ${this.opts.startTimeoutMs ?? 25_000} ms: ${stderr.join('').slice(-2000)}`));
-      }, this.opts.startTimeoutMs ?? 25_000);
+        rejectP(new Error(`${name}: no start line within ${this.opts.startTimeoutMs ?? 60_000} ms: ${stderr.join('').slice(-2000)}`));
+      }, this.opts.startTimeoutMs ?? 60_000);
       proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
         const lines = buf.split('\n');
