@@ -24,9 +24,43 @@ export type CrowdReport =
 
 const send = (m: CrowdReport) => process.send!(m);
 
-async function openAll(job: CrowdJob): Promise<GameClient[]> {
+const clients: GameClient[] = [];
+/** Round trips are recorded only in the hold window; heartbeats run from the first session on. */
+let measuring = false;
+const pings: number[] = [];
+let heartbeats = 0;
+let heartbeatErrors = 0;
+let pending = 0;
+
+/**
+ * Heartbeats for every open session, spread over the interval, from the moment the first one opens:
+ * opening 50,000 sessions takes minutes, longer than the servers' idle limit.
+ */
+function startHeartbeats(slice: number, heartbeatS: number): void {
+  const ticks = Math.max(1, Math.round((heartbeatS * 1000) / 100));
+  const perTick = Math.max(1, Math.ceil(slice / ticks));
+  let cursor = 0;
+  setInterval(() => {
+    for (let k = 0; k < perTick && clients.length; k++, cursor = (cursor + 1) % clients.length) {
+      const c = clients[cursor];
+      if (c.closed) continue;
+      const t = performance.now();
+      const counted = measuring;
+      if (counted) heartbeats++;
+      pending++;
+      c.request('ping', {}, (f) => {
+        pending--;
+        if (!counted) return;
+        if (f.ok) pings.push(performance.now() - t);
+        else heartbeatErrors++;
+      });
+    }
+  }, 100).unref();
+}
+
+async function openAll(job: CrowdJob): Promise<void> {
   raiseNofile(job.to - job.from + 512);
-  const clients: GameClient[] = [];
+  startHeartbeats(job.to - job.from, job.heartbeatS);
   const failures: string[] = [];
   let failed = 0;
   let next = job.from;
@@ -48,43 +82,20 @@ async function openAll(job: CrowdJob): Promise<GameClient[]> {
     }),
   );
   send({ type: 'opened', opened: clients.length, failed, seconds: (performance.now() - t0) / 1000, failures });
-  return clients;
 }
 
-/** Hold: every session pings once per heartbeat interval (spread over it); the round trips are the crowd's ping. */
-async function hold(clients: GameClient[], heartbeatS: number, holdS: number): Promise<void> {
-  const pings: number[] = [];
-  let heartbeats = 0;
-  let heartbeatErrors = 0;
-  const ticks = Math.max(1, Math.round((heartbeatS * 1000) / 100));
-  const perTick = Math.max(1, Math.ceil(clients.length / ticks));
-  let cursor = 0;
-  let pending = 0;
-  const timer = setInterval(() => {
-    for (let k = 0; k < perTick && clients.length; k++, cursor = (cursor + 1) % clients.length) {
-      const c = clients[cursor];
-      if (c.closed) continue;
-      const t = performance.now();
-      heartbeats++;
-      pending++;
-      c.request('ping', {}, (f) => {
-        pending--;
-        if (f.ok) pings.push(performance.now() - t);
-        else heartbeatErrors++;
-      });
-    }
-  }, 100);
+/** The hold window: the heartbeats' round trips are the crowd's ping. */
+async function hold(holdS: number): Promise<void> {
+  measuring = true;
   await new Promise((r) => setTimeout(r, holdS * 1000));
-  clearInterval(timer);
+  measuring = false;
   for (let w = 0; pending > 0 && w < 150; w++) await new Promise((r) => setTimeout(r, 20));
-  heartbeatErrors += pending;
-  send({ type: 'held', pings, heartbeats, heartbeatErrors, dropped: clients.filter((c) => c.closed).length });
+  send({ type: 'held', pings, heartbeats, heartbeatErrors: heartbeatErrors + pending, dropped: clients.filter((c) => c.closed).length });
 }
 
-let clients: GameClient[] = [];
 process.on('message', (m: { type: 'open'; job: CrowdJob } | { type: 'hold'; holdS: number; heartbeatS: number } | { type: 'close' }) => {
-  if (m.type === 'open') void openAll(m.job).then((c) => (clients = c));
-  else if (m.type === 'hold') void hold(clients, m.heartbeatS, m.holdS);
+  if (m.type === 'open') void openAll(m.job);
+  else if (m.type === 'hold') void hold(m.holdS);
   else {
     for (const c of clients) c.drop();
     setTimeout(() => process.exit(0), 200);

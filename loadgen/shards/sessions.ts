@@ -77,10 +77,11 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
     redisUrl: o.redisUrl,
     prefix,
     shardArgs: [
-      ...['--io', o.io, '--hash-cost', '4', '--max-users', String(perShard + 100), '--heartbeat-ms', String(o.heartbeatS * 3000)],
+      ...['--io', o.io, '--hash-cost', '4', '--max-users', String(perShard + 100), '--heartbeat-ms', String(Math.max(60_000, o.heartbeatS * 6000))],
       ...['--log-level', 'warn', '--admin-port', '0'],
     ],
     onLog: (who, line) => log(`[${who}] ${line}`),
+    startTimeoutMs: 120_000,
   });
   const procs: ChildProcess[] = [];
   try {
