@@ -90,6 +90,7 @@ export class ShardLink implements ShardHooks {
   private view: ShardView = [];
   private beat: NodeJS.Timeout | null = null;
   private beating = false;
+  private reasserting = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly channels: string[];
   private readonly ownerOf = new Map<string, number>();
@@ -258,7 +259,11 @@ export class ShardLink implements ShardHooks {
         // Our lease lapsed (Redis restarted, or we stalled past it): our entries read as dead meanwhile.
         this.c.leaseLost++;
         this.log(`shard ${this.shard}: lease was lost; re-registering ${this.owned.size} players`);
-        await this.reassertAll();
+        // Not awaited: the heartbeats go on (the lease must not lapse again while thousands re-assert).
+        if (!this.reasserting) {
+          this.reasserting = true;
+          void this.reassertAll().finally(() => (this.reasserting = false));
+        }
       }
       this.view = await this.directory.shards(this.cfg.shards);
     } catch (e) {
@@ -268,10 +273,16 @@ export class ShardLink implements ShardHooks {
     }
   }
 
+  /** Re-assert every held player, 256 at a time (ioredis pipelines concurrent commands on one connection). */
   private async reassertAll(): Promise<void> {
-    for (const [pid, epoch] of [...this.owned]) {
-      const ok = await this.directory.reassert(pid, { shard: this.shard, incarnation: this.incarnation, epoch });
-      if (!ok) this.kickStale(pid, epoch + 1, 'replaced by a newer login while the directory was away');
+    const all = [...this.owned];
+    for (let i = 0; i < all.length; i += 256) {
+      await Promise.all(
+        all.slice(i, i + 256).map(async ([pid, epoch]) => {
+          const ok = await this.directory.reassert(pid, { shard: this.shard, incarnation: this.incarnation, epoch }).catch(() => true);
+          if (!ok) this.kickStale(pid, epoch + 1, 'replaced by a newer login while the directory was away');
+        }),
+      );
     }
   }
 

@@ -78,7 +78,8 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
     prefix,
     shardArgs: [
       ...['--io', o.io, '--hash-cost', '4', '--max-users', String(perShard + 100), '--heartbeat-ms', String(Math.max(60_000, o.heartbeatS * 6000))],
-      ...['--log-level', 'warn', '--admin-port', '0'],
+      // A long lease: on a loaded 2-core machine a shard busy with thousands of logins may miss a 5 s one.
+      ...['--log-level', 'warn', '--admin-port', '0', '--lease-ms', '20000'],
     ],
     onLog: (who, line) => log(`[${who}] ${line}`),
     startTimeoutMs: 120_000,
