@@ -52,14 +52,15 @@ export function fencedStore(
   inner: Store,
   fences: FenceTable,
   epochOf: (id: number) => number | undefined,
-  onRefused: (id: number) => void,
+  /** A save was refused: `fence` is the newer epoch that holds the player. */
+  onRefused: (id: number, fence: number) => void,
 ): Store {
   const savePlayer = (state: PlayerState, at: number): void => {
     const mine = epochOf(state.id);
     if (mine !== undefined) {
       const fence = fences.get(state.id);
       if (fence > mine) {
-        onRefused(state.id);
+        onRefused(state.id, fence);
         throw new DomainError('SESSION_REPLACED', `player ${state.id} was claimed with epoch ${fence} (this shard holds ${mine})`);
       }
     }

@@ -125,10 +125,11 @@ export class ShardLink implements ShardHooks {
       store,
       this.fences,
       (id) => this.owned.get(id),
-      (id) => {
+      (id, fence) => {
         this.c.fencedWrites++;
-        // The fence says someone newer holds the player: our session of it is stale, end it.
-        setImmediate(() => this.kickStale(id, Number.MAX_SAFE_INTEGER, 'replaced by a newer login (fenced write)'));
+        // A newer claim holds the player: end our session of it if it is older than that claim (by
+        // the time this runs, a newer login on this very shard may hold the player: it stays).
+        setImmediate(() => this.kickStale(id, fence, 'replaced by a newer login (fenced write)'));
       },
     );
   }

@@ -122,7 +122,7 @@ describe('store fence', () => {
       );
       let refused = 0;
       const held = new Map([[id, 3]]);
-      const fenced = fencedStore(store, fences, (p) => held.get(p), () => refused++);
+      const fenced = fencedStore(store, fences, (p) => held.get(p), (_p, fence) => (refused = fence));
       fences.raise(id, 3);
       const st = store.loadPlayer(id)!;
       fenced.transaction(() => fenced.savePlayer({ ...st, gold: 7 }, Date.now()));
@@ -131,7 +131,7 @@ describe('store fence', () => {
       expect(fences.raise(id, 4)).toBe(5); // never lowered
       expect(() => fenced.transaction(() => fenced.savePlayer({ ...st, gold: 999 }, Date.now()))).toThrow(/claimed with epoch 5/);
       expect(store.loadPlayer(id)!.gold).toBe(7);
-      expect(refused).toBe(1);
+      expect(refused).toBe(5);
     } finally {
       store.close();
       rmSync(tmp, { recursive: true, force: true });
