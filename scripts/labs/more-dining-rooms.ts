@@ -21,7 +21,7 @@ import { channelIds } from '../../shared/catalog.ts';
 import { shardOfChannel } from '../../shared/cluster/channel-map.ts';
 import { Directory } from '../../shared/cluster/directory.ts';
 import { cliFlags, type FlagSpecs } from '../../shared/config.ts';
-import { getText, machine, parseProm, round, sleep, writeJson } from './lib.ts';
+import { getText, machine, parseProm, perWorker, round, sleep, writeJson } from './lib.ts';
 
 const flags = {
   shards: { type: 'number', default: 3, help: 'shard processes (2..8)' },
@@ -61,7 +61,9 @@ async function player(shard: number, name: string): Promise<GameClient> {
   await c.login(name, PW);
   return c;
 }
-const metricsOf = async (i: number) => parseProm(await getText(`http://127.0.0.1:${cluster.shards[i]!.adminPort}/metrics`));
+/** A counter of shard i (its one worker). */
+const counterOf = async (i: number, name: string) =>
+  perWorker(parseProm(await getText(`http://127.0.0.1:${cluster.shards[i]!.adminPort}/metrics`)), name).reduce((a, b) => a + b, 0);
 
 let result: Record<string, unknown> = {};
 try {
@@ -71,7 +73,12 @@ try {
 
   // 1. The channel-select screen.
   const lobby = await player(0, 'lobby');
-  const list = (await lobby.call('channel.list', {})).channels;
+  // Shard 0 started first; it sees the others from its next heartbeat on (every lease/3).
+  let list = (await lobby.call('channel.list', {})).channels;
+  for (let i = 0; i < 100 && !list.every((r) => r.up); i++) {
+    await sleep(100);
+    list = (await lobby.call('channel.list', {})).channels;
+  }
   const perShard = Array.from({ length: f.shards }, (_, i) => list.filter((r) => r.shard === i).map((r) => r.channel));
   say('\nchannel.list (shard 0):');
   for (const r of list) say(`  ${r.channel.padEnd(10)} shard ${r.shard}  ${r.addr}  ${r.members}/${r.capacity}${r.full ? ' full' : r.crowded ? ' crowded' : ''}`);
@@ -121,8 +128,9 @@ try {
     await giver.call('item.give', { itemId: 'potion_small', qty: 1, to: kind === 'within' ? 'near' : 'far' });
     await got;
     lat[kind].push(performance.now() - t);
+    const back = giver.next('item.received'); // before the call: the push may come before the answer
     await to.call('item.give', { itemId: 'potion_small', qty: 1, to: 'giver' });
-    await giver.next('item.received');
+    await back;
   }
   const pushes = {
     withinP50Ms: quant(lat.within, 0.5),
@@ -139,18 +147,18 @@ try {
   const victim = await player(last, 'victim');
   await victim.call('shop.buy', { itemId: 'potion_small', qty: 2 });
   const acked = await victim.call('inventory.get', {});
-  const undeliverableBefore = (await metricsOf(0)).get('shard_pushes_undeliverable_total') ?? 0;
+  const undeliverableBefore = await counterOf(0, 'shard_pushes_undeliverable_total');
   await cluster.kill(last);
   const killedAt = performance.now();
   await giver.call('item.give', { itemId: 'potion_small', qty: 1, to: 'victim' });
   let undeliverable = 0;
   for (let i = 0; i < 100 && undeliverable === 0; i++) {
     await sleep(50);
-    undeliverable = ((await metricsOf(0)).get('shard_pushes_undeliverable_total') ?? 0) - undeliverableBefore;
+    undeliverable = (await counterOf(0, 'shard_pushes_undeliverable_total')) - undeliverableBefore;
   }
   let loginAgainMs = -1;
   let again: GameClient | null = null;
-  while (performance.now() - killedAt < f.leaseMs * 4) {
+  while (performance.now() - killedAt < f.leaseMs * 4 + 5000) {
     if (!(await dir.lookup(victim.playerId))) {
       again = await player(0, 'victim');
       loginAgainMs = performance.now() - killedAt;
@@ -160,7 +168,15 @@ try {
   }
   const inv = again ? await again.call('inventory.get', {}) : null;
   const qty = (x: typeof acked | null) => (x?.slots ?? []).filter((s) => s.item === 'potion_small').reduce((a, s) => a + s.qty, 0);
-  const others = await Promise.all(cluster.shards.map(async (s, i) => (s ? (await metricsOf(i)).has('game_sessions_live') : false)));
+  // Still serving: the surviving shards answer a ping.
+  const others = await Promise.all(
+    cluster.shards.map(async (s) => {
+      if (!s) return false;
+      const c = await GameClient.connect({ host: s.start.host, port: s.start.port, keepalive: false, timeoutMs: 10_000 });
+      clients.push(c);
+      return (await c.ping()) >= 0;
+    }),
+  );
   const kill = {
     killedShard: last,
     undeliverablePushes: undeliverable,
