@@ -78,6 +78,32 @@ export const gameFlags = {
     env: 'GAME_TRACE',
     help: 'record the completion-port timeline (GET /trace on the admin port drains it)',
   },
+  shards: {
+    type: 'number',
+    default: 0,
+    env: 'GAME_SHARDS',
+    help: 'cluster size K: this process is one of K shards owning a share of the channels (0 = not sharded; docs/shards.md)',
+  },
+  shardId: { type: 'number', default: 0, env: 'GAME_SHARD_ID', help: 'this shard\'s number, 0..K-1 (with --shards)' },
+  redisUrl: {
+    type: 'string',
+    default: 'redis://127.0.0.1:6379',
+    env: 'REDIS_URL',
+    help: 'with --shards: Redis holding the cluster directory and carrying the bus',
+  },
+  advertiseHost: {
+    type: 'string',
+    default: '',
+    env: 'ADVERTISE_HOST',
+    help: 'with --shards: the host clients reach this shard at, published in the directory (empty: --host)',
+  },
+  clusterPrefix: { type: 'string', default: 'dinein', env: 'CLUSTER_PREFIX', help: 'with --shards: prefix of every Redis key and channel' },
+  leaseMs: {
+    type: 'number',
+    default: 5000,
+    env: 'SHARD_LEASE_MS',
+    help: "with --shards: a shard's lease in the directory (refreshed every third of it); its players read as offline once it lapses",
+  },
   shutdownMs: {
     type: 'number',
     default: 2000,

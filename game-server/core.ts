@@ -23,6 +23,10 @@ import { Peers, type PostPacket } from './session/peers.ts';
 import { ResumeClaims } from './session/resume-claim.ts';
 import { SessionTable, type Session } from './session/session.ts';
 import type { CloseReason, Connection, Transport, TransportHandler } from './transport.ts';
+import type { ShardHooks } from './shard/shard-link.ts';
+import type { Store } from '../shared/store/store.ts';
+import { channelIds } from '../shared/catalog.ts';
+import { channelInfo } from '../shared/cluster/channel-map.ts';
 
 export type { CoreMetrics } from './session/metrics.ts';
 export type { PostPacket } from './session/peers.ts';
@@ -48,6 +52,8 @@ export interface CoreOptions {
   workerIndex: number;
   serverName: string;
   log?: (line: string) => void;
+  /** Sharded (--shards K): the directory, the bus and the fence (game-server/shard). */
+  shard?: ShardHooks;
 }
 
 export class GameCore implements TransportHandler {
@@ -72,14 +78,22 @@ export class GameCore implements TransportHandler {
     const output = (this.output = new Output(cfg, this.counters));
     this.peers = new Peers(this.transport, workerIndex, this.counters);
     const channels = new SharedChannels(shared);
-    this.fanOut = new FanOut(this.sessions, output, channels, this.peers, () => this.lifecycle.shuttingDown);
+    const shard = options.shard;
+    const routeAway = shard ? (p: number, n: string, b: unknown) => shard.routeAway(p, n, b) : undefined;
+    this.fanOut = new FanOut(this.sessions, output, channels, this.peers, () => this.lifecycle.shuttingDown, routeAway);
     const gen = new Int32Array(shared.playerGen);
     const onChannel = (id: number, from: string | null, to: string | null) => this.fanOut.moveIndex(id, from, to);
+    const { channelCapacity, channelsPerPlace } = domain.rules;
+    const local = channelIds(channelsPerPlace);
+    const listing = shard
+      ? () => shard.listing()
+      : () => local.map((c) => channelInfo(c, 0, null, true, channels.count(c), channelCapacity));
     const common = {
       tokens: domain.tokens,
       rules: domain.rules,
       hashCost: domain.hashCost,
       realtime: inMemoryDelivery(channels),
+      channelListing: listing,
       persistEvents: false,
       onEvents: (evs: Parameters<FanOut['onEvents']>[0]) => this.fanOut.onEvents(evs),
     };
@@ -92,7 +106,8 @@ export class GameCore implements TransportHandler {
       commit = new AsyncGroupCommit(runner, output, this.counters, log);
     } else {
       const generations = new GenStore(domain.store, gen);
-      const cache = new GameCache(generations, onChannel);
+      // A shard reads players from the store every time: another shard may have written them.
+      const cache = new GameCache(generations, onChannel, !!shard);
       const runner = new CommandRunner({ ...common, store: generations.store, cache });
       this.cache = cache;
       this.runner = runner;
@@ -121,11 +136,31 @@ export class GameCore implements TransportHandler {
       welcome,
       log,
       afterTimer: () => this.dispatcher.flush(),
+      shard,
     });
     this.dispatcher = new Dispatcher(this.runner, commit, this.lifecycle, output, this.counters);
     const unblock = (s: Session) => this.dispatcher.unblock(s);
     this.claims = new ResumeClaims(this.runner, this.sessions, this.lifecycle, this.peers, output, this.counters, unblock);
     this.dispatcher.resumeClaims = this.claims;
+    if (shard) {
+      this.dispatcher.shard = shard;
+      this.claims.shard = shard;
+      shard.attach({
+        sessions: this.sessions,
+        kick: (s, reason) => this.lifecycle.kick(s, reason),
+        deliver: (player, name, body) => this.fanOut.deliverLocal({ player }, name, body),
+        save: (pid) => {
+          // Shards run on the synchronous store (worker.ts refuses --shards with postgres).
+          const store = this.runner.store as Store;
+          store.transaction(() => {
+            const st = this.cache.get(pid);
+            if (st) store.savePlayer(st, Date.now());
+          });
+        },
+        members: (ch) => channels.count(ch),
+        after: () => this.dispatcher.flush(),
+      });
+    }
     const every = Math.max(25, Math.min(1000, Math.floor(cfg.heartbeatMs / 4)));
     this.idleSweep = setInterval(() => this.lifecycle.sweepIdle(), every);
     this.idleSweep.unref();

@@ -96,6 +96,12 @@ export class GameCache implements PlayerCache {
     private readonly generations: GenStore,
     /** Called when a cached player's channel changes (the session's channel index). */
     private readonly onChannel: (id: number, from: string | null, to: string | null) => void,
+    /**
+     * Sharded: other processes (shards, the web tier) write these players too, and no shared memory
+     * tells us when, so every read takes the store's row (the store is the truth) and only the
+     * session's channel and position come from here.
+     */
+    private readonly storeIsTruth = false,
   ) {}
 
   /** Start caching a player (a session logged in). Returns its state, channel cleared. */
@@ -130,7 +136,7 @@ export class GameCache implements PlayerCache {
     const e = this.entries.get(id);
     if (!e) return undefined;
     const g = this.generations.generation(id);
-    if (g === e.gen || this.generations.writing.has(id)) return e.state;
+    if (!this.storeIsTruth && (g === e.gen || this.generations.writing.has(id))) return e.state;
     const fresh = this.generations.store.loadPlayer(id);
     if (!fresh) return e.state;
     fresh.channel = e.state.channel;

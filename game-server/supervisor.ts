@@ -20,6 +20,7 @@ import { startWorker } from './io/ts-worker.ts';
 import { allocShared, SharedCounter } from './cross-worker-counters.ts';
 import { allocLoads } from './io/handoff.ts';
 import type { ToWorker, WorkerData } from './worker.ts';
+import type { ShardCounters } from './shard/shard-link.ts';
 
 export const SERVER_NAME = 'dine-in/0.1';
 
@@ -82,6 +83,8 @@ function spawn(data: WorkerData): Promise<{ h: WorkerHandle; port: number; backe
 
 export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   if (!Number.isInteger(cfg.workers) || cfg.workers < 1) throw new Error('--workers must be a positive integer');
+  if (cfg.shards > 0 && cfg.workers !== 1) throw new Error('--shards needs --workers 1: a shard is one process with one completion worker');
+  if (cfg.shards > 0 && cfg.store !== 'sqlite') throw new Error('--shards needs --store sqlite: every shard writes the same database');
   if (cfg.workers > 1 && cfg.store === 'memory')
     throw new Error('--workers > 1 needs --store sqlite or postgres (each worker opens the same store; a memory store cannot be shared)');
   // Run migrations and settle the token secret once, before workers race for it.
@@ -129,7 +132,8 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
       const url = req.url ?? '/';
       if (url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok', workers: handles.length, connections: connections.value, uptimeMs: Date.now() - started }));
+        const shard = cfg.shards > 0 ? { shard: cfg.shardId, shards: cfg.shards } : {};
+        res.end(JSON.stringify({ status: 'ok', workers: handles.length, connections: connections.value, uptimeMs: Date.now() - started, ...shard }));
         return;
       }
       if (url === '/metrics') {
@@ -197,6 +201,7 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
     io: first.backend,
     workers: handles.length,
     admin: adminPort === null ? 'off' : `http://${cfg.adminHost}:${adminPort}`,
+    ...(cfg.shards > 0 ? { shard: `${cfg.shardId}/${cfg.shards}` } : {}),
   });
   return {
     host: cfg.host,
@@ -211,7 +216,7 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   };
 }
 
-type WorkerMetrics = { core: CoreMetrics; port: PortMetrics };
+type WorkerMetrics = { core: CoreMetrics; port: PortMetrics; shard?: ShardCounters };
 
 /** One figure per worker, read from the workers' answers at scrape time. */
 const PER_WORKER: [name: string, help: string, type: 'gauge' | 'counter', read: (m: WorkerMetrics) => number][] = [
@@ -235,6 +240,21 @@ const PER_WORKER: [name: string, help: string, type: 'gauge' | 'counter', read: 
   ['game_cache_reloads_total', 'cached players reloaded after another worker wrote them', 'counter', (m) => m.core.cacheReloads],
   ['game_posts_out_total', 'packets posted to other workers', 'counter', (m) => m.core.postsOut],
   ['game_posts_in_total', 'packets posted by other workers', 'counter', (m) => m.core.postsIn],
+  ['shard_bus_in_total', 'bus messages received on this shard\'s inbox', 'counter', (m) => m.shard?.busIn ?? 0],
+  ['shard_kicks_sent_total', 'kicks published to a previous owner shard', 'counter', (m) => m.shard?.kicksSent ?? 0],
+  ['shard_kicks_in_total', 'kicks received over the bus', 'counter', (m) => m.shard?.kicksIn ?? 0],
+  ['shard_fenced_writes_total', 'saves refused by the store fence (a newer claim exists)', 'counter', (m) => m.shard?.fencedWrites ?? 0],
+  ['shard_redirects_total', 'channel.join answered WRONG_SHARD', 'counter', (m) => m.shard?.redirects ?? 0],
+  ['shard_lease_lost_total', 'heartbeats that found the lease gone (re-registered)', 'counter', (m) => m.shard?.leaseLost ?? 0],
+  ['shard_pushes_routed_total', 'player pushes published to another shard and received', 'counter', (m) => m.shard?.pushesRouted ?? 0],
+  ['shard_pushes_offline_total', 'player pushes for players online nowhere', 'counter', (m) => m.shard?.pushesOffline ?? 0],
+  [
+    'shard_pushes_undeliverable_total',
+    'player pushes whose owner shard did not receive them (dead shard, directory or bus down)',
+    'counter',
+    (m) => m.shard?.pushesUndeliverable ?? 0,
+  ],
+  ['shard_pushes_arrived_away_total', 'pushes that arrived over the bus for a player no longer here', 'counter', (m) => m.shard?.pushesArrivedAway ?? 0],
   ['port_waits_total', 'completion-port waits', 'counter', (m) => m.port.waits],
   ['port_wakeups_total', 'waits that returned completions', 'counter', (m) => m.port.wakeups],
   ['port_completions_total', 'completions delivered', 'counter', (m) => m.port.completions],

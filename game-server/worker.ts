@@ -13,6 +13,7 @@ import { createTransport, selectBackend, type IoChoice } from './io/select-backe
 import type { SharedBuffers } from './cross-worker-counters.ts';
 import { Handoff } from './io/handoff.ts';
 import type { PortAddress } from './io/completion-port.ts';
+import { ShardLink } from './shard/shard-link.ts';
 
 export interface WorkerData {
   cfg: GameConfig;
@@ -39,16 +40,22 @@ try {
   // Windows has no SO_REUSEPORT: with several workers, worker 0 accepts and hands connections to the others.
   const handoff = cfg.workers > 1 && sel.backend === 'iocp' ? new Handoff({ self: index, loads }) : undefined;
   const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError, handoff });
+  const shard = cfg.shards > 0 ? new ShardLink(cfg, log) : null;
+  if (shard && cfg.store === 'postgres') throw new Error('--shards runs on a shared SQLite file for now (its fence wraps the synchronous store)');
+  if (shard) await shard.connect();
   // PostgreSQL: each worker has its own pool (--db-pool connections); the supervisor migrated already.
-  const domain =
-    cfg.store === 'postgres'
-      ? await openAsyncDomain(cfg)
-      : openDomain(cfg, openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' }));
+  let domain;
+  if (cfg.store === 'postgres') domain = await openAsyncDomain(cfg);
+  else {
+    const raw = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
+    domain = openDomain(cfg, shard ? shard.wrap(raw) : raw);
+  }
   const store = domain.store;
-  const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log });
+  const core = new GameCore({ cfg, transport, domain, shared, workerIndex: index, serverName, log, shard: shard ?? undefined });
   let bound = cfg.port;
   if (handoff && index > 0) transport.serve(core);
   else ({ port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 && !handoff }, core));
+  if (shard) await shard.start(`${cfg.advertiseHost || cfg.host}:${bound}`);
   port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
@@ -57,13 +64,16 @@ try {
         transport.setHandoffTargets(m.addresses as PortAddress[]);
         return;
       case 'metrics':
-        port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics() });
+        port.postMessage({ type: 'metrics', reqId: m.reqId, core: core.metrics(), port: transport.metrics(), shard: shard?.counters() });
         return;
       case 'trace':
         port.postMessage({ type: 'trace', reqId: m.reqId, events: transport.drainTrace() });
         return;
       case 'shutdown':
-        core.shutdown(m.waitMs).then(
+        core
+          .shutdown(m.waitMs)
+          .then(() => shard?.stop())
+          .then(
           async () => {
             await store.close();
             port.postMessage({ type: 'stopped' });

@@ -66,6 +66,20 @@ function progress(label: string, total: number) {
 const endProgress = () => showProgress && process.stderr.isTTY && process.stderr.write('\r'.padEnd(92) + '\r');
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
+// ---- the sharded session count: its own run (K shards, load spread over processes), docs/shards.md ----
+if (f.shards > 0) {
+  if (workloads.some((w) => w !== 'sessions')) fail('--shards runs the sessions workload only (--workload sessions)');
+  const { runShardSessions, formatShardSessions } = await import('./shards/sessions.ts');
+  const r = await runShardSessions({
+    shards: f.shards, sessions: f.sessions, perProc: 15_000, concurrency: f.sessionConcurrency * 2, heartbeatS: f.heartbeatS,
+    holdS: f.holdS, io: f.io, redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379', log: say,
+  });
+  if (f.json) writeFileSync(f.json, JSON.stringify(r, null, 2));
+  process.stdout.write(`${formatShardSessions(r)}
+`);
+  process.exit(0);
+}
+
 // ---- file descriptors: sessions needs one per connection on each side ----
 let nofile: unknown = getNofile();
 let sessionsCap = f.sessions;

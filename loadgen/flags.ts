@@ -55,6 +55,10 @@ export const compareFlags = {
   },
   sessionConcurrency: { type: 'number', default: 200, env: 'LG_SESSION_CONCURRENCY', help: 'sessions: connects in progress at once' },
   heartbeatS: { type: 'number', default: 10, env: 'LG_HEARTBEAT_S', help: 'sessions: heartbeat (ping) interval per session, seconds' },
+  shards: {
+    type: 'number', default: 0, env: 'LG_SHARDS',
+    help: 'sessions: run the game as K shard processes (Redis directory) and spread the sessions over them (loadgen/shards/sessions.ts)'
+  },
   holdS: { type: 'number', default: 3, env: 'LG_HOLD_S', help: 'sessions: hold every session open this long before reading RSS' },
   store: {
     type: 'string', default: 'sqlite', choices: ['sqlite', 'memory', 'postgres'], env: 'LG_STORE',

@@ -20,7 +20,9 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
-  UNAVAILABLE: { status: 503, title: 'Store unavailable' },
+  WRONG_SHARD: { status: 421, title: 'Channel held by another shard' },
+  SESSION_REPLACED: { status: 409, title: 'Session replaced by a newer login' },
+  UNAVAILABLE: { status: 503, title: 'Store or cluster directory unavailable' },
   INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

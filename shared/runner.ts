@@ -25,6 +25,7 @@ import type { HashCost } from './auth/password.ts';
 import type { TokenSigner } from './auth/token.ts';
 import type { Store, StoredEvent } from './store/store.ts';
 import { UnitOfWork, type DeliveredEvent, type RealtimeMode, type WorkDeps } from './runner/unit-of-work.ts';
+import { channelInfo, type ChannelInfo } from './cluster/channel-map.ts';
 
 export type { ChannelCheck, DeliveredEvent, RealtimeMode } from './runner/unit-of-work.ts';
 
@@ -91,6 +92,8 @@ export interface RunnerOptions {
   persistEvents: boolean;
   /** Called after commit with the events the command emitted. */
   onEvents?: (events: DeliveredEvent[]) => void;
+  /** channel.list's rows (a shard's directory view); default: this process's channels, counted by the store. */
+  channelListing?: () => ChannelInfo[];
   now?: () => number;
 }
 
@@ -166,6 +169,7 @@ export class CommandRunner {
       loadPlayer: (id) => this.loadPlayer(id),
       findPlayerId: (name) => opts.store.findPlayerByName(name)?.state.id,
       insertPlayer: (init, passHash, at) => opts.store.insertPlayer(init, passHash, at),
+      listChannels: opts.channelListing ?? (() => this.storedChannels()),
     };
   }
 
@@ -227,6 +231,12 @@ export class CommandRunner {
     this.overlay.clear();
     for (const f of held) f();
     return out;
+  }
+
+  /** channel.list's rows when no listing was given: this process's channels, members counted by the store. */
+  private storedChannels(): ChannelInfo[] {
+    const { channelsPerPlace, channelCapacity } = this.rules;
+    return channelIds(channelsPerPlace).map((c) => channelInfo(c, 0, null, true, this.store.countChannel(c), channelCapacity));
   }
 
   /** Load a player's committed state the way commands see it (overlay → cache → store). */

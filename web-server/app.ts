@@ -14,6 +14,7 @@ import type { Store } from '../shared/store/store.ts';
 import type { WebConfig } from './config.ts';
 import { createWebContext, type WebApp } from './context.ts';
 import doorbell from './plugins/doorbell.ts';
+import { ClusterView } from '../shared/cluster/cluster-view.ts';
 import lifecycle from './plugins/lifecycle.ts';
 import metrics from './plugins/metrics.ts';
 import openapi from './plugins/openapi.ts';
@@ -35,12 +36,17 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Promise<WebApp> {
+  let cluster: ClusterView | undefined;
+  if (config.shards > 0) {
+    cluster = new ClusterView(config);
+    await cluster.start();
+  }
   const given = opts.store;
   const domain =
     given?.kind === 'postgres' || (!given && config.store === 'postgres')
       ? await openAsyncDomain(config, given as AsyncStore | undefined)
       : openDomain(config, given as Store | undefined);
-  const ctx = createWebContext(config, domain, !given);
+  const ctx = createWebContext(config, domain, !given, cluster);
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
@@ -69,6 +75,7 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
   await app.register(commandRoutes, { ctx });
   await app.register(eventRoutes, { ctx });
   await app.register(healthRoutes, { ctx });
+  if (cluster) app.addHook('onClose', () => cluster.stop());
 
   await app.ready();
   return app as unknown as WebApp;

@@ -44,7 +44,8 @@ export const webFlags = {
     type: 'string',
     default: '',
     env: 'REDIS_URL',
-    help: 'redis://host:port shared by N instances: the event feed\'s doorbell and the rate limits\' counters (empty = this instance alone)',
+    help: 'redis://host:port shared by N instances: the event feed\'s doorbell and the rate limits\' counters (empty = this instance ' +
+      'alone); with --shards also the cluster directory and bus (default there: redis://127.0.0.1:6379)',
   },
   redisPrefix: {
     type: 'string',
@@ -73,6 +74,13 @@ export const webFlags = {
     env: 'SHUTDOWN_TIMEOUT_MS',
     help: 'on SIGINT/SIGTERM, wait this long for in-flight requests before exiting anyway, ms',
   },
+  shards: {
+    type: 'number',
+    default: 0,
+    env: 'GAME_SHARDS',
+    help: 'the game cluster\'s size K: channel.list reads its directory and player pushes go to the shard holding the player (0 = none)',
+  },
+  clusterPrefix: { type: 'string', default: 'dinein', env: 'CLUSTER_PREFIX', help: 'with --shards: prefix of the cluster\'s Redis keys' },
   docs: { type: 'boolean', default: true, env: 'DOCS', help: 'serve the OpenAPI document at /docs/json and Swagger UI at /docs' },
 } as const satisfies FlagSpecs;
 

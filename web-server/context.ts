@@ -5,8 +5,9 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AsyncDomain, Domain } from '../shared/domain.ts';
-import { CommandRunner } from '../shared/runner.ts';
+import { CommandRunner, type DeliveredEvent } from '../shared/runner.ts';
 import { AsyncCommandRunner, storedFeedInCommit } from '../shared/runner/async-runner.ts';
+import type { ClusterView } from '../shared/cluster/cluster-view.ts';
 import type { WebConfig } from './config.ts';
 import { EventFeed } from './event-feed.ts';
 import { Metrics } from './metrics.ts';
@@ -47,8 +48,11 @@ export interface WebPluginOptions {
   ctx: WebContext;
 }
 
-/** `ownsStore`: the app closes the store when it closes (false when the caller passed its own). */
-export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain, ownsStore: boolean): WebContext {
+/**
+ * `ownsStore`: the app closes the store when it closes (false when the caller passed its own).
+ * `cluster`: the game cluster's view when the web tier fronts shards (--shards).
+ */
+export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain, ownsStore: boolean, cluster?: ClusterView): WebContext {
   const feed = new EventFeed({
     store: domain.store,
     pollMs: config.eventsPollMs,
@@ -56,11 +60,17 @@ export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain
     retentionMs: config.eventsRetentionS * 1000,
     pruneMs: config.eventsPruneMs,
   });
-  const common = { tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, persistEvents: true, onEvents: feed.onEvents };
+  const onEvents = cluster
+    ? (evs: DeliveredEvent[]) => {
+        feed.onEvents(evs);
+        cluster.onEvents(evs);
+      }
+    : feed.onEvents;
+  const common = { tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, persistEvents: true, onEvents };
   const runner =
     domain.store.kind === 'postgres'
       ? new AsyncCommandRunner({ ...common, store: domain.store, realtime: storedFeedInCommit })
-      : new CommandRunner({ ...common, store: domain.store, realtime: 'store' });
+      : new CommandRunner({ ...common, store: domain.store, realtime: 'store', channelListing: cluster ? () => cluster.listing() : undefined });
   const lifecycle = new Lifecycle();
   return {
     config,

@@ -141,7 +141,14 @@ async function run(line: string): Promise<void> {
     return;
   }
   try {
-    const res = op === 'player.login' ? await client.login(String(body.name), String(body.password)) : await client.call(op, body);
+    const before = client.address;
+    const res =
+      op === 'player.login'
+        ? await client.login(String(body.name), String(body.password))
+        : op === 'channel.join' && typeof body.channel === 'string'
+          ? await client.joinChannel(body.channel) // follows WRONG_SHARD to the channel's shard
+          : await client.call(op, body);
+    if (client.address !== before) out(`~ moved to ${client.address}`);
     out(`< ${op} ${JSON.stringify(res)}`);
   } catch (e) {
     failures++;

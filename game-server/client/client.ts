@@ -264,7 +264,7 @@ export class GameClient {
     return new Promise((resolve, reject) => {
       const done: ResponseCb = (f) => {
         if (f.ok) resolve(f.body);
-        else reject(new GameError(f.error?.code ?? 'INTERNAL', f.error?.message ?? 'error'));
+        else reject(new GameError(f.error?.code ?? 'INTERNAL', f.error?.message ?? 'error', f.error?.details));
       };
       this.request(op, body, done, opts);
     });
@@ -283,6 +283,36 @@ export class GameClient {
     this.token = token;
     this.playerId = out.playerId;
     return out;
+  }
+
+  /**
+   * channel.join that follows a sharded server (docs/protocol.md, Moving between shards): on
+   * WRONG_SHARD it moves to the owner shard (reconnect there, session.resume with the token) and
+   * joins again. At most two hops.
+   */
+  async joinChannel(channel: string): Promise<CommandOutput<'channel.join'>> {
+    for (let hop = 0; ; hop++) {
+      try {
+        return await this.call('channel.join', { channel });
+      } catch (e) {
+        const addr = (e as GameError).details && ((e as GameError).details as { addr?: unknown }).addr;
+        if (!(e instanceof GameError) || e.code !== 'WRONG_SHARD' || typeof addr !== 'string' || hop >= 2) throw e;
+        await this.moveTo(addr);
+      }
+    }
+  }
+
+  /** Take the session to another server (host:port): a new connection there, resumed with the token. */
+  async moveTo(addr: string): Promise<ResumeOutput> {
+    const i = addr.lastIndexOf(':');
+    this.opts.host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+    this.opts.port = Number(addr.slice(i + 1));
+    return this.reconnect();
+  }
+
+  /** Where this client connects (host:port); changes with moveTo. */
+  get address(): string {
+    return `${this.opts.host}:${this.opts.port}`;
   }
 
   /** Round trip; resolves with the elapsed milliseconds. */

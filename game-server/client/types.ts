@@ -14,6 +14,8 @@ export class GameError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The error frame's details, when the server sent some (WRONG_SHARD: { channel, shard, addr }). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'GameError';

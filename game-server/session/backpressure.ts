@@ -43,7 +43,8 @@ export class Output {
   respond(s: Session, id: number, r: Result): void {
     if (!s.conn) return;
     if (!r.ok) countError(this.counters, r.code);
-    const frame = r.ok ? { id, ok: true, body: r.body } : { id, ok: false, error: { code: r.code, message: r.message } };
+    const error = r.ok ? null : { code: r.code, message: r.message, ...(r.details === undefined ? {} : { details: r.details }) };
+    const frame = r.ok ? { id, ok: true, body: r.body } : { id, ok: false, error };
     this.reliable(s, encodeFrame(frame));
   }
 

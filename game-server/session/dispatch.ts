@@ -17,6 +17,7 @@ import { countError, type Counters } from './metrics.ts';
 import { errorOf, type Result } from './result.ts';
 import type { ResumeClaims } from './resume-claim.ts';
 import type { Session } from './session.ts';
+import type { ShardHooks } from '../shard/shard-link.ts';
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -27,6 +28,8 @@ export class Dispatcher {
   private fatalList: Session[] = [];
   /** Set after construction (the claims need the dispatcher's unblock). */
   resumeClaims!: ResumeClaims;
+  /** Sharded: logins claim the player in the cluster directory; channel.join may be redirected. */
+  shard: ShardHooks | null = null;
 
   constructor(
     private readonly runner: CommandRunner | AsyncCommandRunner,
@@ -97,6 +100,11 @@ export class Dispatcher {
     if (def.auth && !s.playerId) {
       return this.commit.answer(s, id, { ok: false, code: 'UNAUTHORIZED', message: `${op} needs player.login or session.resume first` });
     }
+    if (this.shard && op === 'channel.join') {
+      this.commit.run(); // the moves before it are applied (and saved) before a redirect
+      const r = this.shard.redirect(s, op, body);
+      if (r) return this.output.respond(s, id, r);
+    }
     if (this.runner.isSync(op)) return this.commit.add(s, id, op, body, opId);
     this.commit.run(); // keep response order: earlier requests first
     this.runAsync(s, id, op, body, opId);
@@ -138,12 +146,23 @@ export class Dispatcher {
       return out;
     };
     answer().then(
-      (out) => {
+      async (out) => {
         if (op === 'player.login' && s.state === 'busy' && s.conn) {
           const login = out as { playerId: number };
+          let epoch = 0;
+          if (this.shard) {
+            try {
+              epoch = await this.shard.claim(login.playerId);
+            } catch (e) {
+              return this.done(s, id, { ok: false, ...errorOf(e) });
+            }
+            if (s.state !== 'busy' || !s.conn) return this.shard.abandon(login.playerId, epoch);
+          }
           if (!this.lifecycle.bind(s, login.playerId, null)) {
+            this.shard?.abandon(login.playerId, epoch);
             return this.done(s, id, { ok: false, code: 'NOT_FOUND', message: 'player vanished' });
           }
+          s.epoch = epoch;
         }
         this.done(s, id, { ok: true, body: out });
       },

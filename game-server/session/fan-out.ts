@@ -22,6 +22,8 @@ export class FanOut {
     private readonly peers: Peers,
     /** While shutting down, members are going away: nothing is pushed. */
     private readonly silenced: () => boolean,
+    /** Sharded: a player event for a player not held by this process (routed over the bus). */
+    private readonly routeAway?: (player: number, name: string, body: unknown) => void,
   ) {}
 
   /** The runner's onEvents: called after the commit with the events a command emitted. */
@@ -30,6 +32,7 @@ export class FanOut {
     for (const e of evs) {
       const remote = this.deliverLocal(e.target, e.name, e.body);
       if (remote && this.peers.others()) this.peers.broadcast({ kind: 'ev', target: e.target, name: e.name, body: e.body });
+      else if (remote && this.routeAway && 'player' in e.target) this.routeAway(e.target.player, e.name, e.body);
     }
   }
 

@@ -10,6 +10,7 @@ import { AsyncCommandRunner } from '../../shared/runner/async-runner.ts';
 import type { SharedCounter } from '../cross-worker-counters.ts';
 import type { GameCache } from '../player-cache.ts';
 import { PgPlayerCache } from '../player-cache-pg.ts';
+import type { ShardHooks } from '../shard/shard-link.ts';
 import type { Connection } from '../transport.ts';
 import type { Output } from './backpressure.ts';
 import type { FanOut } from './fan-out.ts';
@@ -39,6 +40,8 @@ export interface LifecycleParts {
   log: (line: string) => void;
   /** Run after a grace expiry finished a parked session outside any completion batch. */
   afterTimer: () => void;
+  /** Sharded: the directory claims behind bind, released when a player is finished. */
+  shard?: ShardHooks;
 }
 
 export class Lifecycle {
@@ -134,6 +137,7 @@ export class Lifecycle {
   finish(s: Session): void {
     const id = s.playerId;
     if (!id) return;
+    const epoch = s.epoch;
     const { cache, runner, log } = this.p;
     this.unpark(s);
     try {
@@ -156,6 +160,7 @@ export class Lifecycle {
       log(`saving player ${id} failed: ${(e as Error).message}`);
     }
     this.forget(s);
+    this.p.shard?.finished(id, epoch);
   }
 
   /** Another login took the player: finish it here and close the connection with a reason. */
@@ -232,6 +237,7 @@ export class Lifecycle {
     cache.remove(id);
     if (sessions.byPlayer.get(id) === s) sessions.byPlayer.delete(id);
     s.playerId = 0;
+    s.epoch = 0;
     if (s.state === 'live') s.to('anonymous');
     else if (s.state === 'parked') s.to('ended');
   }

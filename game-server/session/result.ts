@@ -1,7 +1,7 @@
 /** A request's outcome as the wire sees it, and how any thrown error becomes one. */
 import { DomainError, ErrorCodes, type ErrorCode } from '../../shared/errors.ts';
 
-export type Result = { ok: true; body: unknown } | { ok: false; code: ErrorCode; message: string };
+export type Result = { ok: true; body: unknown } | { ok: false; code: ErrorCode; message: string; details?: unknown };
 
 /** Domain errors keep their code; anything else is INTERNAL with a message that leaks nothing. */
 export function errorOf(e: unknown): { code: ErrorCode; message: string } {

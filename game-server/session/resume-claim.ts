@@ -13,6 +13,7 @@ import type { Counters } from './metrics.ts';
 import type { Handover, Peers, PostPacket } from './peers.ts';
 import { errorOf, type Result } from './result.ts';
 import type { Session, SessionTable } from './session.ts';
+import type { ShardHooks } from '../shard/shard-link.ts';
 
 const CLAIM_TIMEOUT_MS = 1000;
 
@@ -26,6 +27,8 @@ interface Claim {
 export class ResumeClaims {
   private readonly claims = new Map<number, Claim>();
   private claimSeq = 1;
+  /** Sharded: a resume claims the player in the cluster directory first (it may come from another shard). */
+  shard: ShardHooks | null = null;
 
   constructor(
     private readonly runner: Pick<CommandRunner, 'authenticate'>,
@@ -47,6 +50,30 @@ export class ResumeClaims {
     } catch (e) {
       return this.output.respond(s, id, { ok: false, ...errorOf(e) });
     }
+    if (this.shard) return this.claimThen(this.shard, s, id, pid);
+    this.afterAuth(s, id, pid);
+  }
+
+  /** Sharded resume: take the player in the directory (kicking its session on another shard), then resume here. */
+  private claimThen(shard: ShardHooks, s: Session, id: number, pid: number): void {
+    s.to('busy');
+    shard.claim(pid).then(
+      (epoch) => {
+        if (s.state !== 'busy' || !s.conn) return shard.abandon(pid, epoch);
+        this.afterAuth(s, id, pid);
+        if (s.playerId === pid) s.epoch = epoch;
+        else shard.abandon(pid, epoch);
+        this.unblock(s);
+      },
+      (e) => {
+        if (s.state !== 'busy') return;
+        this.output.respond(s, id, { ok: false, ...errorOf(e) });
+        this.unblock(s);
+      },
+    );
+  }
+
+  private afterAuth(s: Session, id: number, pid: number): void {
     const local = this.sessions.byPlayer.get(pid);
     if (local === s) return this.output.respond(s, id, this.resumed(pid, true, 0, 0));
     if (local) return this.finish(s, id, pid, this.lifecycle.handOver(local));

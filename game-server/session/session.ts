@@ -55,6 +55,8 @@ export class Session {
   private current: SessionState = 'anonymous';
   /** 0 = no player bound. */
   playerId = 0;
+  /** Sharded: the directory epoch of this session's claim of its player (0 unsharded). */
+  epoch = 0;
   /** Frames decoded while busy, dispatched in order when the async op ends. */
   backlog: unknown[] = [];
   /** The error push owed before a protocol-error close (state closing). */

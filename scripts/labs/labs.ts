@@ -415,6 +415,45 @@ export const LAB_COMMANDS: LabCommand[] = [
       return { wakeDoorbell: d.wake.doorbell, wakeStoreRecheck: d.wake.storeRecheck, pollMs: d.wake.pollMs, ...failover };
     },
   },
+  {
+    id: 'lab12-shards',
+    page: '12-more-dining-rooms.md',
+    cmd: 'npx tsx scripts/labs/more-dining-rooms.ts --shards 3 --gives 200 --out labs-out/12-shards.json',
+    smoke: '--gives 10 --lease-ms 1500',
+    timeoutS: 240,
+    smokeTimeoutS: 150,
+    figures(_s, dir) {
+      const d = json(dir, '12-shards.json') as { ok: boolean; error?: string; channels: { shard: number }[] } & Record<string, unknown>;
+      if (!d.ok) throw new Error(`more-dining-rooms failed: ${d.error}`);
+      const channelsPerShard: Record<string, number> = {};
+      for (const c of d.channels) channelsPerShard[`shard${c.shard}`] = (channelsPerShard[`shard${c.shard}`] ?? 0) + 1;
+      return { channelsPerShard, move: d.move, pushes: d.pushes, kill: d.kill, considerations: d.considerations };
+    },
+  },
+  {
+    id: 'lab12-sessions',
+    page: '12-more-dining-rooms.md',
+    cmd: 'npm run compare -- --workload sessions --sessions 50000 --shards 3 --hold-s 10 --json labs-out/12-sessions.json',
+    smoke: '--sessions 300 --hold-s 1',
+    timeoutS: 600,
+    smokeTimeoutS: 150,
+    figures(_s, dir) {
+      const d = json(dir, '12-sessions.json') as {
+        opened: number; asked: number; failed: number; connectRate: number; pingP99Ms: number; pingP50Ms: number; loadAvg: number[];
+        perShard: { shard: number; sessions: number; rssPerSessionBytes: number }[];
+      };
+      return {
+        opened: d.opened,
+        asked: d.asked,
+        failed: d.failed,
+        connectRate: r1(d.connectRate, 0),
+        pingP50Ms: r1(d.pingP50Ms, 2),
+        pingP99Ms: r1(d.pingP99Ms, 2),
+        perShard: d.perShard.map((s) => ({ shard: s.shard, sessions: s.sessions, rssPerSessionBytes: r1(s.rssPerSessionBytes, 0) })),
+        loadAvgAtEnd: d.loadAvg,
+      };
+    },
+  },
 ];
 
 /** The fenced-block lines of a page that are lab commands (```sh blocks, lines starting with "$ "). */

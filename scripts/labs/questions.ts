@@ -552,6 +552,55 @@ export const QUESTIONS: Question[] = [
       'id and the client\'s cursor says which it has seen; the doorbell only says "look now".',
     wrong: '"Events travel through Redis" — Redis carries a wake-up, not the event; losing it costs time, not data.',
   },
+  // Lab 12
+  {
+    page: '12-more-dining-rooms.md', n: 1, cmd: 'lab12-shards', needs: ['channelsPerShard'],
+    answer:
+      'Each process computes the owner of a channel from the channel id and K alone (rendezvous hashing: the shard with the ' +
+      'highest hash of channel#shard wins), so there is no table to replicate. Channels per shard: {{channelsPerShard}} — ' +
+      'uneven at 16 channels, since hashing balances only on average. Going to K+1 moves only the channels the new shard wins ' +
+      '(about 1/(K+1)); every other channel keeps its owner, and its players notice nothing.',
+    wrong: '"channel i goes to shard i mod K" — then adding a shard moves almost every channel, and every player in them.',
+  },
+  {
+    page: '12-more-dining-rooms.md', n: 2, cmd: 'lab12-shards', needs: ['move.moveMs', 'move.leftOk', 'move.joinedOk'],
+    answer:
+      'The move ({{move.moveMs}} ms) is: WRONG_SHARD from the old shard (which saves the position first), a new TCP connection ' +
+      'to the address in the error, session.resume with the token (a new claim in Redis: a larger epoch, the store fence ' +
+      'raised, a kick published to the old shard), then channel.join there. The old shard learns over the bus and ends its ' +
+      'session: its members see channel.left; the new channel\'s members see channel.joined. The epoch is what stops the old ' +
+      'shard, if it is slow to hear, from writing the player over the new owner: its save meets a newer fence and is refused.',
+    wrong: '"the old shard forwards the session to the new one" — nothing is forwarded; the store carries the state.',
+  },
+  {
+    page: '12-more-dining-rooms.md', n: 3, cmd: 'lab12-shards', needs: ['pushes.withinP99Ms', 'pushes.acrossP99Ms'],
+    answer:
+      'Within one shard the push is written after the give\'s commit, in the same process (p99 {{pushes.withinP99Ms}} ms). ' +
+      'Across shards it takes a directory lookup and a PUBLISH to the owner\'s inbox, then the owner\'s delivery (p99 ' +
+      '{{pushes.acrossP99Ms}} ms): two Redis round trips more. Pub/sub keeps nothing: a push published while the owner shard ' +
+      'is reconnecting is lost. The gift is not — it is in the store; a client resyncs with inventory.get after a resume or ' +
+      'a reconnect (docs/shards.md).',
+    wrong: '"a lost message loses the item" — the bus only carries the notification; the store is the truth.',
+  },
+  {
+    page: '12-more-dining-rooms.md', n: 4, cmd: 'lab12-shards', needs: ['kill.loginAgainAfterMs', 'kill.lostAcknowledged', 'kill.undeliverablePushes'],
+    answer:
+      'The directory still names the dead shard until its lease lapses (--lease-ms), so a login elsewhere would kick a ' +
+      'session nobody can kick; it waits for the entry to read as dead: {{kill.loginAgainAfterMs}} ms here. Pushes sent ' +
+      'meanwhile reach no subscriber and are counted ({{kill.undeliverablePushes}}). Nothing acknowledged was lost ' +
+      '(lostAcknowledged {{kill.lostAcknowledged}}): every answer came after its commit. A shorter lease frees players sooner ' +
+      'but makes a slow shard look dead — and then the fence is what keeps it from writing.',
+    wrong: '"the player can log in again at once" — not while another shard may still hold a live session of it.',
+  },
+  {
+    page: '12-more-dining-rooms.md', n: 5, cmd: 'lab12-sessions', needs: ['perShard.*.rssPerSessionBytes', 'connectRate', 'pingP99Ms'],
+    answer:
+      'Each shard holds about a third of the sessions at {{perShard.*.rssPerSessionBytes}} bytes of RSS each; the connect rate ' +
+      '({{connectRate}}/s) includes a Redis claim and a store fence per login; the ping through the crowd has p99 ' +
+      '{{pingP99Ms}} ms. Max concurrent users is now shards × the per-shard limit, and the per-process file limit (20,000 here) ' +
+      'caps each factor — also on the load generator, which needs several processes.',
+    wrong: '"one bigger process would do" — not past the per-process file limit, and not past one core.',
+  },
 ];
 
 /** Values at a path (see the header for the syntax); undefined and null left out. */

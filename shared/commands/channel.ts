@@ -91,3 +91,30 @@ export const channelSay = defineCommand({
     return { channel: p.channel };
   },
 });
+
+const ChannelRow = Type.Object({
+  channel: Type.String(),
+  place: Type.String(),
+  shard: Type.Integer({ minimum: 0 }),
+  addr: Type.Union([Type.String(), Type.Null()]),
+  up: Type.Boolean(),
+  members: Type.Integer({ minimum: 0 }),
+  capacity: Type.Integer({ minimum: 0 }),
+  crowded: Type.Boolean(),
+  full: Type.Boolean(),
+});
+
+export const channelList = defineCommand({
+  name: 'channel.list',
+  summary:
+    "The channel-select screen: every channel with its shard's address (host:port), members, capacity, crowded and full. " +
+    'Sharded: read from the cluster directory (refreshed each shard heartbeat).',
+  auth: false,
+  kind: 'read',
+  input: Type.Object({}, { additionalProperties: false }),
+  output: Type.Object({ channels: Type.Array(ChannelRow) }),
+  http: { method: 'GET', path: '/v1/channels' },
+  handler(ctx) {
+    return { channels: ctx.world.listChannels() };
+  },
+});

@@ -7,6 +7,7 @@ import type { Static, TSchema } from 'typebox';
 import type { EventName, EventTarget } from '../events.ts';
 import type { PlayerState } from '../model.ts';
 import type { Rng } from '../rng.ts';
+import type { ChannelInfo } from '../cluster/channel-map.ts';
 import type { HashCost } from '../auth/password.ts';
 
 export interface Rules {
@@ -36,6 +37,8 @@ export interface World {
   /** Leave the current channel (if any) and enter `channel` (null = just leave). CHANNEL_FULL when full. */
   setChannel(p: PlayerState, channel: string | null): void;
   emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void;
+  /** The channel-select screen: every channel, its owner's address, members and capacity. */
+  listChannels(): ChannelInfo[];
   issueToken(playerId: number): { token: string; expiresAt: number };
   /** The RNG of p's next fight (seeded by world seed, player id and fight count). */
   rngFor(p: PlayerState): Rng;

@@ -5,7 +5,7 @@
  */
 import type { Static } from 'typebox';
 import type { CommandDef } from './define.ts';
-import { channelJoin, channelLeave, channelMove, channelSay } from './channel.ts';
+import { channelJoin, channelLeave, channelList, channelMove, channelSay } from './channel.ts';
 import { worldHunt } from './hunt.ts';
 import { inventoryGet, itemDiscard, itemGive, itemUse } from './items.ts';
 import { ping, playerGet, playerLogin } from './player.ts';
@@ -32,6 +32,7 @@ export const commandDefs = {
   'channel.leave': channelLeave,
   'channel.move': channelMove,
   'channel.say': channelSay,
+  'channel.list': channelList,
 };
 
 export type CommandDefs = typeof commandDefs;

@@ -23,10 +23,11 @@ import type { TokenSigner } from '../auth/token.ts';
 import { checkCommand, type RunOptions } from '../runner.ts';
 import { StoreConflict, type AsyncStore, type CommitUnit, type VersionedPlayer } from '../store/async-store.ts';
 import { UnitOfWork, type DeliveredEvent, type RealtimeMode, type WorkDeps } from './unit-of-work.ts';
+import { channelInfo, type ChannelInfo } from '../cluster/channel-map.ts';
 
 /** Thrown inside a handler run when the unit needs data that was not loaded; never leaves the runner. */
 class NeedData {
-  constructor(readonly what: { player: number } | { name: string } | { newId: true }) {}
+  constructor(readonly what: { player: number } | { name: string } | { newId: true } | { channels: true }) {}
 }
 
 /** The web server's realtime mode on an async store: channel capacity is checked inside the commit. */
@@ -61,6 +62,8 @@ export interface AsyncRunnerOptions {
   realtime: RealtimeMode;
   persistEvents: boolean;
   onEvents?: (events: DeliveredEvent[]) => void;
+  /** channel.list's rows (the game server's own counts); default: counted by the store. */
+  channelListing?: () => ChannelInfo[];
   cache?: VersionedCache;
   now?: () => number;
   /** Runs of one command before a conflict is reported (as INTERNAL, it means something is hot). */
@@ -77,6 +80,8 @@ export class Loaded {
   nextNewId = 0;
   /** Players taken from the cache (committed, but maybe not the newest): a refusal is checked against the store. */
   readonly fromCache = new Set<number>();
+  /** channel.list's rows, counted by the store. */
+  channels: ChannelInfo[] | null = null;
 }
 
 export interface Prepared {
@@ -360,6 +365,11 @@ export class AsyncCommandRunner {
         if (loaded.nextNewId < loaded.newIds.length) return loaded.newIds[loaded.nextNewId++];
         throw new NeedData({ newId: true });
       },
+      listChannels: () => {
+        if (this.opts.channelListing) return this.opts.channelListing();
+        if (loaded.channels) return loaded.channels;
+        throw new NeedData({ channels: true });
+      },
     };
   }
 
@@ -376,6 +386,11 @@ export class AsyncCommandRunner {
       const found = await this.store.findPlayerByName(what.name);
       loaded.names.set(what.name, found ? found.state.id : null);
       if (found && !loaded.players.has(found.state.id)) loaded.players.set(found.state.id, { state: found.state, version: found.version });
+    } else if ('channels' in what) {
+      const { channelsPerPlace, channelCapacity } = this.rules;
+      const ids = channelIds(channelsPerPlace);
+      const counts = await Promise.all(ids.map((c) => this.store.countChannel(c)));
+      loaded.channels = ids.map((c, i) => channelInfo(c, 0, null, true, counts[i], channelCapacity));
     } else loaded.newIds.push(await this.store.newPlayerId());
   }
 

@@ -5,6 +5,7 @@
  * and the asynchronous one (PostgreSQL: read before, committed after, see async-runner.ts).
  */
 import { maxHpFor } from '../catalog.ts';
+import type { ChannelInfo } from '../cluster/channel-map.ts';
 import type { Rules, World } from '../commands/define.ts';
 import { fail } from '../errors.ts';
 import type { DomainEvent, EventName, EventTarget } from '../events.ts';
@@ -49,6 +50,8 @@ export interface WorkDeps {
   /** Committed state as commands see it. */
   loadPlayer(id: number): PlayerState | undefined;
   findPlayerId(name: string): number | undefined;
+  /** channel.list's rows. */
+  listChannels(): ChannelInfo[];
   /** A new player's id (the sync store inserts the row at once; the async path at commit). */
   insertPlayer(init: Omit<PlayerState, 'id'>, passHash: string, at: number): number;
 }
@@ -142,6 +145,10 @@ export class UnitOfWork implements World {
 
   emit<N extends EventName>(target: EventTarget, name: N, body: unknown): void {
     this.events.push({ target, name, body });
+  }
+
+  listChannels(): ChannelInfo[] {
+    return this.deps.listChannels();
   }
 
   issueToken(playerId: number) {

@@ -67,6 +67,9 @@ describe(`every command over TCP (io ${IO})`, () => {
     expect(await call(a, 'channel.move', { x: 10, y: 20, tag: 1 })).toEqual({ x: 10, y: 20 });
     expect(await call(a, 'channel.say', { text: 'hello' })).toEqual({ channel: 'town-1' });
     expect(await call(a, 'channel.leave', {})).toEqual({ left: 'town-1' });
+    const listed = (await call(b, 'channel.list', {})).channels;
+    const town = listed.find((r: { channel: string }) => r.channel === 'town-1');
+    expect(town).toMatchObject({ shard: 0, up: true, members: 0, capacity: 100 });
     // Same validation as the web server: the table's TypeBox schemas.
     await expect(a.call('world.hunt', { zone: 'meadow', extra: 1 } as never)).rejects.toMatchObject({ code: 'INVALID' });
     await expect(a.call('shop.buy', { itemId: 'potion_small', qty: 1_000_000 })).rejects.toHaveProperty('code');

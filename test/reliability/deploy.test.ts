@@ -22,7 +22,8 @@ function which(cmd: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-const SERVICES = ['game-server', 'haproxy', 'loadgen', 'postgres', 'redis', 'web'];
+// The sharded cluster's services (profile "cluster") are listed too.
+const SERVICES = ['game-server', 'haproxy', 'loadgen', 'lobby', 'postgres', 'redis', 'shard-0', 'shard-1', 'shard-2', 'web'];
 
 describe('docker-compose.yml', () => {
   it('passes `docker-compose config` (Debian package docker-compose must be installed)', () => {

@@ -159,6 +159,17 @@ describe('every command through HTTP (inject)', () => {
     expect(again.statusCode).toBe(409);
   });
 
+  it('channel.list: the channel-select screen, no token needed (unsharded: shard 0, counted in the store)', async () => {
+    await call(h.app, 'PUT', '/v1/me/channel', { token: bob.token, body: { channel: 'forest-2' } });
+    const list = await call(h.app, 'GET', '/v1/channels');
+    expect(list.statusCode).toBe(200);
+    const row = list.json().channels.find((r: { channel: string }) => r.channel === 'forest-2');
+    expect(row).toEqual({
+      channel: 'forest-2', place: 'forest', shard: 0, addr: null, up: true, members: 1, capacity: 100, crowded: false, full: false,
+    });
+    await call(h.app, 'DELETE', '/v1/me/channel', { token: bob.token });
+  });
+
   it('covered every command above', () => {
     // The tests of this block call these; a new command in the table must be added here.
     const called = [
@@ -180,6 +191,7 @@ describe('every command through HTTP (inject)', () => {
       'channel.move',
       'channel.say',
       'channel.leave',
+      'channel.list',
     ];
     expect(commandList.map((c) => c.name).sort()).toEqual(called.sort());
   });

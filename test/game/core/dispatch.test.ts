@@ -39,7 +39,7 @@ describe('dispatch', () => {
     world = await startCores({ store: 'memory' });
     const conn = await world.cores[0].connect();
     const open = [...commands.values()].filter((d) => !d.auth).map((d) => d.name);
-    expect(open.sort()).toEqual(['ping', 'player.login', 'shop.list']);
+    expect(open.sort()).toEqual(['channel.list', 'ping', 'player.login', 'shop.list']);
     // docs/protocol.md names exactly these as working before login.
     const doc = readFileSync(new URL('../../../docs/protocol.md', import.meta.url), 'utf8');
     const para = /only the ops the command table marks `auth: false` run — ([^\n]+\n[^\n]+)/.exec(doc)?.[1] ?? '';

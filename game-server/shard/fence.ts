@@ -1,0 +1,81 @@
+/**
+ * Fencing at the store: the epoch of each player's newest claim, kept in the same database the
+ * shards write, so the check and the write it guards are one transaction. A shard that lost a
+ * player (a newer login elsewhere, its lease expired while it stalled) may still believe it holds
+ * it; every save of a player it holds checks the fence first and is refused when the fence is
+ * newer than its own epoch. A Redis check could not do that: it is a different system, asked
+ * before the write, so a claim could land between the two.
+ */
+import type Database from 'better-sqlite3';
+import { DomainError } from '../../shared/errors.ts';
+import type { PlayerState } from '../../shared/model.ts';
+import type { Store } from '../../shared/store/store.ts';
+
+export class FenceTable {
+  private readonly getStmt: Database.Statement<[number], { epoch: number }>;
+  private readonly raiseStmt: Database.Statement<[number, number], { epoch: number }>;
+
+  constructor(db: Database.Database) {
+    db.exec('CREATE TABLE IF NOT EXISTS shard_fence (player_id INTEGER PRIMARY KEY, epoch INTEGER NOT NULL)');
+    this.getStmt = db.prepare('SELECT epoch FROM shard_fence WHERE player_id = ?');
+    this.raiseStmt = db.prepare(
+      'INSERT INTO shard_fence(player_id, epoch) VALUES (?, ?) ' +
+        'ON CONFLICT(player_id) DO UPDATE SET epoch = max(epoch, excluded.epoch) RETURNING epoch',
+    );
+  }
+
+  /** The fence of a player (0: never claimed). */
+  get(playerId: number): number {
+    return this.getStmt.get(playerId)?.epoch ?? 0;
+  }
+
+  /** Raise the fence to `epoch` (never lowers it); returns the fence after the write. */
+  raise(playerId: number, epoch: number): number {
+    return this.raiseStmt.get(playerId, epoch)!.epoch;
+  }
+
+  /** The SQLite handle of a store, when it has one (fencing needs the shards' shared database). */
+  static of(store: Store): FenceTable {
+    const db = (store as { db?: Database.Database }).db;
+    if (!db) throw new Error('sharding needs a shared database: --store sqlite (one WAL file for every shard)');
+    return new FenceTable(db);
+  }
+}
+
+/**
+ * The store as a shard uses it: savePlayer of a player this shard holds checks the fence inside the
+ * writer's transaction and throws SESSION_REPLACED when a newer claim exists. `epochOf` is the
+ * shard's own epoch for a player (undefined: not held here, nothing to fence — a gift to a player
+ * elsewhere is a plain write of the latest state, read inside the same write lock).
+ */
+export function fencedStore(
+  inner: Store,
+  fences: FenceTable,
+  epochOf: (id: number) => number | undefined,
+  /** A save was refused: `fence` is the newer epoch that holds the player. */
+  onRefused: (id: number, fence: number) => void,
+): Store {
+  const savePlayer = (state: PlayerState, at: number): void => {
+    const mine = epochOf(state.id);
+    if (mine !== undefined) {
+      const fence = fences.get(state.id);
+      if (fence > mine) {
+        onRefused(state.id, fence);
+        throw new DomainError('SESSION_REPLACED', `player ${state.id} was claimed with epoch ${fence} (this shard holds ${mine})`);
+      }
+    }
+    inner.savePlayer(state, at);
+  };
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(inner, {
+    get(target, prop, recv) {
+      if (prop === 'savePlayer') return savePlayer;
+      let f = bound.get(prop);
+      if (f !== undefined) return f;
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      bound.set(prop, (f = v.bind(target)));
+      return f;
+    },
+  });
+}

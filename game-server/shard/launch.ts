@@ -1,0 +1,141 @@
+/**
+ * Start a cluster of K shard processes (and optionally the web tier) on one machine: used by
+ * `npm run shards`, the shard tests, the session-count load script and lab 12. Shard 0 starts
+ * first and alone (it runs the migrations and settles the token secret in the shared database);
+ * the others then start together.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseStartLine, type StartLine } from '../../shared/start-line.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ClusterOptions {
+  shards: number;
+  dbPath: string;
+  redisUrl: string;
+  prefix: string;
+  host?: string;
+  /** Base game port: shard i listens on base+i (0: any free port for each). */
+  basePort?: number;
+  /** Extra flags for every shard (e.g. --io uring, --hash-cost 4, --lease-ms 1500). */
+  shardArgs?: string[];
+  /** Also start the web tier on this port (-1: no web tier). */
+  webPort?: number;
+  webArgs?: string[];
+  /** Node flags for every child. */
+  nodeArgs?: string[];
+  startTimeoutMs?: number;
+  /** Child output lines (stderr), e.g. for a log. */
+  onLog?: (who: string, line: string) => void;
+}
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  start: StartLine;
+  /** host:port */
+  addr: string;
+  adminPort: number | null;
+  exited: Promise<number | null>;
+  stderr: string[];
+}
+
+export class Cluster {
+  readonly shards: (Child | null)[] = [];
+  web: Child | null = null;
+
+  constructor(readonly opts: ClusterOptions) {}
+
+  private shardArgv(i: number): string[] {
+    const o = this.opts;
+    const port = o.basePort ? o.basePort + i : 0;
+    return [
+      'game-server/server.ts',
+      ...['--host', o.host ?? '127.0.0.1', '--port', String(port), '--admin-port', '0'],
+      ...['--shards', String(o.shards), '--shard-id', String(i), '--redis-url', o.redisUrl, '--cluster-prefix', o.prefix],
+      ...['--db-path', o.dbPath, ...(o.shardArgs ?? [])],
+    ];
+  }
+
+  async start(): Promise<this> {
+    this.shards.length = this.opts.shards;
+    await this.startShard(0);
+    await Promise.all(Array.from({ length: this.opts.shards - 1 }, (_, k) => this.startShard(k + 1)));
+    if ((this.opts.webPort ?? -1) >= 0) {
+      const o = this.opts;
+      this.web = await this.child('web', [
+        'web-server/server.ts',
+        ...['--host', o.host ?? '127.0.0.1', '--port', String(o.webPort), '--db-path', o.dbPath],
+        ...['--shards', String(o.shards), '--redis-url', o.redisUrl, '--cluster-prefix', o.prefix, ...(o.webArgs ?? [])],
+      ]);
+    }
+    return this;
+  }
+
+  /** (Re)start shard i. */
+  async startShard(i: number): Promise<Child> {
+    const c = await this.child(`shard ${i}`, this.shardArgv(i));
+    this.shards[i] = c;
+    return c;
+  }
+
+  /** kill -9 shard i (no goodbye: its lease lapses, its players' entries read as dead). */
+  async kill(i: number): Promise<void> {
+    const c = this.shards[i];
+    if (!c) return;
+    c.proc.kill('SIGKILL');
+    await c.exited;
+    this.shards[i] = null;
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.shards, this.web].filter((c): c is Child => !!c);
+    await Promise.all(
+      all.map(async (c) => {
+        if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+        const t = setTimeout(() => c.proc.kill('SIGKILL'), 8000);
+        await c.exited;
+        clearTimeout(t);
+      }),
+    );
+  }
+
+  private child(name: string, argv: string[]): Promise<Child> {
+    const proc = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), '--import', 'tsx', ...argv], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stderr: string[] = [];
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr.push(d);
+      if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
+      for (const line of d.split('\n')) if (line.trim()) this.opts.onLog?.(name, line);
+    });
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    return new Promise<Child>((resolveP, rejectP) => {
+      let buf = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        rejectP(new Error(`${name}: no start line within ${this.opts.startTimeoutMs ?? 60_000} ms: ${stderr.join('').slice(-2000)}`));
+      }, this.opts.startTimeoutMs ?? 60_000);
+      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const l of lines) {
+          const start = parseStartLine(l);
+          if (!start) continue;
+          clearTimeout(timer);
+          const admin = /:(\d+)$/.exec(start.details.admin ?? '');
+          resolveP({ name, proc, start, addr: `${start.host}:${start.port}`, adminPort: admin ? Number(admin[1]) : null, exited, stderr });
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        rejectP(new Error(`${name} exited ${code} before its start line: ${stderr.join('').slice(-2000)}`));
+      });
+    });
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * A shard's link to the cluster: the directory (lease, shard info, player claims), the bus inbox,
+ * the store fence, and the channel-select view. GameCore calls it through ShardHooks; it calls
+ * back into the core through the parts given to attach().
+ *
+ * A login or resume claims the player before binding it: a new epoch in Redis, the fence in the
+ * store raised to it, then a kick to the previous owner shard over the bus. Whatever the timing of
+ * two logins on two shards, the claims are ordered by Redis and the fences by the store: the older
+ * one either sees the newer fence at its own raise (and refuses its login) or is bound before the
+ * newer claim publishes its kick (and is kicked). See docs/shards.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { channelIds } from '../../shared/catalog.ts';
+import { Bus } from '../../shared/cluster/bus.ts';
+import type { BusMessage } from '../../shared/cluster/bus-messages.ts';
+import { shardOfChannel, type ChannelInfo } from '../../shared/cluster/channel-map.ts';
+import { clusterListing, type ShardView } from '../../shared/cluster/cluster-view.ts';
+import { Directory, type ShardInfo } from '../../shared/cluster/directory.ts';
+import { PushRouter } from '../../shared/cluster/push-router.ts';
+import { fail } from '../../shared/errors.ts';
+import type { Store } from '../../shared/store/store.ts';
+import { errorOf, type Result } from '../session/result.ts';
+import type { Session, SessionTable } from '../session/session.ts';
+import { FenceTable, fencedStore } from './fence.ts';
+
+export interface ShardConfig {
+  shards: number;
+  shardId: number;
+  redisUrl: string;
+  clusterPrefix: string;
+  leaseMs: number;
+  channelCapacity: number;
+  channelsPerPlace: number;
+}
+
+/** What GameCore asks of the shard layer. */
+export interface ShardHooks {
+  /** Claim a player before a login/resume binds it; resolves with the epoch, rejects with a DomainError. */
+  claim(playerId: number): Promise<number>;
+  /** A session that claimed went away before binding. */
+  abandon(playerId: number, epoch: number): void;
+  /** A bound player is finished here (logout, grace expiry, kicked): release its directory entry. */
+  finished(playerId: number, epoch: number): void;
+  /** The answer for `op` when another shard must serve it (channel.join elsewhere), else null. */
+  redirect(s: Session, op: string, body: Record<string, unknown>): Result | null;
+  /** A player event whose player is not held here. */
+  routeAway(player: number, name: string, body: unknown): void;
+  listing(): ChannelInfo[];
+  attach(parts: ShardParts): void;
+}
+
+/** What the shard layer needs of the core. */
+export interface ShardParts {
+  sessions: SessionTable;
+  kick(s: Session, reason: string): void;
+  /** Deliver a player event locally; true when the player is not held here. */
+  deliver(player: number, name: string, body: unknown): boolean;
+  /** Save a held player's state now (position before moving to another shard). */
+  save(playerId: number): void;
+  /** Local member count of a channel. */
+  members(channel: string): number;
+  /** Run after bus-driven work outside a completion batch (flush the group commit). */
+  after(): void;
+}
+
+export interface ShardCounters {
+  busIn: number;
+  kicksSent: number;
+  kicksIn: number;
+  fencedWrites: number;
+  /** Pushes that arrived over the bus for a player no longer here. */
+  pushesArrivedAway: number;
+  pushesRouted: number;
+  pushesOffline: number;
+  pushesUndeliverable: number;
+  leaseLost: number;
+  redirects: number;
+}
+
+export class ShardLink implements ShardHooks {
+  readonly incarnation = randomBytes(6).toString('hex');
+  readonly directory: Directory;
+  readonly bus: Bus;
+  readonly router: PushRouter;
+  private fences!: FenceTable;
+  /** Epoch of the newest claim made here, per held player. */
+  private readonly owned = new Map<number, number>();
+  private parts!: ShardParts;
+  private addr = '';
+  private view: ShardView = [];
+  private beat: NodeJS.Timeout | null = null;
+  private beating = false;
+  private reasserting = false;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly channels: string[];
+  private readonly ownerOf = new Map<string, number>();
+  private readonly c = { busIn: 0, kicksSent: 0, kicksIn: 0, fencedWrites: 0, pushesArrivedAway: 0, leaseLost: 0, redirects: 0 };
+
+  constructor(
+    readonly cfg: ShardConfig,
+    private readonly log: (line: string) => void,
+  ) {
+    if (!Number.isInteger(cfg.shardId) || cfg.shardId < 0 || cfg.shardId >= cfg.shards) {
+      throw new Error(`--shard-id must be in 0..${cfg.shards - 1}`);
+    }
+    this.directory = new Directory(cfg.redisUrl, cfg.clusterPrefix, cfg.leaseMs);
+    this.bus = new Bus(this.directory.redis, cfg.clusterPrefix);
+    this.router = new PushRouter(this.directory, this.bus, cfg.shardId);
+    this.channels = channelIds(cfg.channelsPerPlace);
+    for (const ch of this.channels) this.ownerOf.set(ch, shardOfChannel(ch, cfg.shards));
+  }
+
+  get shard(): number {
+    return this.cfg.shardId;
+  }
+
+  async connect(): Promise<void> {
+    await this.directory.connect();
+  }
+
+  /** Wrap the store: saves of held players are fenced. */
+  wrap(store: Store): Store {
+    this.fences = FenceTable.of(store);
+    return fencedStore(
+      store,
+      this.fences,
+      (id) => this.owned.get(id),
+      (id, fence) => {
+        this.c.fencedWrites++;
+        // A newer claim holds the player: end our session of it if it is older than that claim (by
+        // the time this runs, a newer login on this very shard may hold the player: it stays).
+        setImmediate(() => this.kickStale(id, fence, 'replaced by a newer login (fenced write)'));
+      },
+    );
+  }
+
+  attach(parts: ShardParts): void {
+    this.parts = parts;
+  }
+
+  /** Registered and listening: the first heartbeat, the inbox, the periodic beat. */
+  async start(addr: string): Promise<void> {
+    this.addr = addr;
+    await this.bus.listen(this.shard, (m) => this.onBus(m));
+    await this.heartbeat(true);
+    const every = Math.max(100, Math.floor(this.cfg.leaseMs / 3));
+    this.beat = setInterval(() => void this.heartbeat(false), every);
+    this.beat.unref();
+  }
+
+  counters(): ShardCounters {
+    const r = this.router.counters;
+    return { ...this.c, pushesRouted: r.routed, pushesOffline: r.offline, pushesUndeliverable: r.undeliverable };
+  }
+
+  // ------------------------------------------------------------------ claims
+
+  async claim(playerId: number): Promise<number> {
+    const floor = this.fences.get(playerId);
+    let r;
+    try {
+      r = await this.directory.claim(playerId, this.shard, this.incarnation, floor + 1);
+    } catch (e) {
+      fail('UNAVAILABLE', `cluster directory unreachable: ${(e as Error).message}`);
+    }
+    if (this.fences.raise(playerId, r.epoch) > r.epoch) fail('SESSION_REPLACED', `player ${playerId} was claimed again meanwhile`);
+    const held = this.owned.get(playerId);
+    if (held === undefined || held < r.epoch) this.owned.set(playerId, r.epoch);
+    const prev = r.previous;
+    if (prev && !(prev.shard === this.shard && prev.incarnation === this.incarnation)) {
+      this.c.kicksSent++;
+      this.track(this.bus.send(prev.shard, { t: 'kick', player: playerId, epoch: r.epoch, by: this.shard }));
+    }
+    return r.epoch;
+  }
+
+  abandon(playerId: number, epoch: number): void {
+    this.finished(playerId, epoch);
+  }
+
+  finished(playerId: number, epoch: number): void {
+    if (!epoch) return;
+    if (this.owned.get(playerId) === epoch) this.owned.delete(playerId);
+    this.track(this.directory.release(playerId, { shard: this.shard, incarnation: this.incarnation, epoch }));
+  }
+
+  // ------------------------------------------------------------------ moving, pushes, listing
+
+  redirect(s: Session, op: string, body: Record<string, unknown>): Result | null {
+    if (op !== 'channel.join' || typeof body.channel !== 'string') return null;
+    const owner = this.ownerOf.get(body.channel);
+    if (owner === undefined || owner === this.shard) return null;
+    const v = this.view[owner];
+    if (!v?.up || !v.info) {
+      return { ok: false, code: 'UNAVAILABLE', message: `${body.channel} is held by shard ${owner}, which is down` };
+    }
+    this.c.redirects++;
+    // The store carries the session across: position saved now, read by the next shard's claim.
+    try {
+      if (s.playerId) this.parts.save(s.playerId);
+    } catch (e) {
+      return { ok: false, ...errorOf(e) };
+    }
+    return {
+      ok: false,
+      code: 'WRONG_SHARD',
+      message: `${body.channel} is held by shard ${owner} at ${v.info.addr}: resume there`,
+      details: { channel: body.channel, shard: owner, addr: v.info.addr },
+    };
+  }
+
+  routeAway(player: number, name: string, body: unknown): void {
+    this.router.route(player, name, body);
+  }
+
+  listing(): ChannelInfo[] {
+    const self = { shard: this.shard, addr: this.addr, members: (ch: string) => this.parts.members(ch) };
+    return clusterListing(this.channels, this.cfg.shards, this.view, this.cfg.channelCapacity, self);
+  }
+
+  // ------------------------------------------------------------------ bus, heartbeat
+
+  private onBus(m: BusMessage): void {
+    this.c.busIn++;
+    if (m.t === 'ev') {
+      if (this.parts.deliver(m.player, m.name, m.body)) this.c.pushesArrivedAway++;
+      return;
+    }
+    this.c.kicksIn++;
+    this.kickStale(m.player, m.epoch, `replaced by a login on shard ${m.by}`);
+    this.parts.after();
+  }
+
+  /** End our session of a player if it holds an epoch older than `epoch`. */
+  private kickStale(playerId: number, epoch: number, reason: string): void {
+    const s = this.parts.sessions.byPlayer.get(playerId);
+    if (s && s.epoch < epoch) {
+      this.parts.kick(s, reason);
+      this.parts.after();
+    }
+  }
+
+  private async heartbeat(first: boolean): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const channels: Record<string, number> = {};
+      for (const ch of this.channels) if (this.ownerOf.get(ch) === this.shard) channels[ch] = this.parts.members(ch);
+      const info: ShardInfo = {
+        shard: this.shard,
+        incarnation: this.incarnation,
+        addr: this.addr,
+        capacity: this.cfg.channelCapacity,
+        channels,
+        players: this.owned.size,
+        at: Date.now(),
+      };
+      const kept = await this.directory.heartbeat(info);
+      if (!kept && !first) {
+        // Our lease lapsed (Redis restarted, or we stalled past it): our entries read as dead meanwhile.
+        this.c.leaseLost++;
+        this.log(`shard ${this.shard}: lease was lost; re-registering ${this.owned.size} players`);
+        // Not awaited: the heartbeats go on (the lease must not lapse again while thousands re-assert).
+        if (!this.reasserting) {
+          this.reasserting = true;
+          void this.reassertAll().finally(() => (this.reasserting = false));
+        }
+      }
+      this.view = await this.directory.shards(this.cfg.shards);
+    } catch (e) {
+      if (first) throw e;
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** Re-assert every held player, 256 at a time (ioredis pipelines concurrent commands on one connection). */
+  private async reassertAll(): Promise<void> {
+    const all = [...this.owned];
+    for (let i = 0; i < all.length; i += 256) {
+      await Promise.all(
+        all.slice(i, i + 256).map(async ([pid, epoch]) => {
+          const ok = await this.directory.reassert(pid, { shard: this.shard, incarnation: this.incarnation, epoch }).catch(() => true);
+          if (!ok) this.kickStale(pid, epoch + 1, 'replaced by a newer login while the directory was away');
+        }),
+      );
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.catch(() => {}).finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  /** After the core's shutdown: wait for releases, give the lease back, close Redis. */
+  async stop(): Promise<void> {
+    if (this.beat) clearInterval(this.beat);
+    const until = Date.now() + 2000;
+    while (this.pending.size && Date.now() < until) await Promise.race([...this.pending, new Promise((r) => setTimeout(r, 50))]);
+    await this.directory.resign(this.shard, this.incarnation).catch(() => {});
+    await this.bus.close();
+    await this.directory.close();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * What shards (and the web tier) say to each other over the bus: one inbox per shard
+ * (`<prefix>:inbox:<shard>`). JSON, since the bodies are the domain's event bodies.
+ */
+export type BusMessage =
+  /** A domain event for a player the sender believes is online on the receiving shard. */
+  | { t: 'ev'; player: number; name: string; body: unknown; sentAt: number }
+  /** One session per player: the player was claimed with `epoch` elsewhere; older sessions go. */
+  | { t: 'kick'; player: number; epoch: number; by: number };
+
+export const encodeBusMessage = (m: BusMessage): string => JSON.stringify(m);
+
+export function decodeBusMessage(raw: string): BusMessage | null {
+  try {
+    const m = JSON.parse(raw) as BusMessage;
+    if (m && (m.t === 'ev' || m.t === 'kick') && Number.isSafeInteger(m.player)) return m;
+  } catch {
+    // a foreign or broken message on our inbox: ignored (counted by the caller)
+  }
+  return null;
+}

@@ -1,0 +1,56 @@
+/**
+ * The bus between shards (and from the web tier to shards): Redis pub/sub, one inbox channel per
+ * shard. Chosen over NATS (also running here) because the directory already needs Redis, so one
+ * service and one client library carry both, and because PUBLISH answers how many subscribers got
+ * the message: 0 means the owner shard is gone, which is exactly the "undeliverable" count the
+ * failure story needs, with no request/reply round trip. docs/shards.md has the measurement.
+ *
+ * Pub/sub is at-most-once: a message published while the receiver is disconnected is lost. What a
+ * player can miss that way is a push (item.received, a kick for an already fenced session); the
+ * store still has the gift, and the client resyncs with inventory.get on resume or reconnect.
+ */
+import { Redis } from 'ioredis';
+import { decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-messages.ts';
+
+export class Bus {
+  private sub: Redis | null = null;
+  /** Messages on our inbox that did not decode. */
+  garbled = 0;
+
+  constructor(
+    /** Connection used for PUBLISH (the directory's). */
+    private readonly pub: Redis,
+    readonly prefix: string,
+  ) {}
+
+  inbox(shard: number): string {
+    return `${this.prefix}:inbox:${shard}`;
+  }
+
+  /** Subscribe to `shard`'s inbox; ioredis re-subscribes by itself after a reconnect. */
+  async listen(shard: number, onMessage: (m: BusMessage) => void): Promise<void> {
+    const sub = (this.sub = this.pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true }));
+    sub.on('error', () => {});
+    await sub.connect();
+    sub.on('message', (_ch: string, raw: string) => {
+      const m = decodeBusMessage(raw);
+      if (m) onMessage(m);
+      else this.garbled++;
+    });
+    await sub.subscribe(this.inbox(shard));
+  }
+
+  /** Publish to a shard's inbox; resolves with the number of subscribers that got it (0: nobody listens). */
+  async send(shard: number, m: BusMessage): Promise<number> {
+    return this.pub.publish(this.inbox(shard), encodeBusMessage(m));
+  }
+
+  async close(): Promise<void> {
+    if (!this.sub) return;
+    try {
+      await this.sub.quit();
+    } catch {
+      this.sub.disconnect();
+    }
+  }
+}
