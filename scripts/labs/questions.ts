@@ -199,8 +199,8 @@ export const QUESTIONS: Question[] = [
     answer:
       'On 2 cores shared with the load generator, more workers do not buy throughput (ops/s for --workers 1, 2, 4: ' +
       '{{rows.*.opsPerSec}}; p99 ms: {{rows.*.p99Ms}}). One worker is at least as good as two: one port gets the biggest ' +
-      'batches and group commits, no cross-worker posts, and no extra thread competing for a core. Each row is one run ' +
-      '(no rounds), so a difference of a few per cent between rows is noise; four workers on two cores lose clearly. With more ' +
+      'batches and group commits, no cross-worker posts, and no extra thread competing for a core. Each row is the median of ' +
+      'interleaved rounds with its min–max: where two rows\' brackets overlap, their difference is noise. With more ' +
       'cores than the load generator needs, workers ≈ free cores.',
     wrong: '"More workers are always faster" — each worker needs a core; here they compete with the client.',
   },

@@ -175,6 +175,39 @@ function body(e: ResultEntry): string[] {
     case 'lab10-ports':
     case 'lab10-ports-iocp':
       return [...(f.table as string[]), '', ...((f.notes as string[] | undefined) ?? []).map((x) => `- ${x}`), ''];
+    case 'lab12-shards': {
+      const m = f.move as Figs;
+      const p = f.pushes as Figs;
+      const k = f.kill as Figs;
+      return [
+        `Channels per shard: ${JSON.stringify(f.channelsPerShard)}. Max concurrent users: ${String((f.considerations as Figs)?.maxConcurrentUsers)}.`,
+        '',
+        '| what | figure |',
+        '|---|---|',
+        `| move ${String(m.from)} → ${String(m.to)} | ${n(m.moveMs)} ms, position kept: ${String(m.positionKept)}, left/joined seen: ` +
+          `${String(m.leftOk)}/${String(m.joinedOk)} |`,
+        `| give push within one shard, p50 / p99 | ${n(p.withinP50Ms)} / ${n(p.withinP99Ms)} ms (${n(p.gives)} gives) |`,
+        `| give push across shards, p50 / p99 | ${n(p.acrossP50Ms)} / ${n(p.acrossP99Ms)} ms |`,
+        `| shard ${String(k.killedShard)} killed: pushes counted undeliverable | ${n(k.undeliverablePushes)} |`,
+        `| its player logs in again after | ${n(k.loginAgainAfterMs)} ms (lease ${n(k.leaseMs)} ms) |`,
+        `| acknowledged writes lost | ${n(k.lostAcknowledged)} (gold ${n(k.goldAcked)} acked → ${n(k.goldAfter)}; potions ` +
+          `${n(k.potionsAcked)} → ${n(k.potionsAfter)}) |`,
+        `| other shards still serving | ${n(k.othersServing)} |`,
+        '',
+      ];
+    }
+    case 'lab12-sessions': {
+      const shards = f.perShard as Figs[];
+      return [
+        `Opened ${n(f.opened)} of ${n(f.asked)} sessions, ${n(f.failed)} failed, at ${n(f.connectRate)} sessions/s; a ping through the ` +
+          `crowd: p50 ${n(f.pingP50Ms)} ms, p99 ${n(f.pingP99Ms)} ms. Load average at the end: ${(f.loadAvgAtEnd as number[]).join(' ')}.`,
+        '',
+        '| shard | sessions (its own count at the end) | RSS per session, bytes |',
+        '|---|---|---|',
+        ...shards.map((x) => `| ${String(x.shard)} | ${n(x.sessions)} | ${n(x.rssPerSessionBytes)} |`),
+        '',
+      ];
+    }
     default:
       return compareTables(f);
   }
