@@ -480,8 +480,9 @@ export const QUESTIONS: Question[] = [
     needs: ['summary.*.opsPerSec.median', 'summary.*.cpuUsPerOp.median', 'summary.*.wakesPerOp.median', 'ratios.*.sharedOverPorts.median'],
     answer:
       'Shared/ports ops/s at 1, 2, 4 threads: {{ratios.*.sharedOverPorts.median}}; wakes per op (shared, ports per thread ' +
-      'count): {{summary.*.wakesPerOp.median}}; µs CPU per op: {{summary.*.cpuUsPerOp.median}}. On uniform echo one port per ' +
-      'thread does at least as well: each thread\'s wait returns the ready connections of its own port in a batch, nothing is ' +
+      'count): {{summary.*.wakesPerOp.median}}; µs CPU per op: {{summary.*.cpuUsPerOp.median}}. On uniform echo neither wins ' +
+      'by throughput beyond the spread of the rounds; what differs clearly is wakes per op, higher on the shared port as the ' +
+      'threads grow: each per-port thread\'s wait returns the ready connections of its own port in a batch, nothing is ' +
       'shared between cores, and no connection\'s state moves between caches; the shared instance spreads the ready ' +
       'connections over the waiting threads and every thread contends for the one instance. With one thread the two are ' +
       'the same server. The shared port wins when handlers block or take long and unevenly: a thread stuck in a 400 ms call ' +
