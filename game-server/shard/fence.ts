@@ -136,7 +136,14 @@ export function fencedAsyncStore(
     }
   };
   const commitBatch = async (units: readonly CommitUnit[], at: number): Promise<UnitOutcome[]> => {
-    const outs = await inner.commitBatch(units.map(fenced), at);
+    let outs: UnitOutcome[];
+    try {
+      outs = await inner.commitBatch(units.map(fenced), at);
+    } catch (e) {
+      // A batch of one unit is not a subtransaction: its refusal is the statement's error.
+      refused(e);
+      throw e;
+    }
     for (const o of outs) if (!o.ok) refused(o.error);
     return outs;
   };
