@@ -57,7 +57,7 @@ export class FenceTable implements Fences {
   /** The SQLite handle of a store, when it has one (fencing needs the shards' shared database). */
   static of(store: Store): FenceTable {
     const db = (store as { db?: Database.Database }).db;
-    if (!db) throw new Error('sharding needs a shared database: --store sqlite (one WAL file for every shard)');
+    if (!db) throw new Error('sharding needs a shared database: --store sqlite (one WAL file for every shard) or --store postgres');
     return new FenceTable(db);
   }
 }
