@@ -24,7 +24,6 @@ import { ResumeClaims } from './session/resume-claim.ts';
 import { SessionTable, type Session } from './session/session.ts';
 import type { CloseReason, Connection, Transport, TransportHandler } from './transport.ts';
 import type { ShardHooks } from './shard/shard-link.ts';
-import type { Store } from '../shared/store/store.ts';
 import { channelIds } from '../shared/catalog.ts';
 import { channelInfo } from '../shared/cluster/channel-map.ts';
 
@@ -148,10 +147,24 @@ export class GameCore implements TransportHandler {
       shard.attach({
         sessions: this.sessions,
         kick: (s, reason) => this.lifecycle.kick(s, reason),
-        deliver: (player, name, body) => this.fanOut.deliverLocal({ player }, name, body),
+        deliver: (player, name, body) => {
+          // Another process wrote this player (a gift from the web tier or another shard): on
+          // PostgreSQL the cached copy is now behind; the next command reads the row. (Writes were
+          // safe anyway: a commit on a stale version conflicts and runs again on a fresh read.)
+          if (this.cache instanceof PgPlayerCache) this.cache.invalidate(player);
+          return this.fanOut.deliverLocal({ player }, name, body);
+        },
+        reload: this.cache instanceof PgPlayerCache ? (pid) => this.lifecycle.preload(pid) : undefined,
         save: (pid) => {
-          // Shards run on the synchronous store (worker.ts refuses --shards with postgres).
-          const store = this.runner.store as Store;
+          const runner = this.runner;
+          if (runner instanceof AsyncCommandRunner) {
+            // After the batch in flight (the moves before the redirect), on the freshest row, fenced.
+            return commit.idle().then(() => {
+              const st = this.cache.peek(pid);
+              return st ? runner.saveSession(pid, st) : undefined;
+            });
+          }
+          const store = runner.store;
           store.transaction(() => {
             const st = this.cache.get(pid);
             if (st) store.savePlayer(st, Date.now());

@@ -84,7 +84,7 @@ function spawn(data: WorkerData): Promise<{ h: WorkerHandle; port: number; backe
 export async function startServer(cfg: GameConfig): Promise<RunningServer> {
   if (!Number.isInteger(cfg.workers) || cfg.workers < 1) throw new Error('--workers must be a positive integer');
   if (cfg.shards > 0 && cfg.workers !== 1) throw new Error('--shards needs --workers 1: a shard is one process with one completion worker');
-  if (cfg.shards > 0 && cfg.store !== 'sqlite') throw new Error('--shards needs --store sqlite: every shard writes the same database');
+  if (cfg.shards > 0 && cfg.store === 'memory') throw new Error('--shards needs --store sqlite or postgres: every shard writes the same database');
   if (cfg.workers > 1 && cfg.store === 'memory')
     throw new Error('--workers > 1 needs --store sqlite or postgres (each worker opens the same store; a memory store cannot be shared)');
   // Run migrations and settle the token secret once, before workers race for it.

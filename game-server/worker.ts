@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openAsyncDomain, openDomain } from '../shared/domain.ts';
-import { openStore } from '../shared/store/open-store.ts';
+import { openAsyncStore, openStore } from '../shared/store/open-store.ts';
 import type { GameConfig } from './config.ts';
 import { GameCore } from './core.ts';
 import { createTransport, selectBackend, type IoChoice } from './io/select-backend.ts';
@@ -41,12 +41,14 @@ try {
   const handoff = cfg.workers > 1 && sel.backend === 'iocp' ? new Handoff({ self: index, loads }) : undefined;
   const transport = createTransport(sel, { concurrency: cfg.concurrency, trace: cfg.trace }, { onHandlerError, handoff });
   const shard = cfg.shards > 0 ? new ShardLink(cfg, log) : null;
-  if (shard && cfg.store === 'postgres') throw new Error('--shards runs on a shared SQLite file for now (its fence wraps the synchronous store)');
   if (shard) await shard.connect();
   // PostgreSQL: each worker has its own pool (--db-pool connections); the supervisor migrated already.
+  // Sharded, every commit names the players held here with their epochs (the fence, migration 004).
   let domain;
-  if (cfg.store === 'postgres') domain = await openAsyncDomain(cfg);
-  else {
+  if (cfg.store === 'postgres') {
+    const raw = await openAsyncStore({ url: cfg.dbUrl ?? '', poolSize: cfg.dbPool });
+    domain = await openAsyncDomain(cfg, shard ? shard.wrapAsync(raw) : raw);
+  } else {
     const raw = openStore({ kind: cfg.store as 'memory' | 'sqlite', path: cfg.dbPath, sync: cfg.dbSync as 'normal' | 'full' | 'off' });
     domain = openDomain(cfg, shard ? shard.wrap(raw) : raw);
   }

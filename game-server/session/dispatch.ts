@@ -103,6 +103,11 @@ export class Dispatcher {
     if (this.shard && op === 'channel.join') {
       this.commit.run(); // the moves before it are applied (and saved) before a redirect
       const r = this.shard.redirect(s, op, body);
+      if (r instanceof Promise) {
+        s.to('busy');
+        void r.then((res) => this.done(s, id, res));
+        return;
+      }
       if (r) return this.output.respond(s, id, r);
     }
     if (this.runner.isSync(op)) return this.commit.add(s, id, op, body, opId);

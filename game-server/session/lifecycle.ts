@@ -140,6 +140,7 @@ export class Lifecycle {
     const epoch = s.epoch;
     const { cache, runner, log } = this.p;
     this.unpark(s);
+    let released = false;
     try {
       if (cache.peek(id)?.channel) runner.runSync('channel.leave', {}, id);
       if (runner instanceof AsyncCommandRunner) {
@@ -147,7 +148,13 @@ export class Lifecycle {
         if (st) {
           const save = runner.saveSession(id, st).catch((e) => log(`saving player ${id} failed: ${(e as Error).message}`));
           this.saving.add(save);
-          void save.finally(() => this.saving.delete(save));
+          // Sharded: the player stays held at this epoch until its last save is stored, so that save
+          // is fenced like any other (a kicked session's goodbye must not land over a newer owner).
+          released = true;
+          void save.finally(() => {
+            this.saving.delete(save);
+            this.p.shard?.finished(id, epoch);
+          });
         }
       } else {
         const store = runner.store;
@@ -160,7 +167,7 @@ export class Lifecycle {
       log(`saving player ${id} failed: ${(e as Error).message}`);
     }
     this.forget(s);
-    this.p.shard?.finished(id, epoch);
+    if (!released) this.p.shard?.finished(id, epoch);
   }
 
   /** Another login took the player: finish it here and close the connection with a reason. */

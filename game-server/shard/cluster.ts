@@ -14,6 +14,8 @@ const flags = {
   basePort: { type: 'number', default: 7777, env: 'GAME_PORT', help: 'shard i listens on base+i (0: any free port)' },
   webPort: { type: 'number', default: -1, env: 'WEB_PORT', help: 'also run the web tier (the lobby) on this port (-1: no)' },
   dbPath: { type: 'string', default: 'data/game.sqlite', env: 'DB_PATH', help: 'the one SQLite file (WAL) every shard and the web tier share' },
+  store: { type: 'string', default: 'sqlite', choices: ['sqlite', 'postgres'], env: 'STORE', help: 'the one database of the cluster' },
+  dbUrl: { type: 'string', default: '', env: 'DB_URL', help: 'with --store postgres: the database every shard and the web tier share' },
   redisUrl: { type: 'string', default: 'redis://127.0.0.1:6379', env: 'REDIS_URL', help: 'Redis for the directory and the bus' },
   clusterPrefix: { type: 'string', default: 'dinein', env: 'CLUSTER_PREFIX', help: 'prefix of the cluster\'s Redis keys' },
   io: { type: 'string', default: 'auto', env: 'GAME_IO', help: 'completion-port backend of every shard' },
@@ -21,10 +23,12 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const f = cliFlags('usage: tsx game-server/shard/cluster.ts [options]\n\nK game shards and, with --web-port, the web tier.', flags);
-mkdirSync(dirname(f.dbPath), { recursive: true });
+if (f.store === 'sqlite') mkdirSync(dirname(f.dbPath), { recursive: true });
 const cluster = new Cluster({
   shards: f.shards,
   dbPath: f.dbPath,
+  store: f.store as 'sqlite' | 'postgres',
+  dbUrl: f.dbUrl,
   redisUrl: f.redisUrl,
   prefix: f.clusterPrefix,
   host: f.host,

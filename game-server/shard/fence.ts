@@ -9,9 +9,29 @@
 import type Database from 'better-sqlite3';
 import { DomainError } from '../../shared/errors.ts';
 import type { PlayerState } from '../../shared/model.ts';
+import type { AsyncStore, CommitUnit, UnitOutcome } from '../../shared/store/async-store.ts';
 import type { Store } from '../../shared/store/store.ts';
 
-export class FenceTable {
+/** The fence as a claim uses it: synchronous on SQLite, a round trip on PostgreSQL. */
+export interface Fences {
+  /** The fence of a player (0: never claimed). */
+  get(playerId: number): number | Promise<number>;
+  /** Raise the fence to `epoch` (never lowers it), atomically; resolves with the fence after the write. */
+  raise(playerId: number, epoch: number): number | Promise<number>;
+}
+
+/** On PostgreSQL: the shard_fence table of migration 004, through the store's pool. */
+export class PgFences implements Fences {
+  constructor(private readonly store: AsyncStore) {}
+  get(playerId: number): Promise<number> {
+    return this.store.fenceOf(playerId);
+  }
+  raise(playerId: number, epoch: number): Promise<number> {
+    return this.store.raiseFence(playerId, epoch);
+  }
+}
+
+export class FenceTable implements Fences {
   private readonly getStmt: Database.Statement<[number], { epoch: number }>;
   private readonly raiseStmt: Database.Statement<[number, number], { epoch: number }>;
 
@@ -37,7 +57,7 @@ export class FenceTable {
   /** The SQLite handle of a store, when it has one (fencing needs the shards' shared database). */
   static of(store: Store): FenceTable {
     const db = (store as { db?: Database.Database }).db;
-    if (!db) throw new Error('sharding needs a shared database: --store sqlite (one WAL file for every shard)');
+    if (!db) throw new Error('sharding needs a shared database: --store sqlite (one WAL file for every shard) or --store postgres');
     return new FenceTable(db);
   }
 }
@@ -70,6 +90,68 @@ export function fencedStore(
   return new Proxy(inner, {
     get(target, prop, recv) {
       if (prop === 'savePlayer') return savePlayer;
+      let f = bound.get(prop);
+      if (f !== undefined) return f;
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      bound.set(prop, (f = v.bind(target)));
+      return f;
+    },
+  });
+}
+
+/** What takeout_fence_check (migration 004) says when it refuses a unit: the player and the newer epoch. */
+const REFUSAL = /player (\d+) was claimed with epoch (\d+)/;
+
+/**
+ * The same on PostgreSQL. The check cannot run here (the store is another process): every unit a
+ * shard commits names the players it holds with its epochs (CommitUnit.fences), and the commit
+ * function checks them inside its own transaction (one round trip, as before). A refused unit fails
+ * alone with SESSION_REPLACED; `onRefused` then ends the stale session.
+ */
+export function fencedAsyncStore(
+  inner: AsyncStore,
+  epochOf: (id: number) => number | undefined,
+  onRefused: (id: number, fence: number) => void,
+): AsyncStore {
+  const fenced = (u: CommitUnit): CommitUnit => {
+    let fences: { playerId: number; epoch: number }[] | undefined;
+    for (const p of u.players) {
+      const mine = p.version === null ? undefined : epochOf(p.state.id);
+      if (mine !== undefined) (fences ??= []).push({ playerId: p.state.id, epoch: mine });
+    }
+    return fences ? { ...u, fences } : u;
+  };
+  const refused = (e: unknown): void => {
+    if (!(e instanceof DomainError) || e.code !== 'SESSION_REPLACED') return;
+    const m = REFUSAL.exec(e.message);
+    if (m) onRefused(Number(m[1]), Number(m[2]));
+  };
+  const commit = async (unit: CommitUnit, at: number): Promise<{ eventIds: number[] }> => {
+    try {
+      return await inner.commit(fenced(unit), at);
+    } catch (e) {
+      refused(e);
+      throw e;
+    }
+  };
+  const commitBatch = async (units: readonly CommitUnit[], at: number): Promise<UnitOutcome[]> => {
+    let outs: UnitOutcome[];
+    try {
+      outs = await inner.commitBatch(units.map(fenced), at);
+    } catch (e) {
+      // A batch of one unit is not a subtransaction: its refusal is the statement's error.
+      refused(e);
+      throw e;
+    }
+    for (const o of outs) if (!o.ok) refused(o.error);
+    return outs;
+  };
+  const bound = new Map<PropertyKey, unknown>();
+  return new Proxy(inner, {
+    get(target, prop, recv) {
+      if (prop === 'commit') return commit;
+      if (prop === 'commitBatch') return commitBatch;
       let f = bound.get(prop);
       if (f !== undefined) return f;
       const v = Reflect.get(target, prop, recv);

@@ -1,7 +1,8 @@
 /**
  * Start a cluster of K shard processes (and optionally the web tier) on one machine: used by
  * `npm run shards`, the shard tests, the session-count load script and lab 12. Shard 0 starts
- * first and alone (it runs the migrations and settles the token secret in the shared database);
+ * first and alone (it runs the migrations and settles the token secret in the shared database:
+ * the SQLite file, or the PostgreSQL database with `store: 'postgres'`);
  * the others then start together.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +14,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface ClusterOptions {
   shards: number;
+  /** The SQLite file every process shares (with store 'sqlite', the default). */
   dbPath: string;
+  /** 'postgres': every shard and the web tier on the one PostgreSQL database at dbUrl. */
+  store?: 'sqlite' | 'postgres';
+  dbUrl?: string;
   redisUrl: string;
   prefix: string;
   host?: string;
@@ -55,8 +60,19 @@ export class Cluster {
       'game-server/server.ts',
       ...['--host', o.host ?? '127.0.0.1', '--port', String(port), '--admin-port', '0'],
       ...['--shards', String(o.shards), '--shard-id', String(i), '--redis-url', o.redisUrl, '--cluster-prefix', o.prefix],
-      ...['--db-path', o.dbPath, ...(o.shardArgs ?? [])],
+      ...this.storeArgv(),
+      ...(o.shardArgs ?? []),
     ];
+  }
+
+  /** The one database of the cluster, for every shard and the web tier. */
+  private storeArgv(): string[] {
+    const o = this.opts;
+    if (o.store === 'postgres') {
+      if (!o.dbUrl) throw new Error('a cluster on --store postgres needs --db-url');
+      return ['--store', 'postgres', '--db-url', o.dbUrl];
+    }
+    return ['--db-path', o.dbPath];
   }
 
   async start(): Promise<this> {
@@ -67,7 +83,7 @@ export class Cluster {
       const o = this.opts;
       this.web = await this.child('web', [
         'web-server/server.ts',
-        ...['--host', o.host ?? '127.0.0.1', '--port', String(o.webPort), '--db-path', o.dbPath],
+        ...['--host', o.host ?? '127.0.0.1', '--port', String(o.webPort), ...this.storeArgv()],
         ...['--shards', String(o.shards), '--redis-url', o.redisUrl, '--cluster-prefix', o.prefix, ...(o.webArgs ?? [])],
       ]);
     }

@@ -18,10 +18,11 @@ import { clusterListing, type ShardView } from '../../shared/cluster/cluster-vie
 import { Directory, type ShardInfo } from '../../shared/cluster/directory.ts';
 import { PushRouter } from '../../shared/cluster/push-router.ts';
 import { fail } from '../../shared/errors.ts';
+import type { AsyncStore } from '../../shared/store/async-store.ts';
 import type { Store } from '../../shared/store/store.ts';
 import { errorOf, type Result } from '../session/result.ts';
 import type { Session, SessionTable } from '../session/session.ts';
-import { FenceTable, fencedStore } from './fence.ts';
+import { FenceTable, fencedAsyncStore, fencedStore, PgFences, type Fences } from './fence.ts';
 
 export interface ShardConfig {
   shards: number;
@@ -41,8 +42,11 @@ export interface ShardHooks {
   abandon(playerId: number, epoch: number): void;
   /** A bound player is finished here (logout, grace expiry, kicked): release its directory entry. */
   finished(playerId: number, epoch: number): void;
-  /** The answer for `op` when another shard must serve it (channel.join elsewhere), else null. */
-  redirect(s: Session, op: string, body: Record<string, unknown>): Result | null;
+  /**
+   * The answer for `op` when another shard must serve it (channel.join elsewhere), else null; a
+   * promise when the position must first be saved asynchronously (PostgreSQL).
+   */
+  redirect(s: Session, op: string, body: Record<string, unknown>): Result | Promise<Result> | null;
   /** A player event whose player is not held here. */
   routeAway(player: number, name: string, body: unknown): void;
   listing(): ChannelInfo[];
@@ -55,8 +59,13 @@ export interface ShardParts {
   kick(s: Session, reason: string): void;
   /** Deliver a player event locally; true when the player is not held here. */
   deliver(player: number, name: string, body: unknown): boolean;
-  /** Save a held player's state now (position before moving to another shard). */
-  save(playerId: number): void;
+  /** Save a held player's state now (position before moving to another shard); async on PostgreSQL. */
+  save(playerId: number): void | Promise<void>;
+  /**
+   * Load the player again after its fence was raised (PostgreSQL: the cache is filled before the
+   * bind; a load taken before the raise could miss the previous owner's last write).
+   */
+  reload?(playerId: number): Promise<void>;
   /** Local member count of a channel. */
   members(channel: string): number;
   /** Run after bus-driven work outside a completion batch (flush the group commit). */
@@ -82,7 +91,7 @@ export class ShardLink implements ShardHooks {
   readonly directory: Directory;
   readonly bus: Bus;
   readonly router: PushRouter;
-  private fences!: FenceTable;
+  private fences!: Fences;
   /** Epoch of the newest claim made here, per held player. */
   private readonly owned = new Map<number, number>();
   private parts!: ShardParts;
@@ -120,18 +129,23 @@ export class ShardLink implements ShardHooks {
 
   /** Wrap the store: saves of held players are fenced. */
   wrap(store: Store): Store {
-    this.fences = FenceTable.of(store);
-    return fencedStore(
-      store,
-      this.fences,
-      (id) => this.owned.get(id),
-      (id, fence) => {
-        this.c.fencedWrites++;
-        // A newer claim holds the player: end our session of it if it is older than that claim (by
-        // the time this runs, a newer login on this very shard may hold the player: it stays).
-        setImmediate(() => this.kickStale(id, fence, 'replaced by a newer login (fenced write)'));
-      },
-    );
+    const fences = FenceTable.of(store);
+    this.fences = fences;
+    return fencedStore(store, fences, (id) => this.owned.get(id), (id, fence) => this.refused(id, fence));
+  }
+
+  /** The same on PostgreSQL: the fence is checked inside the commit function's transaction (migration 004). */
+  wrapAsync(store: AsyncStore): AsyncStore {
+    this.fences = new PgFences(store);
+    return fencedAsyncStore(store, (id) => this.owned.get(id), (id, fence) => this.refused(id, fence));
+  }
+
+  /** The store refused a save of a player held here: a newer claim holds it. */
+  private refused(id: number, fence: number): void {
+    this.c.fencedWrites++;
+    // End our session of it if it is older than that claim (by the time this runs, a newer login on
+    // this very shard may hold the player: it stays).
+    setImmediate(() => this.kickStale(id, fence, 'replaced by a newer login (fenced write)'));
   }
 
   attach(parts: ShardParts): void {
@@ -156,16 +170,18 @@ export class ShardLink implements ShardHooks {
   // ------------------------------------------------------------------ claims
 
   async claim(playerId: number): Promise<number> {
-    const floor = this.fences.get(playerId);
+    const floor = await this.fences.get(playerId);
     let r;
     try {
       r = await this.directory.claim(playerId, this.shard, this.incarnation, floor + 1);
     } catch (e) {
       fail('UNAVAILABLE', `cluster directory unreachable: ${(e as Error).message}`);
     }
-    if (this.fences.raise(playerId, r.epoch) > r.epoch) fail('SESSION_REPLACED', `player ${playerId} was claimed again meanwhile`);
+    if ((await this.fences.raise(playerId, r.epoch)) > r.epoch) fail('SESSION_REPLACED', `player ${playerId} was claimed again meanwhile`);
     const held = this.owned.get(playerId);
     if (held === undefined || held < r.epoch) this.owned.set(playerId, r.epoch);
+    // Every write of an older owner has now committed or will be refused: what we load is final.
+    if (this.parts.reload) await this.parts.reload(playerId);
     const prev = r.previous;
     if (prev && !(prev.shard === this.shard && prev.incarnation === this.incarnation)) {
       this.c.kicksSent++;
@@ -186,7 +202,7 @@ export class ShardLink implements ShardHooks {
 
   // ------------------------------------------------------------------ moving, pushes, listing
 
-  redirect(s: Session, op: string, body: Record<string, unknown>): Result | null {
+  redirect(s: Session, op: string, body: Record<string, unknown>): Result | Promise<Result> | null {
     if (op !== 'channel.join' || typeof body.channel !== 'string') return null;
     const owner = this.ownerOf.get(body.channel);
     if (owner === undefined || owner === this.shard) return null;
@@ -196,17 +212,20 @@ export class ShardLink implements ShardHooks {
     }
     this.c.redirects++;
     // The store carries the session across: position saved now, read by the next shard's claim.
+    let saved: void | Promise<void> = undefined;
     try {
-      if (s.playerId) this.parts.save(s.playerId);
+      if (s.playerId) saved = this.parts.save(s.playerId);
     } catch (e) {
       return { ok: false, ...errorOf(e) };
     }
-    return {
+    const answer: Result = {
       ok: false,
       code: 'WRONG_SHARD',
       message: `${body.channel} is held by shard ${owner} at ${v.info.addr}: resume there`,
       details: { channel: body.channel, shard: owner, addr: v.info.addr },
     };
+    // PostgreSQL: answered once the position is stored (the client's next stop loads it).
+    return saved ? saved.then(() => answer, (e: unknown): Result => ({ ok: false, ...errorOf(e) })) : answer;
   }
 
   routeAway(player: number, name: string, body: unknown): void {

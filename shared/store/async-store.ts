@@ -29,6 +29,11 @@ export interface CommitUnit {
   events: readonly Omit<StoredEvent, 'id' | 'at'>[];
   /** Channels this command entered: committed only if they then hold at most `capacity` players. */
   channels: readonly { channel: string; capacity: number }[];
+  /**
+   * A shard's epochs for the players it holds (game-server/shard/fence.ts): the unit is refused with
+   * SESSION_REPLACED, inside the commit's transaction, when a player's store fence is newer.
+   */
+  fences?: readonly { playerId: number; epoch: number }[];
 }
 
 /** Outcome of one unit in a batch: event ids, or the domain error that rolled it back alone. */
@@ -75,6 +80,10 @@ export interface AsyncStore {
   countChannel(channel: string): Promise<number>;
   /** Players and ledger read in one consistent snapshot, for the audit (ledger/audit.ts). */
   auditSnapshot(): Promise<AuditSource>;
+  /** The shards' fence of a player: the epoch of its newest claim (0: never claimed). */
+  fenceOf(playerId: number): Promise<number>;
+  /** Raise a player's fence to `epoch` (never lowers it), atomically; returns the fence after the write. */
+  raiseFence(playerId: number, epoch: number): Promise<number>;
   /** Check that the store answers (health checks); throws why not. */
   ping(): Promise<void>;
 

@@ -1,16 +1,22 @@
 /**
- * Three shard processes (and the web tier) on a fresh SQLite file and a Redis prefix of their own,
- * with cheap hashes and a short lease (1.5 s) so a killed shard's players read as offline quickly.
+ * Three shard processes (and the web tier) on one fresh database — a SQLite file, or a PostgreSQL
+ * database of their own (takeout_test_<random>, dropped WITH (FORCE) at close) — and a Redis prefix
+ * of their own, with cheap hashes and a short lease (1.5 s) so a killed shard's players read as
+ * offline quickly.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { GameClient } from '../../game-server/client/client.ts';
 import { Cluster } from '../../game-server/shard/launch.ts';
 import { channelIds } from '../../shared/catalog.ts';
 import { shardOfChannel } from '../../shared/cluster/channel-map.ts';
 import { Directory } from '../../shared/cluster/directory.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
 import { purge, REDIS_URL, uniquePrefix } from './redis-prefix.ts';
+
+export type ClusterStore = 'sqlite' | 'postgres';
 
 export const IO = process.env.GAME_IO || 'libuv';
 export const LEASE_MS = 1500;
@@ -18,6 +24,11 @@ export const SHARDS = 3;
 
 export interface Fixture {
   cluster: Cluster;
+  store: ClusterStore;
+  /** The cluster's one database, as `npm run audit` takes it. */
+  auditArgs: string[];
+  /** PostgreSQL: the fence the store holds for a player (null on SQLite). */
+  storeFence(playerId: number): Promise<number | null>;
   prefix: string;
   dir: Directory;
   /** A client connected to shard i. */
@@ -28,24 +39,32 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { web?: boolean; name: string }): Promise<Fixture> {
+export async function startFixture(opts: { web?: boolean; name: string; store?: ClusterStore }): Promise<Fixture> {
+  const store = opts.store ?? 'sqlite';
   const tmp = mkdtempSync(join(tmpdir(), 'shards-'));
   const prefix = uniquePrefix(opts.name);
+  const pgdb: TestDatabase | null = store === 'postgres' ? await createTestDatabase() : null;
+  const dbPath = join(tmp, 'game.sqlite');
   const cluster = new Cluster({
     shards: SHARDS,
-    dbPath: join(tmp, 'game.sqlite'),
+    dbPath,
+    store,
+    dbUrl: pgdb?.url,
     redisUrl: REDIS_URL,
     prefix,
     shardArgs: ['--io', IO, '--hash-cost', '4', '--lease-ms', String(LEASE_MS), '--resume-grace-ms', '3000', '--log-level', 'warn'],
     webPort: opts.web ? 0 : -1,
     // Four tsx processes starting at once on a shared 2-core machine: generous.
     startTimeoutMs: 90_000,
+    // SHARD_TEST_LOG=1: every child's stderr, prefixed with its name.
+    onLog: process.env.SHARD_TEST_LOG ? (who, line) => process.stderr.write(`[${who}] ${line}\n`) : undefined,
     webArgs: ['--hash-cost', '4', '--log-level', 'warn', '--rate-limit', '0'],
   });
   try {
     await cluster.start();
   } catch (e) {
     await cluster.stop();
+    await pgdb?.drop();
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
@@ -55,6 +74,18 @@ export async function startFixture(opts: { web?: boolean; name: string }): Promi
   const chans = channelIds(4);
   return {
     cluster,
+    store,
+    auditArgs: pgdb ? ['--db-url', pgdb.url] : ['--db-path', dbPath],
+    async storeFence(playerId) {
+      if (!pgdb) return null;
+      const c = new pg.Client({ connectionString: pgdb.url });
+      await c.connect();
+      try {
+        return (await c.query<{ epoch: string }>('SELECT epoch FROM shard_fence WHERE player_id = $1', [playerId])).rows.map((r) => Number(r.epoch))[0] ?? 0;
+      } finally {
+        await c.end();
+      }
+    },
     prefix,
     dir,
     async client(i) {
@@ -76,6 +107,7 @@ export async function startFixture(opts: { web?: boolean; name: string }): Promi
       await cluster.stop();
       await dir.close();
       await purge(prefix);
+      await pgdb?.drop();
       rmSync(tmp, { recursive: true, force: true });
     },
   };

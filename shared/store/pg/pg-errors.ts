@@ -15,6 +15,8 @@ export function storeError(e: unknown): Error {
   if (code && RETRY.has(code)) return new StoreConflict(message);
   if (code === 'TK002') return new DomainError('CHANNEL_FULL', message);
   if (code === 'TK003') return new DomainError('CONFLICT', message);
+  // A shard's write for a player claimed meanwhile by a newer login (migration 004).
+  if (code === 'TK004') return new DomainError('SESSION_REPLACED', message);
   // A SQLSTATE is five characters; anything else (ECONNREFUSED, a timeout, a dropped connection) means
   // we could not talk to the database. Class 08 (connection exception) and 57P0x (shutdown) too.
   if (!code || code.length !== 5 || code.startsWith('E') || code.startsWith('08') || code.startsWith('57P')) {

@@ -96,6 +96,8 @@ function unitJson(u: CommitUnit): unknown {
       : null,
     events: u.events.map((e) => ({ p: e.playerId, ch: e.channel, ex: e.except, n: e.name, b: e.body })),
     channels: u.channels.map((c) => ({ ch: c.channel, cap: c.capacity })),
+    // Checked by takeout_fence_check (migration 004) inside the same transaction.
+    fence: u.fences?.length ? u.fences.map((f) => ({ id: f.playerId, e: f.epoch })) : undefined,
   };
 }
 
@@ -261,6 +263,19 @@ export class PgStore implements AsyncStore {
   }
   async countChannel(channel: string): Promise<number> {
     return (await this.q<{ n: number }>('channel_count', 'SELECT count(*)::int AS n FROM players WHERE channel = $1', [channel]))[0].n;
+  }
+  async fenceOf(playerId: number): Promise<number> {
+    return (await this.q<{ epoch: number }>('fence_get', 'SELECT epoch FROM shard_fence WHERE player_id = $1', [playerId]))[0]?.epoch ?? 0;
+  }
+  async raiseFence(playerId: number, epoch: number): Promise<number> {
+    // One statement: concurrent raises serialize on the row; whichever runs second keeps the larger.
+    const rows = await this.q<{ epoch: number }>(
+      'fence_raise',
+      'INSERT INTO shard_fence(player_id, epoch) VALUES ($1, $2) ' +
+        'ON CONFLICT (player_id) DO UPDATE SET epoch = greatest(shard_fence.epoch, excluded.epoch) RETURNING epoch',
+      [playerId, epoch],
+    );
+    return rows[0].epoch;
   }
   async ping(): Promise<void> {
     await this.q('ping', 'SELECT 1');
