@@ -43,7 +43,10 @@ export class Bus {
    * meanwhile is lost (at most once), so the caller forgets what it could have missed.
    */
   async listen(shard: number, onMessage: (m: BusMessage) => void, onGap?: () => void): Promise<void> {
-    const sub = (this.sub = this.pub.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true }));
+    // Named, so CLIENT LIST shows whose subscription it is.
+    const connectionName = `${this.prefix}:sub:${shard}`;
+    const opts = { enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true, connectionName };
+    const sub = (this.sub = this.pub.duplicate(opts));
     sub.on('error', () => {});
     await sub.connect();
     sub.on('message', (_ch: string, raw: string) => {
