@@ -214,6 +214,12 @@ export function clusterSuite(store: ClusterStore, only?: readonly Case[]): void 
       await giver.call('item.give', { itemId: 'potion_small', qty: 1, to: (await taker.call('player.get', {})).name });
       expect(await got).toMatchObject({ from: giver.playerId, item: 'potion_small', qty: 1 });
       expect(metric(await fx.metrics(0), 'shard_pushes_routed_total')).toBeGreaterThanOrEqual(1);
+      expect(potions(await taker.call('inventory.get', {}))).toBe(4); // 3 to start + 1 given
+      // PostgreSQL: shard 0 wrote a player it does not hold, so it also named it in a write note.
+      if (fx.store === 'postgres') {
+        await until(async () => metric(await fx.metrics(0), 'shard_write_notes_sent_total') >= 1, 5000, 'a write note from shard 0');
+        await until(async () => metric(await fx.metrics(1), 'shard_write_notes_in_total') >= 1, 5000, 'the note heard on shard 1');
+      }
     });
 
     it('web-give', 'a web-side item.give to a player online on a shard is stored and arrives as a push', async () => {
