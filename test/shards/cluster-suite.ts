@@ -266,7 +266,11 @@ export function clusterSuite(store: ClusterStore, only?: readonly Case[]): void 
       expect(seen.gold).toBe(80);
       expect(potions(seen)).toBe(5);
       expect((await player.call('player.get', {})).gold).toBe(80);
-      if (fx.store === 'postgres') expect(metric(await fx.metrics(2), 'shard_write_notes_stale_total')).toBeGreaterThan(notedBefore);
+      if (fx.store === 'postgres') {
+        expect(metric(await fx.metrics(2), 'shard_write_notes_stale_total')).toBeGreaterThan(notedBefore);
+        const webMetrics = await (await fetch(`${fx.cluster.web!.start.url}/metrics`)).text();
+        expect(metric(webMetrics, 'web_write_notes_published_total')).toBeGreaterThanOrEqual(1);
+      }
       await player.call('shop.buy', { itemId: 'potion_small', qty: 1 }); // the shard writes on its copy
       const inv = await player.call('inventory.get', {});
       expect(inv.gold).toBe(70);
