@@ -197,7 +197,7 @@ describe('shards', () => {
     expect((await there.resume(token)).name).toBe(giverName);
   });
 
-  it('a wiped directory (Redis restarted empty): shards re-register and reassert their players', async () => {
+  it('a wiped directory (every key under the prefix deleted; a real Redis restart: redis-restart.test.ts): shards re-register and reassert their players', async () => {
     const c = await on(1);
     expect((await fx.dir.lookup(c.playerId))?.shard).toBe(1);
     await fx.dir.purge();
