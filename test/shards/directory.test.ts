@@ -33,8 +33,11 @@ beforeAll(async () => {
   await dir.connect();
 });
 afterAll(async () => {
-  await dir.close();
-  await purge(prefix);
+  try {
+    await dir.close();
+  } finally {
+    await purge(prefix);
+  }
 });
 
 describe('directory: claims and fencing', () => {
