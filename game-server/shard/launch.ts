@@ -59,7 +59,10 @@ export class Cluster {
   async start(): Promise<this> {
     this.shards.length = this.opts.shards;
     await this.startShard(0);
-    await Promise.all(Array.from({ length: this.opts.shards - 1 }, (_, k) => this.startShard(k + 1)));
+    // All settled before a failure is thrown, so stop() then finds every shard that did start.
+    const rest = await Promise.allSettled(Array.from({ length: this.opts.shards - 1 }, (_, k) => this.startShard(k + 1)));
+    const bad = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
     if ((this.opts.webPort ?? -1) >= 0) {
       const o = this.opts;
       this.web = await this.child('web', [
