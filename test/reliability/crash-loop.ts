@@ -86,8 +86,8 @@ async function workload(players: Player[], rng: Rng, tally: Tally, stop: { now: 
 
 export interface CrashTarget {
   kind: ServerKind;
-  /** Name prefix of the players (each round logs in PLAYERS fresh ones). */
-  names: string;
+  /** Name prefix of the players; each round logs in `players` fresh ones. */
+  prefix: string;
   players: number;
   /** Start the server on the store (the same store every time). */
   start(): Promise<Child>;
@@ -123,7 +123,7 @@ export async function crashLoop(t: CrashTarget, seeds: readonly number[]): Promi
         const st = await returning[0].read();
         expect({ afterKill: kills, gold: st.gold }).toEqual({ afterKill: kills, gold: await t.storedGold(returning[0].id) });
       }
-      const fresh = await Promise.all(Array.from({ length: t.players }, (_, i) => open(srv, `${t.names}${round}_${i}`)));
+      const fresh = await Promise.all(Array.from({ length: t.players }, (_, i) => open(srv, `${t.prefix}${round}_${i}`)));
       back = { names: fresh.map((p) => p.name), tokens: fresh.map((p) => p.token) };
       const players = [...returning, ...fresh];
       const stop = { now: false };

@@ -80,7 +80,7 @@ describe('kill -9 under load on PostgreSQL', () => {
         const r = await crashLoop(
           {
             kind,
-            names: `${kind}pgcrash`,
+            prefix: `${kind}pgcrash`,
             players: PLAYERS,
             start: () => startChild(kind, args(db.url, kind)),
             check: (tally, kills) => check(db.url, tally, kind, kills),

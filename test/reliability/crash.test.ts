@@ -61,7 +61,7 @@ async function crashOnSqlite(kind: ServerKind): Promise<{ kills: number; acked: 
     return await crashLoop(
       {
         kind,
-        names: `${kind}crash`,
+        prefix: `${kind}crash`,
         players: PLAYERS,
         start: () => startChild(kind, baseArgs(db, kind === 'game' ? ['--resume-grace-ms', '0'] : ['--rate-limit', '0'])),
         check: (tally, kills) => check(db, tally, kind, kills),
