@@ -5,12 +5,9 @@
  * the SQLite file, or the PostgreSQL database with `store: 'postgres'`);
  * the others then start together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { spawnServer } from '../../loadgen/procs/child.ts';
 import { parseStartLine, type StartLine } from '../../shared/start-line.ts';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface ClusterOptions {
   shards: number;
@@ -78,7 +75,10 @@ export class Cluster {
   async start(): Promise<this> {
     this.shards.length = this.opts.shards;
     await this.startShard(0);
-    await Promise.all(Array.from({ length: this.opts.shards - 1 }, (_, k) => this.startShard(k + 1)));
+    // All settled before a failure is thrown, so stop() then finds every shard that did start.
+    const rest = await Promise.allSettled(Array.from({ length: this.opts.shards - 1 }, (_, k) => this.startShard(k + 1)));
+    const bad = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
     if ((this.opts.webPort ?? -1) >= 0) {
       const o = this.opts;
       this.web = await this.child('web', [
@@ -118,40 +118,24 @@ export class Cluster {
     );
   }
 
-  private child(name: string, argv: string[]): Promise<Child> {
-    const proc = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), '--import', 'tsx', ...argv], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** One child through the project's one process starter (loadgen/procs/child.ts: start line, die-with-parent guard). */
+  private async child(name: string, argv: string[]): Promise<Child> {
     const stderr: string[] = [];
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr.push(d);
-      if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
-      for (const line of d.split('\n')) if (line.trim()) this.opts.onLog?.(name, line);
+    const s = await spawnServer({
+      name,
+      entry: argv[0],
+      args: argv.slice(1),
+      nodeArgs: this.opts.nodeArgs,
+      timeoutMs: this.opts.startTimeoutMs ?? 60_000,
+      ownGroup: true,
+      onStderrLine: (line) => {
+        stderr.push(line);
+        if (stderr.length > 200) stderr.splice(0, stderr.length - 200);
+        this.opts.onLog?.(name, line);
+      },
     });
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    return new Promise<Child>((resolveP, rejectP) => {
-      let buf = '';
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        rejectP(new Error(`${name}: no start line within ${this.opts.startTimeoutMs ?? 60_000} ms: ${stderr.join('').slice(-2000)}`));
-      }, this.opts.startTimeoutMs ?? 60_000);
-      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        buf += d;
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const l of lines) {
-          const start = parseStartLine(l);
-          if (!start) continue;
-          clearTimeout(timer);
-          const admin = /:(\d+)$/.exec(start.details.admin ?? '');
-          resolveP({ name, proc, start, addr: `${start.host}:${start.port}`, adminPort: admin ? Number(admin[1]) : null, exited, stderr });
-        }
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        rejectP(new Error(`${name} exited ${code} before its start line: ${stderr.join('').slice(-2000)}`));
-      });
-    });
+    const start = parseStartLine(s.banner)!;
+    const admin = /:(\d+)$/.exec(start.details.admin ?? '');
+    return { name, proc: s.proc, start, addr: `${start.host}:${start.port}`, adminPort: admin ? Number(admin[1]) : null, exited: s.exited, stderr };
   }
 }

@@ -37,7 +37,8 @@ export interface KeptProcess {
 }
 
 export function startKept(name: string, bin: string, args: string[], timeoutMs = 10_000): Promise<KeptProcess> {
-  const proc = spawn(process.execPath, ['-e', KEEPER, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a Ctrl-C at the terminal reaches the launcher only, which stops it in turn.
+  const proc = spawn(process.execPath, ['-e', KEEPER, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   const add = (d: string) => {
     out = (out + d).slice(-6000);

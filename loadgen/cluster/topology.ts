@@ -113,6 +113,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         nodeArgs: o.nodeArgs?.(i),
         announce: /^web-server listening/,
         timeoutMs: 120_000,
+        ownGroup: true,
       });
     instances[0] = await start(0, 0);
     const rest = await Promise.allSettled(Array.from({ length: o.web - 1 }, (_, k) => start(k + 1, 0)));

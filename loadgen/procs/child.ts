@@ -21,6 +21,8 @@ export interface ChildServer {
   /** Extra URLs found on the announce line (e.g. the game server's admin http). */
   extra: Record<string, string>;
   proc: ChildProcess;
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  exited: Promise<number | null>;
   /** Last lines of stderr, for error messages. */
   stderrTail(): string;
   stop(): Promise<void>;
@@ -36,6 +38,14 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   nodeArgs?: string[];
+  /** Every non-empty stderr line as it comes (a launcher's log). */
+  onStderrLine?: (line: string) => void;
+  /**
+   * Run in a process group of its own, so a Ctrl-C at the terminal reaches only the launcher, which
+   * then stops its children in order (each server takes a second signal as "exit now", undrained).
+   * The die-with-parent guard still ends it if the launcher dies.
+   */
+  ownGroup?: boolean;
 }
 
 
@@ -46,16 +56,22 @@ export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: o.ownGroup ?? false,
   });
   let stderr = '';
   let stdout = '';
   proc.stderr!.setEncoding('utf8');
+  let partial = '';
   proc.stderr!.on('data', (d: string) => {
     stderr = (stderr + d).slice(-4000);
+    if (!o.onStderrLine) return;
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) if (l.trim()) o.onStderrLine(l);
   });
   const tail = () => stderr.trim().split('\n').slice(-15).join('\n');
   let exited = false;
-  const exitP = new Promise<void>((res) => proc.once('exit', () => { exited = true; res(); }));
+  const exitP = new Promise<number | null>((res) => proc.once('exit', (code) => { exited = true; res(code); }));
   const stop = async () => {
     if (exited) return;
     proc.kill('SIGTERM');
@@ -88,6 +104,7 @@ export function spawnServer(o: SpawnOptions): Promise<ChildServer> {
           banner: line.trim(),
           extra,
           proc,
+          exited: exitP,
           stderrTail: tail,
           stop,
         });

@@ -11,9 +11,10 @@
  * ones scripts/wine/setup.ts installs (it runs if one is missing).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { wineNode } from './env.ts';
 import { readyWineEnv, wineEnv } from './wine-env.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -22,27 +23,6 @@ const SCRIPTS = join(ROOT, 'scripts/wine');
 function run(cmd: string, args: string[]): void {
   const p = spawnSync(cmd, args, { stdio: 'inherit' });
   if (p.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${p.status}`);
-}
-
-/** Windows node cannot write to Linux pipes (EBADF): its stdout and stderr go to files, printed afterwards. */
-function wineNode(env: Record<string, string>, dir: string, args: string[]): number {
-  for (let attempt = 1; ; attempt++) {
-    const out = join(dir, `stdout-${attempt}`);
-    const err = join(dir, `stderr-${attempt}`);
-    const fds = [openSync(out, 'w'), openSync(err, 'w')];
-    const p = spawnSync(env.WINE, [env.NODE_EXE, ...args], { stdio: ['ignore', fds[0], fds[1]], env: { ...process.env, ...env } });
-    for (const fd of fds) closeSync(fd);
-    const stdout = readFileSync(out, 'utf8');
-    const stderr = readFileSync(err, 'utf8');
-    // A Wine start fails rarely (shared-memory error): no output at all, no node error trailer. Retry once.
-    if (p.status !== 0 && attempt === 1 && !stdout && !stderr.includes('Node.js v')) {
-      process.stderr.write(`[waiters:wine] start failed (exit ${p.status}, no output); retrying once. stderr:\n${stderr}`);
-      continue;
-    }
-    process.stdout.write(stdout);
-    process.stderr.write(stderr);
-    return p.status ?? 1;
-  }
 }
 
 let env: Record<string, string> = { ...wineEnv() };
@@ -63,7 +43,12 @@ const dir = mkdtempSync(join(env.STAGE, 'waiters-'));
 let code = 1;
 try {
   run(process.execPath, [join(SCRIPTS, 'build-tests.mjs'), dir, 'waiters-cli', 'waiter-thread']);
-  code = wineNode(env, dir, [join(dir, 'waiters-cli.mjs'), ...args]);
+  // Windows node cannot write to Linux pipes (EBADF): env.ts's wineNode sends its output to files (and
+  // retries a failed Wine start once); printed here afterwards.
+  const out = join(dir, 'waiters');
+  code = await wineNode(env.WINE, out, [join(dir, 'waiters-cli.mjs'), ...args]);
+  process.stdout.write(readFileSync(`${out}.stdout`, 'utf8'));
+  process.stderr.write(readFileSync(`${out}.stderr`, 'utf8'));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

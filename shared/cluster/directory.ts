@@ -4,7 +4,8 @@
  *
  * Keys (all under one prefix, so tests and labs use their own):
  *   <p>:lease:<shard>    the shard's incarnation id, PX = lease; refreshed by the shard's heartbeat
- *   <p>:shard:<shard>    JSON ShardInfo (address, per-channel member counts), rewritten each heartbeat
+ *   <p>:shard:<shard>    JSON ShardInfo (address, per-channel member counts), rewritten each heartbeat,
+ *                        PX = INFO_TTL_LEASES leases (a killed shard's info goes away by itself)
  *   <p>:player:<id>      "<shard>:<incarnation>:<epoch>": the player's owner
  *   <p>:epoch:<id>       the player's epoch counter (only ever grows)
  *
@@ -19,6 +20,14 @@
  * restart) puts an entry back only when nobody newer holds the player.
  */
 import { Redis } from 'ioredis';
+
+/**
+ * The shard info key outlives the lease by this factor: long enough that a shard killed a moment ago
+ * is still listed (down, with its last address) on the channel-select screen, short enough that a
+ * shard that never comes back (a test killed mid-run, a cluster shrunk to fewer shards) leaves no
+ * key behind for ever. Whether a shard is up is decided by its lease, never by this key.
+ */
+export const INFO_TTL_LEASES = 12;
 
 export interface ShardInfo {
   shard: number;
@@ -120,7 +129,7 @@ export class Directory {
     const res = await this.redis
       .multi()
       .set(this.key('lease', info.shard), info.incarnation, 'PX', this.leaseMs, 'GET')
-      .set(this.key('shard', info.shard), JSON.stringify(info))
+      .set(this.key('shard', info.shard), JSON.stringify(info), 'PX', this.leaseMs * INFO_TTL_LEASES)
       .exec();
     const prev = res?.[0]?.[1];
     return prev === info.incarnation;

@@ -293,7 +293,7 @@ export class AsyncCommandRunner {
       } catch (e) {
         if (e instanceof NeedData) {
           this.stats.reloads++;
-          await this.load(loaded, e);
+          await this.load(loaded, e, overlay);
         } else if (e instanceof DomainError && loaded.fromCache.size > 0 && (await this.fresher(loaded))) {
           this.stats.rechecks++;
         } else throw e;
@@ -388,7 +388,7 @@ export class AsyncCommandRunner {
     };
   }
 
-  private async load(loaded: Loaded, need: NeedData): Promise<void> {
+  private async load(loaded: Loaded, need: NeedData, overlay?: Map<number, VersionedPlayer>): Promise<void> {
     loaded.nextNewId = 0;
     const what = need.what;
     if ('player' in what) {
@@ -400,7 +400,11 @@ export class AsyncCommandRunner {
     } else if ('name' in what) {
       const found = await this.store.findPlayerByName(what.name);
       loaded.names.set(what.name, found ? found.state.id : null);
-      if (found && !loaded.players.has(found.state.id)) loaded.players.set(found.state.id, { state: found.state, version: found.version });
+      // A player an earlier command of the batch changed is read from the batch (the overlay, as loadPlayer
+      // does), not from the store: the store's row is a version behind, so the commit would conflict.
+      if (found && !loaded.players.has(found.state.id) && !overlay?.has(found.state.id)) {
+        loaded.players.set(found.state.id, { state: found.state, version: found.version });
+      }
     } else if ('channels' in what) {
       const { channelsPerPlace, channelCapacity } = this.rules;
       const ids = channelIds(channelsPerPlace);

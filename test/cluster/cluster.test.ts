@@ -8,12 +8,8 @@
  *  - `npm run cluster` (cli.ts) prints HAProxy's address as a start line, and SIGINT stops every
  *    process it started.
  */
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../loadgen/procs/child.ts';
-import { parseStartLine } from '../../shared/start-line.ts';
+import { alive, descendants, launch, type Launched } from '../helpers/launcher.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { call, CLUSTER_TIMEOUT, instanceUrl, login, sleep, waitFor, withCluster } from './helpers.ts';
 
@@ -80,74 +76,28 @@ describe('cluster: N web instances behind HAProxy', () => {
 
   it('npm run cluster (PostgreSQL by default) prints HAProxy\'s address; SIGINT stops every process it started', { timeout: CLUSTER_TIMEOUT }, async () => {
     const db = await createTestDatabase();
-    const cli = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, 'loadgen/cluster/cli.ts'), '--web', '2', '--port', '0',
-      '--db-url', db.url, '--web-args', '--hash-cost 4 --log-level warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    cli.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+    let cli: Launched | undefined;
     try {
-      const line = await new Promise<string>((res, rej) => {
-        const t = setTimeout(() => rej(new Error(`no start line: ${out}\n${err}`)), 120_000);
-        cli.stdout.on('data', () => {
-          const l = out.split('\n').find((x) => parseStartLine(x)?.server === 'cluster');
-          if (l) {
-            clearTimeout(t);
-            res(l);
-          }
-        });
-        void exited.then((code) => rej(new Error(`cluster exited ${code}: ${out}\n${err}`)));
-      });
-      const s = parseStartLine(line)!;
+      cli = await launch('loadgen/cluster/cli.ts', ['--web', '2', '--port', '0', '--db-url', db.url, '--web-args', '--hash-cost 4 --log-level warn']);
+      const s = cli.start;
       expect(s.details.web).toBe('2');
+      expect(s.details.shards).toBeUndefined();
       expect(s.details.store).toBe(`postgres ${db.name}`);
       expect(s.details.redis).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
       expect((await call(`http://${s.host}:${s.port}`, 'GET', '/healthz')).status).toBe(200);
-      const pids = descendants(cli.pid!);
+      const pids = descendants(cli.proc.pid!);
       // two web instances, two keepers with HAProxy and redis-server under them
       expect(pids.length).toBeGreaterThanOrEqual(6);
-      cli.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(out).toContain('cluster stopped');
+      cli.proc.kill('SIGINT');
+      expect(await cli.exited).toBe(0);
+      expect(cli.out()).toContain('cluster stopped');
       // (esbuild helpers of tsx exit when their parent's pipe closes: a moment later)
       await waitFor(() => !pids.some(alive), 5000);
       const left = pids.filter(alive);
       expect(left, `still running: ${left.join(', ')}`).toEqual([]);
     } finally {
-      if (cli.exitCode === null) cli.kill('SIGKILL');
+      if (cli && cli.proc.exitCode === null) cli.proc.kill('SIGKILL');
       await db.drop();
     }
   });
 });
-
-function descendants(root: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const st = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(e)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const stack = [...(kids.get(root) ?? [])];
-  while (stack.length) {
-    const p = stack.pop()!;
-    out.push(p);
-    stack.push(...(kids.get(p) ?? []));
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return st.slice(st.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}

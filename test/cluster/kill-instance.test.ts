@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../shared/rng.ts';
-import { auditCluster, call, CLUSTER_TIMEOUT, ledgerRowsByOp, login, sleep, withCluster } from './helpers.ts';
+import { auditCluster, call, CLUSTER_TIMEOUT, ledgerRowsByOp, login, sleep, waitFor, withCluster } from './helpers.ts';
 
 const PLAYERS = 6;
 const ITEM = 'potion_small';
@@ -64,12 +64,14 @@ describe('cluster: kill -9 of one instance under load', () => {
           if (!done) t.unresolved.push(key);
         }
       });
-      await sleep(1500);
+      // The kill lands once the load is flowing (30 acknowledged), not after a fixed delay…
+      expect(await waitFor(() => t.acked.size >= 30, 15_000), 'load running before the kill').toBe(true);
       const victim = c.instances[1];
       victim.proc.kill('SIGKILL');
       await c.haproxy.waitStates(['web2'], 'DOWN', 15_000);
       const ackedAtKill = t.acked.size;
-      await sleep(1500);
+      // …and the load goes on until the survivors have acknowledged a good number more.
+      await waitFor(() => t.acked.size >= ackedAtKill + 30, 15_000);
       stop = true;
       await Promise.all(loops);
 

@@ -1,8 +1,8 @@
 /** Capacity limits (SERVER_FULL, CHANNEL_FULL), graceful shutdown with clients connected, the CLI client over piped stdin. */
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GameError } from '../../game-server/client/client.ts';
-import { metric, startGame, uniqueName, until } from './harness.ts';
+import { metric, startGame, uniqueName, until, type GameServer } from './harness.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -48,99 +48,104 @@ describe('capacity, shutdown and the CLI', () => {
       await srv.stop();
     }
   }, 60_000);
+});
 
-  it('saves sessions on shutdown: positions survive a restart on the same file', async () => {
-    const srv = await startGame();
-    const name = uniqueName('save');
-    const c = await srv.client();
-    await c.login(name, 'secret-pw');
+/**
+ * One server stopped gracefully with a player in a channel, and started again on the same file: the
+ * restart is what the save test checks, and then an ordinary default server for the CLI test (one start
+ * fewer than a fresh server each).
+ */
+describe('a restart on the same file, then the CLI against it', () => {
+  let first: GameServer;
+  let srv: GameServer;
+  const saved = uniqueName('save');
+  beforeAll(async () => {
+    first = await startGame();
+    const c = await first.client();
+    await c.login(saved, 'secret-pw');
     await c.call('channel.join', { channel: 'meadow-1' });
     await c.call('channel.move', { x: 321, y: 654 });
-    const dbArgs = ['--db-path', `${srv.dir}/game.sqlite`];
     // Stop without removing the directory: kill by signal and wait for the exit ourselves.
-    const exited = new Promise((r) => srv.proc.once('exit', r));
-    srv.proc.kill('SIGTERM');
+    const exited = new Promise((r) => first.proc.once('exit', r));
+    first.proc.kill('SIGTERM');
     await exited;
-    const srv2 = await startGame(dbArgs);
-    try {
-      const c2 = await srv2.client();
-      await c2.login(name, 'secret-pw');
-      const me = await c2.call('player.get', {});
-      expect([me.x, me.y, me.channel]).toEqual([321, 654, null]);
-      await c2.close();
-    } finally {
-      await srv2.stop();
-      await srv.stop();
-    }
+    srv = await startGame(['--db-path', `${first.dir}/game.sqlite`]);
   }, 90_000);
+  afterAll(async () => {
+    await srv?.stop();
+    await first?.stop(); // removes the directory of the file
+  });
+
+  it('saves sessions on shutdown: positions survive a restart on the same file', async () => {
+    const c2 = await srv.client();
+    await c2.login(saved, 'secret-pw');
+    const me = await c2.call('player.get', {});
+    expect([me.x, me.y, me.channel]).toEqual([321, 654, null]);
+    await c2.close();
+  });
 
   it('the CLI logs in, hunts, completes a quest and chats with a second client, driven through piped stdin', async () => {
-    const srv = await startGame();
-    try {
-      const bob = await srv.client();
-      const bobName = uniqueName('cliB');
-      await bob.login(bobName, 'secret-pw');
-      await bob.call('channel.join', { channel: 'town-4' });
-      const heard = bob.next('channel.said', undefined, 20_000);
-      const aliceName = uniqueName('cliA');
-      const script = [
-        'help',
-        'world.hunt zone=meadow',
-        'quest.accept questId=first_aid',
-        'item.use itemId=potion_small',
-        'item.use {"itemId": "potion_small"}',
-        'quest.complete questId=first_aid',
-        'channel.join channel=town-4',
-        'channel.say text="hi bob"',
-        `item.give itemId=potion_small qty=1 to=${bobName}`,
-        'sleep 100',
-        'world.hunt zone=nowhere',
-        'channel.move x=10 y=20',
-        'drop',
-        'sleep 100',
-        'reconnect',
-        'player.get',
-      ].join('\n');
-      const cli = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'game-server/client/cli.ts',
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(srv.port),
-          '--name',
-          aliceName,
-          '--password',
-          'pw-alice',
-        ],
-        {
-          cwd: ROOT,
-          stdio: ['pipe', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      cli.stdin.end(script + '\n');
-      const code = await new Promise((r) => cli.once('exit', r));
-      expect(code).toBe(0);
-      expect(out).toMatch(/^< player\.login .*"created":true/m);
-      expect(out).toMatch(/world\.hunt\s/); // help lists the table's ops
-      expect(out).toMatch(/^< world\.hunt \{"zone":"meadow"/m);
-      expect(out).toMatch(/^! quest\.progressed \{"questId":"first_aid","progress":\[2\],"done":true\}/m);
-      expect(out).toMatch(/^< quest\.complete \{"questId":"first_aid"/m);
-      expect(out).toMatch(/^< channel\.say \{"channel":"town-4"\}/m);
-      expect(out).toMatch(/^< world\.hunt ERROR NOT_FOUND/m);
-      // drop + reconnect: the parked session comes back with its channel and position.
-      expect(out).toMatch(/^! connection dropped/m);
-      expect(out).toMatch(/^< session\.resume \{.*"resumed":true,"channel":"town-4","x":10,"y":20/m);
-      expect(out).toMatch(/^< player\.get \{.*"channel":"town-4","x":10,"y":20/m);
-      expect((await heard).text).toBe('hi bob');
-      await bob.close();
-    } finally {
-      await srv.stop();
-    }
+    const bob = await srv.client();
+    const bobName = uniqueName('cliB');
+    await bob.login(bobName, 'secret-pw');
+    await bob.call('channel.join', { channel: 'town-4' });
+    const heard = bob.next('channel.said', undefined, 20_000);
+    const aliceName = uniqueName('cliA');
+    const script = [
+      'help',
+      'world.hunt zone=meadow',
+      'quest.accept questId=first_aid',
+      'item.use itemId=potion_small',
+      'item.use {"itemId": "potion_small"}',
+      'quest.complete questId=first_aid',
+      'channel.join channel=town-4',
+      'channel.say text="hi bob"',
+      `item.give itemId=potion_small qty=1 to=${bobName}`,
+      'sleep 100',
+      'world.hunt zone=nowhere',
+      'channel.move x=10 y=20',
+      'drop',
+      'sleep 100',
+      'reconnect',
+      'player.get',
+    ].join('\n');
+    const cli = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'game-server/client/cli.ts',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(srv.port),
+        '--name',
+        aliceName,
+        '--password',
+        'pw-alice',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    cli.stdin.end(script + '\n');
+    const code = await new Promise((r) => cli.once('exit', r));
+    expect(code).toBe(0);
+    expect(out).toMatch(/^< player\.login .*"created":true/m);
+    expect(out).toMatch(/world\.hunt\s/); // help lists the table's ops
+    expect(out).toMatch(/^< world\.hunt \{"zone":"meadow"/m);
+    expect(out).toMatch(/^! quest\.progressed \{"questId":"first_aid","progress":\[2\],"done":true\}/m);
+    expect(out).toMatch(/^< quest\.complete \{"questId":"first_aid"/m);
+    expect(out).toMatch(/^< channel\.say \{"channel":"town-4"\}/m);
+    expect(out).toMatch(/^< world\.hunt ERROR NOT_FOUND/m);
+    // drop + reconnect: the parked session comes back with its channel and position.
+    expect(out).toMatch(/^! connection dropped/m);
+    expect(out).toMatch(/^< session\.resume \{.*"resumed":true,"channel":"town-4","x":10,"y":20/m);
+    expect(out).toMatch(/^< player\.get \{.*"channel":"town-4","x":10,"y":20/m);
+    expect((await heard).text).toBe('hi bob');
+    await bob.close();
   }, 60_000);
 });

@@ -135,13 +135,20 @@ describe('concurrency: same players, same gold, same stack, many connections', (
 describe('auth', () => {
   let webA: Child;
   let webB: Child;
+  /**
+   * One game server on file A for every game test here (a start costs seconds; the tests need no fresh
+   * one). Its tokens last 3 s, for the expiry test; the others use a token it issues at once.
+   */
+  let gameA: Child;
   const fileA = () => `${tmp.dir}/auth-a.sqlite`;
   const fileB = () => `${tmp.dir}/auth-b.sqlite`;
   beforeAll(async () => {
     [webA, webB] = await Promise.all([startChild('web', baseArgs(fileA())), startChild('web', baseArgs(fileB()))]);
+    // After web A: two first starts on one new file would race to write its token secret.
+    gameA = await startChild('game', baseArgs(fileA(), ['--token-ttl', '3', '--resume-grace-ms', '0']));
   }, 180_000);
   afterAll(async () => {
-    await Promise.all([webA?.stop(), webB?.stop()]);
+    await Promise.all([webA?.stop(), webB?.stop(), gameA?.stop()]);
   });
 
   it('no command can act as another player: identity comes only from the token, never from the input', async () => {
@@ -170,23 +177,17 @@ describe('auth', () => {
   });
 
   it('game server: nothing but ping/login/resume before login; a login binds the connection to that player only', async () => {
-    const db = fileA();
-    const game = await startChild('game', baseArgs(db));
-    try {
-      const c = await openGame(game.port);
-      for (const op of ['player.get', 'inventory.get', 'shop.buy', 'item.give', 'channel.join']) {
-        expect(await refusal(c.call(op, {}))).toMatch(/UNAUTHORIZED|INVALID/);
-      }
-      expect(await refusal(c.call('player.get', {}))).toBe('UNAUTHORIZED');
-      expect(await refusal(c.call('session.resume', { token: 'v1.1.99999999999999.AAAA' }))).toBe('UNAUTHORIZED');
-      const me = await c.call('player.login', { name: 'authcarol', password: 'secret-pw' });
-      expect(await refusal(c.call('player.get', { id: 1 } as object))).toBe('INVALID');
-      expect((await c.call('player.get', {})).id).toBe(me.playerId);
-      c.drop();
-    } finally {
-      await game.stop();
+    const c = await openGame(gameA.port);
+    for (const op of ['player.get', 'inventory.get', 'shop.buy', 'item.give', 'channel.join']) {
+      expect(await refusal(c.call(op, {}))).toMatch(/UNAUTHORIZED|INVALID/);
     }
-  }, 180_000);
+    expect(await refusal(c.call('player.get', {}))).toBe('UNAUTHORIZED');
+    expect(await refusal(c.call('session.resume', { token: 'v1.1.99999999999999.AAAA' }))).toBe('UNAUTHORIZED');
+    const me = await c.call('player.login', { name: 'authcarol', password: 'secret-pw' });
+    expect(await refusal(c.call('player.get', { id: 1 } as object))).toBe('INVALID');
+    expect((await c.call('player.get', {})).id).toBe(me.playerId);
+    c.drop();
+  });
 
   it('tokens are HMAC-SHA256 with the configured secret: a token signed with it is accepted, one signed with another is not', async () => {
     const secret = 'configured-secret-0123456789abcdef';
@@ -230,39 +231,28 @@ describe('auth', () => {
     webA = await startChild('web', baseArgs(fileA()));
     expect((await fetch(`${webA.httpBase}/v1/me`, { headers: { authorization: `Bearer ${a.token}` } })).status).toBe(200);
     expect(secretOf(fileA())).toBe(sa);
-    // The game server started on file A accepts the web server's token (session.resume), not file B's.
-    const game = await startChild('game', baseArgs(fileA()));
-    try {
-      const c = await openGame(game.port);
-      expect(await refusal(c.call('session.resume', { token: b.token }))).toBe('UNAUTHORIZED');
-      expect((await c.call('session.resume', { token: a.token })).playerId).toBe(a.playerId);
-      // And the other way: a token from a game-server login works on the web server of that file.
-      const g = await openGame(game.port);
-      const gl = await g.call('player.login', { name: 'gamelogin', password: 'secret-pw' });
-      expect((await fetch(`${webA.httpBase}/v1/me`, { headers: { authorization: `Bearer ${gl.token}` } })).status).toBe(200);
-      c.drop();
-      g.drop();
-    } finally {
-      await game.stop();
-    }
+    // The game server on file A accepts the web server's token (session.resume), not file B's.
+    const c = await openGame(gameA.port);
+    expect(await refusal(c.call('session.resume', { token: b.token }))).toBe('UNAUTHORIZED');
+    expect((await c.call('session.resume', { token: a.token })).playerId).toBe(a.playerId);
+    // And the other way: a token from a game-server login works on the web server of that file.
+    const g = await openGame(gameA.port);
+    const gl = await g.call('player.login', { name: 'gamelogin', password: 'secret-pw' });
+    expect((await fetch(`${webA.httpBase}/v1/me`, { headers: { authorization: `Bearer ${gl.token}` } })).status).toBe(200);
+    c.drop();
+    g.drop();
   }, 300_000);
 
   it('tokens expire on the game server too (session.resume with an expired token is refused)', async () => {
-    const db = `${tmp.dir}/auth-ttl.sqlite`;
-    const game = await startChild('game', baseArgs(db, ['--token-ttl', '3', '--resume-grace-ms', '0']));
-    try {
-      const c = await openGame(game.port);
-      const me = await c.call('player.login', { name: 'ttlerin', password: 'secret-pw' });
-      c.drop();
-      const d = await openGame(game.port);
-      expect((await d.call('session.resume', { token: me.token })).playerId).toBe(me.playerId);
-      d.drop();
-      await sleep(3200);
-      const e = await openGame(game.port);
-      expect(await refusal(e.call('session.resume', { token: me.token }))).toBe('UNAUTHORIZED');
-      e.drop();
-    } finally {
-      await game.stop();
-    }
-  }, 180_000);
+    const c = await openGame(gameA.port);
+    const me = await c.call('player.login', { name: 'ttlerin', password: 'secret-pw' });
+    c.drop();
+    const d = await openGame(gameA.port);
+    expect((await d.call('session.resume', { token: me.token })).playerId).toBe(me.playerId);
+    d.drop();
+    await sleep(3200);
+    const e = await openGame(gameA.port);
+    expect(await refusal(e.call('session.resume', { token: me.token }))).toBe('UNAUTHORIZED');
+    e.drop();
+  });
 });

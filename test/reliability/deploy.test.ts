@@ -43,7 +43,7 @@ describe('docker-compose.yml', () => {
   }, 90_000);
 
   it('publishes the web (through HAProxy) and game ports, mounts the named volume for the SQLite files, runs the README commands', () => {
-    const c = parse(read('docker-compose.yml')) as any;
+    const c = parse(read('docker-compose.yml'), { merge: true }) as any; // merge: the shards' `<<: *shard`
     const web = c.services.web;
     const game = c.services['game-server'];
     const lg = c.services.loadgen;
@@ -59,6 +59,16 @@ describe('docker-compose.yml', () => {
     expect(web.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
     expect(Object.keys(web.depends_on)).toEqual(expect.arrayContaining(['postgres', 'redis']));
     expect(game.environment.DB_PATH).toMatch(/^\/data\/.+\.sqlite$/);
+    // The shards and their lobby: one world with the web replicas (one PostgreSQL database), one Redis.
+    for (const name of ['shard-0', 'shard-1', 'shard-2', 'lobby']) {
+      const s = c.services[name];
+      expect(s.profiles, name).toEqual(['cluster']);
+      expect(s.environment.STORE, name).toBe('postgres');
+      expect(s.environment.DATABASE_URL, name).toBe(web.environment.DATABASE_URL);
+      expect(s.environment.GAME_SHARDS, name).toBe('3');
+      expect(Object.keys(s.depends_on), name).toEqual(expect.arrayContaining(['postgres', 'redis']));
+    }
+    expect(['shard-0', 'shard-1', 'shard-2'].map((n) => c.services[n].environment.GAME_SHARD_ID)).toEqual(['0', '1', '2']);
     // Listening on all interfaces inside the container, else the published port reaches nothing.
     expect(web.environment.WEB_HOST).toBe('0.0.0.0');
     expect(game.environment.GAME_HOST).toBe('0.0.0.0');
@@ -75,7 +85,7 @@ describe('docker-compose.yml', () => {
     for (const cmd of ['npm ci', 'npm run web', 'npm run game', 'npm run compare']) expect(readme, cmd).toContain(cmd);
     // The environment variables compose sets are flags the servers really read.
     const flags = read('shared/config.ts') + read('web-server/config.ts') + read('game-server/config.ts') + read('loadgen/flags.ts');
-    for (const s of [web, game, lg])
+    for (const s of [web, game, lg, c.services['shard-0'], c.services.lobby])
       for (const k of Object.keys(s.environment ?? {})) if (k !== 'HEALTH_URL') expect(flags, k).toContain(`env: '${k}'`);
   });
 });

@@ -39,8 +39,14 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function startFixture(opts: { web?: boolean; name: string; store?: ClusterStore }): Promise<Fixture> {
+/**
+ * `redisUrl`: the shared Redis by default; a test that kills Redis passes one of its own. Every key
+ * under the prefix is deleted on close and when the start fails (a shard registers before another
+ * fails to start); keys left by a run killed outright expire (docs/shards.md, the directory).
+ */
+export async function startFixture(opts: { web?: boolean; name: string; store?: ClusterStore; redisUrl?: string }): Promise<Fixture> {
   const store = opts.store ?? 'sqlite';
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
   const tmp = mkdtempSync(join(tmpdir(), 'shards-'));
   const prefix = uniquePrefix(opts.name);
   const pgdb: TestDatabase | null = store === 'postgres' ? await createTestDatabase() : null;
@@ -50,7 +56,7 @@ export async function startFixture(opts: { web?: boolean; name: string; store?: 
     dbPath,
     store,
     dbUrl: pgdb?.url,
-    redisUrl: REDIS_URL,
+    redisUrl,
     prefix,
     shardArgs: ['--io', IO, '--hash-cost', '4', '--lease-ms', String(LEASE_MS), '--resume-grace-ms', '3000', '--log-level', 'warn'],
     webPort: opts.web ? 0 : -1,
@@ -64,11 +70,12 @@ export async function startFixture(opts: { web?: boolean; name: string; store?: 
     await cluster.start();
   } catch (e) {
     await cluster.stop();
+    await purge(prefix, redisUrl).catch(() => {});
     await pgdb?.drop();
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  const dir = new Directory(REDIS_URL, prefix, LEASE_MS);
+  const dir = new Directory(redisUrl, prefix, LEASE_MS);
   await dir.connect();
   const clients: GameClient[] = [];
   const chans = channelIds(4);
@@ -104,11 +111,15 @@ export async function startFixture(opts: { web?: boolean; name: string; store?: 
     },
     async close() {
       for (const c of clients) c.drop();
-      await cluster.stop();
-      await dir.close();
-      await purge(prefix);
-      await pgdb?.drop();
-      rmSync(tmp, { recursive: true, force: true });
+      try {
+        await cluster.stop();
+        await dir.close();
+      } finally {
+        // Even when a stop failed: the shared Redis must not keep this run's keys, nor PostgreSQL its database.
+        await purge(prefix, redisUrl).catch(() => {});
+        await pgdb?.drop();
+        rmSync(tmp, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -277,7 +277,7 @@ export function clusterSuite(store: ClusterStore, only?: readonly Case[]): void 
       expect(potions(inv)).toBe(6);
     });
 
-    it('wipe', 'a wiped directory (Redis restarted empty): shards re-register and reassert their players', async () => {
+    it('wipe', 'a wiped directory (every key under the prefix deleted; a real Redis restart: redis-restart.test.ts): shards re-register and reassert their players', async () => {
       const c = await on(1);
       expect((await fx.dir.lookup(c.playerId))?.shard).toBe(1);
       await fx.dir.purge();

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelIds } from '../../shared/catalog.ts';
 import { Bus } from '../../shared/cluster/bus.ts';
 import { shardOfChannel } from '../../shared/cluster/channel-map.ts';
-import { Directory, type ShardInfo } from '../../shared/cluster/directory.ts';
+import { Directory, INFO_TTL_LEASES, type ShardInfo } from '../../shared/cluster/directory.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
 import { FenceTable, fencedStore } from '../../game-server/shard/fence.ts';
 import { purge, REDIS_URL, uniquePrefix } from './redis-prefix.ts';
@@ -33,8 +33,11 @@ beforeAll(async () => {
   await dir.connect();
 });
 afterAll(async () => {
-  await dir.close();
-  await purge(prefix);
+  try {
+    await dir.close();
+  } finally {
+    await purge(prefix);
+  }
 });
 
 describe('directory: claims and fencing', () => {
@@ -71,6 +74,24 @@ describe('directory: claims and fencing', () => {
     const view = await dir.shards(3);
     expect(view[2].up).toBe(false);
     expect(view[2].info?.addr).toBe('127.0.0.1:7002');
+  });
+
+  it('a dead shard\'s info key expires (INFO_TTL_LEASES leases) instead of staying in Redis for ever', async () => {
+    const short = new Directory(REDIS_URL, prefix, 50); // info TTL 50 ms × INFO_TTL_LEASES
+    await short.connect();
+    try {
+      await short.heartbeat(info(7, 'h0'));
+      const ttl = await short.redis.pttl(`${prefix}:shard:7`);
+      expect(ttl).toBeGreaterThan(50);
+      expect(ttl).toBeLessThanOrEqual(50 * INFO_TTL_LEASES);
+      await sleep(120); // past the lease: down, but still listed with its address
+      expect((await short.shards(8))[7]).toMatchObject({ up: false, info: { addr: '127.0.0.1:7007' } });
+      await sleep(50 * INFO_TTL_LEASES);
+      expect(await short.redis.exists(`${prefix}:shard:7`, `${prefix}:lease:7`)).toBe(0);
+      expect((await short.shards(8))[7]).toEqual({ up: false, info: null });
+    } finally {
+      await short.close();
+    }
   });
 
   it('a restarted shard (new incarnation) does not revive its old entries', async () => {

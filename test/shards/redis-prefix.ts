@@ -8,9 +8,9 @@ export function uniquePrefix(name: string): string {
   return `test17:${name}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
-/** Delete every key under `prefix`. */
-export async function purge(prefix: string): Promise<void> {
-  const d = new Directory(REDIS_URL, prefix, 1000);
+/** Delete every key under `prefix` (in the shared Redis unless told another). */
+export async function purge(prefix: string, url = REDIS_URL): Promise<void> {
+  const d = new Directory(url, prefix, 1000);
   try {
     await d.connect();
     await d.purge();
