@@ -32,6 +32,12 @@ export type { PostPacket } from './session/peers.ts';
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * A shard on PostgreSQL reads a cached player's row again once its copy is this old: the bound on a
+ * stale read when a write note from another process was lost (writes are version-checked anyway).
+ */
+export const CACHE_MAX_AGE_MS = 5000;
+
 export interface CoreConfig {
   maxUsers: number;
   heartbeatMs: number;
@@ -98,8 +104,18 @@ export class GameCore implements TransportHandler {
     };
     let commit: Committer;
     if (domain.store.kind === 'postgres') {
-      const cache = new PgPlayerCache(domain.store, gen, onChannel);
-      const runner = new AsyncCommandRunner({ ...common, store: domain.store, cache });
+      // Sharded: other processes write these players too. Their write notes and pushes mark entries
+      // stale; an entry is read again at the latest after CACHE_MAX_AGE_MS (a lost note).
+      const cache = new PgPlayerCache(domain.store, gen, onChannel, shard ? CACHE_MAX_AGE_MS : 0);
+      // Sharded: a write to a player not held here (item.give to another shard's player) is named in a
+      // write note, for the shard that caches it.
+      const onWritten = shard
+        ? (ids: number[]) => {
+            const away = ids.filter((id) => !cache.has(id));
+            return away.length ? shard.wroteAway(away) : undefined;
+          }
+        : undefined;
+      const runner = new AsyncCommandRunner({ ...common, store: domain.store, cache, onWritten });
       this.cache = cache;
       this.runner = runner;
       commit = new AsyncGroupCommit(runner, output, this.counters, log);
@@ -153,6 +169,15 @@ export class GameCore implements TransportHandler {
           // safe anyway: a commit on a stale version conflicts and runs again on a fresh read.)
           if (this.cache instanceof PgPlayerCache) this.cache.invalidate(player);
           return this.fanOut.deliverLocal({ player }, name, body);
+        },
+        stale: (player) => {
+          // A write note: on PostgreSQL the cached copy is behind; on SQLite every read takes the row anyway.
+          if (!(this.cache instanceof PgPlayerCache) || !this.cache.has(player)) return false;
+          this.cache.invalidate(player);
+          return true;
+        },
+        staleAll: () => {
+          if (this.cache instanceof PgPlayerCache) this.cache.invalidateAll();
         },
         reload: this.cache instanceof PgPlayerCache ? (pid) => this.lifecycle.preload(pid) : undefined,
         save: (pid) => {

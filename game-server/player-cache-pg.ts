@@ -6,7 +6,9 @@
  * fresh read. To make stale entries rare, a worker that commits a player bumps that player's shared
  * generation (the same SharedArrayBuffer slots the SQLite cache uses); another worker whose entry was
  * taken at an older generation treats it as stale and reads the store. Another process (a second game
- * server, a web server on the same database) is only noticed by the version check.
+ * server, a web server on the same database) is only noticed by the version check, unless it says
+ * so: a shard marks an entry stale when a push or a write note names the player (docs/shards.md), and
+ * as a safety net for a lost note a shard's entries are read again once `maxAgeMs` old.
  *
  * Channel and position live in session memory: a fresher state from the store keeps them.
  * Logins and resumes load the player first (preload), since add() must answer synchronously.
@@ -23,24 +25,29 @@ interface Entry {
   version: number;
   gen: number;
   stale: boolean;
+  /** When the entry was last known current (loaded, refreshed, or committed from here), ms. */
+  at: number;
 }
 
 export class PgPlayerCache implements VersionedCache {
   private readonly entries = new Map<number, Entry>();
-  private readonly preloaded = new Map<number, { p: VersionedPlayer; gen: number }>();
+  private readonly preloaded = new Map<number, { p: VersionedPlayer; gen: number; at: number }>();
   reloads = 0;
 
   constructor(
     private readonly store: AsyncStore,
     private readonly gen: Int32Array,
     private readonly onChannel: (id: number, from: string | null, to: string | null) => void,
+    /** Sharded: an entry older than this is read again (0 = never), the bound on a stale read after a lost write note. */
+    private readonly maxAgeMs = 0,
   ) {}
 
   /** Load a player about to be bound to a session (login, resume); add() then takes it. */
   async preload(id: number): Promise<void> {
     const g = Atomics.load(this.gen, slot(id));
+    const at = Date.now();
     const p = await this.store.loadPlayer(id);
-    if (p) this.preloaded.set(id, { p, gen: g });
+    if (p) this.preloaded.set(id, { p, gen: g, at });
   }
 
   add(id: number, realtime?: { channel: string | null; x: number; y: number }): PlayerState | undefined {
@@ -53,7 +60,7 @@ export class PgPlayerCache implements VersionedCache {
       s.x = realtime.x;
       s.y = realtime.y;
     }
-    this.entries.set(id, { state: s, version: pre.p.version, gen: pre.gen, stale: false });
+    this.entries.set(id, { state: s, version: pre.p.version, gen: pre.gen, stale: false, at: pre.at });
     return s;
   }
 
@@ -77,7 +84,7 @@ export class PgPlayerCache implements VersionedCache {
   getVersioned(id: number): VersionedPlayer | undefined {
     const e = this.entries.get(id);
     if (!e || e.stale) return undefined;
-    if (Atomics.load(this.gen, slot(id)) !== e.gen) {
+    if (Atomics.load(this.gen, slot(id)) !== e.gen || (this.maxAgeMs > 0 && Date.now() - e.at > this.maxAgeMs)) {
       e.stale = true;
       return undefined;
     }
@@ -101,6 +108,7 @@ export class PgPlayerCache implements VersionedCache {
       e.version = version;
       e.gen = Atomics.add(this.gen, slot(state.id), 1) + 1;
       e.stale = false;
+      e.at = Date.now();
     }
     e.state = state;
     if (from !== state.channel) this.onChannel(state.id, from, state.channel);
@@ -115,11 +123,16 @@ export class PgPlayerCache implements VersionedCache {
     s.channel = e.state.channel;
     s.x = e.state.x;
     s.y = e.state.y;
-    Object.assign(e, { state: s, version: p.version, gen: g, stale: false });
+    Object.assign(e, { state: s, version: p.version, gen: g, stale: false, at: Date.now() });
   }
 
   invalidate(id: number): void {
     const e = this.entries.get(id);
     if (e) e.stale = true;
+  }
+
+  /** Every entry is suspect (a shard missed write notes while off the bus): each is read again on next use. */
+  invalidateAll(): void {
+    for (const e of this.entries.values()) e.stale = true;
   }
 }

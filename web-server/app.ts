@@ -47,6 +47,12 @@ export async function buildApp(config: WebConfig, opts: BuildOptions = {}): Prom
       ? await openAsyncDomain(config, given as AsyncStore | undefined)
       : openDomain(config, given as Store | undefined);
   const ctx = createWebContext(config, domain, !given, cluster);
+  if (cluster && domain.store.kind === 'postgres') {
+    const n = cluster.notes.counters;
+    ctx.metrics.counter('web_write_notes_published_total', 'Write notes published to the shards (one per event-loop turn with writes).', () => n.published);
+    ctx.metrics.counter('web_write_notes_players_total', 'Players named in write notes.', () => n.players);
+    ctx.metrics.counter('web_write_notes_failed_total', 'Write notes that could not be published in time (shards may read stale copies).', () => n.failed);
+  }
   const app = Fastify({
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,

@@ -67,9 +67,12 @@ export function createWebContext(config: WebConfig, domain: Domain | AsyncDomain
       }
     : feed.onEvents;
   const common = { tokens: domain.tokens, rules: domain.rules, hashCost: domain.hashCost, persistEvents: true, onEvents };
+  // With shards on PostgreSQL, a shard caches its players' rows: the players a command wrote are
+  // named to the shards before it answers (write notes). On SQLite a shard reads the row per command.
+  const onWritten = cluster?.wrote;
   const runner =
     domain.store.kind === 'postgres'
-      ? new AsyncCommandRunner({ ...common, store: domain.store, realtime: storedFeedInCommit })
+      ? new AsyncCommandRunner({ ...common, store: domain.store, realtime: storedFeedInCommit, onWritten })
       : new CommandRunner({ ...common, store: domain.store, realtime: 'store', channelListing: cluster ? () => cluster.listing() : undefined });
   const lifecycle = new Lifecycle();
   return {

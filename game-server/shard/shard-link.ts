@@ -17,6 +17,7 @@ import { shardOfChannel, type ChannelInfo } from '../../shared/cluster/channel-m
 import { clusterListing, type ShardView } from '../../shared/cluster/cluster-view.ts';
 import { Directory, type ShardInfo } from '../../shared/cluster/directory.ts';
 import { PushRouter } from '../../shared/cluster/push-router.ts';
+import { WriteNotes } from '../../shared/cluster/write-notes.ts';
 import { fail } from '../../shared/errors.ts';
 import type { AsyncStore } from '../../shared/store/async-store.ts';
 import type { Store } from '../../shared/store/store.ts';
@@ -49,6 +50,8 @@ export interface ShardHooks {
   redirect(s: Session, op: string, body: Record<string, unknown>): Result | Promise<Result> | null;
   /** A player event whose player is not held here. */
   routeAway(player: number, name: string, body: unknown): void;
+  /** Players written here but not held here (PostgreSQL): named in a write note for the shard caching them. */
+  wroteAway(players: number[]): Promise<void>;
   listing(): ChannelInfo[];
   attach(parts: ShardParts): void;
 }
@@ -59,6 +62,10 @@ export interface ShardParts {
   kick(s: Session, reason: string): void;
   /** Deliver a player event locally; true when the player is not held here. */
   deliver(player: number, name: string, body: unknown): boolean;
+  /** A write note named this player: mark its cached copy stale; true when it was cached here. */
+  stale(player: number): boolean;
+  /** Notes may have been missed (the bus was down): every cached copy is stale. */
+  staleAll(): void;
   /** Save a held player's state now (position before moving to another shard); async on PostgreSQL. */
   save(playerId: number): void | Promise<void>;
   /**
@@ -82,6 +89,11 @@ export interface ShardCounters {
   pushesRouted: number;
   pushesOffline: number;
   pushesUndeliverable: number;
+  /** Write notes heard, cached copies they marked stale, re-subscribes after which everything was; notes sent. */
+  notesIn: number;
+  notesStale: number;
+  notesGaps: number;
+  notesSent: number;
   leaseLost: number;
   redirects: number;
 }
@@ -91,6 +103,7 @@ export class ShardLink implements ShardHooks {
   readonly directory: Directory;
   readonly bus: Bus;
   readonly router: PushRouter;
+  readonly notes: WriteNotes;
   private fences!: Fences;
   /** Epoch of the newest claim made here, per held player. */
   private readonly owned = new Map<number, number>();
@@ -103,7 +116,18 @@ export class ShardLink implements ShardHooks {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly channels: string[];
   private readonly ownerOf = new Map<string, number>();
-  private readonly c = { busIn: 0, kicksSent: 0, kicksIn: 0, fencedWrites: 0, pushesArrivedAway: 0, leaseLost: 0, redirects: 0 };
+  private readonly c = {
+    busIn: 0,
+    kicksSent: 0,
+    kicksIn: 0,
+    fencedWrites: 0,
+    pushesArrivedAway: 0,
+    notesIn: 0,
+    notesStale: 0,
+    notesGaps: 0,
+    leaseLost: 0,
+    redirects: 0,
+  };
 
   constructor(
     readonly cfg: ShardConfig,
@@ -115,6 +139,7 @@ export class ShardLink implements ShardHooks {
     this.directory = new Directory(cfg.redisUrl, cfg.clusterPrefix, cfg.leaseMs);
     this.bus = new Bus(this.directory.redis, cfg.clusterPrefix);
     this.router = new PushRouter(this.directory, this.bus, cfg.shardId);
+    this.notes = new WriteNotes(this.bus, `shard${cfg.shardId}`);
     this.channels = channelIds(cfg.channelsPerPlace);
     for (const ch of this.channels) this.ownerOf.set(ch, shardOfChannel(ch, cfg.shards));
   }
@@ -155,7 +180,15 @@ export class ShardLink implements ShardHooks {
   /** Registered and listening: the first heartbeat, the inbox, the periodic beat. */
   async start(addr: string): Promise<void> {
     this.addr = addr;
-    await this.bus.listen(this.shard, (m) => this.onBus(m));
+    await this.bus.listen(
+      this.shard,
+      (m) => this.onBus(m),
+      () => {
+        // Back on the bus after a disconnect: a note published meanwhile was lost.
+        this.c.notesGaps++;
+        this.parts.staleAll();
+      },
+    );
     await this.heartbeat(true);
     const every = Math.max(100, Math.floor(this.cfg.leaseMs / 3));
     this.beat = setInterval(() => void this.heartbeat(false), every);
@@ -164,7 +197,8 @@ export class ShardLink implements ShardHooks {
 
   counters(): ShardCounters {
     const r = this.router.counters;
-    return { ...this.c, pushesRouted: r.routed, pushesOffline: r.offline, pushesUndeliverable: r.undeliverable };
+    const notesSent = this.notes.counters.published;
+    return { ...this.c, pushesRouted: r.routed, pushesOffline: r.offline, pushesUndeliverable: r.undeliverable, notesSent };
   }
 
   // ------------------------------------------------------------------ claims
@@ -232,6 +266,10 @@ export class ShardLink implements ShardHooks {
     this.router.route(player, name, body);
   }
 
+  wroteAway(players: number[]): Promise<void> {
+    return this.notes.note(players);
+  }
+
   listing(): ChannelInfo[] {
     const self = { shard: this.shard, addr: this.addr, members: (ch: string) => this.parts.members(ch) };
     return clusterListing(this.channels, this.cfg.shards, this.view, this.cfg.channelCapacity, self);
@@ -240,6 +278,13 @@ export class ShardLink implements ShardHooks {
   // ------------------------------------------------------------------ bus, heartbeat
 
   private onBus(m: BusMessage): void {
+    if (m.t === 'wrote') {
+      // Our own notes name players we do not hold: nothing to do for them here.
+      if (m.by === this.notes.id) return;
+      this.c.notesIn++;
+      for (const p of m.players) if (this.parts.stale(p)) this.c.notesStale++;
+      return;
+    }
     this.c.busIn++;
     if (m.t === 'ev') {
       if (this.parts.deliver(m.player, m.name, m.body)) this.c.pushesArrivedAway++;

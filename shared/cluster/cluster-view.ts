@@ -2,7 +2,8 @@
  * The cluster as a non-shard process sees it (the web tier, the lobby): the channel-select rows
  * read from the directory, refreshed on a timer so channel.list stays a synchronous read, and the
  * player pushes of its commands routed to the owner shards (a gift bought over HTTP reaches a
- * player online on a shard as an item.received push).
+ * player online on a shard as an item.received push), and the players its commands wrote named in
+ * write notes (a purchase over HTTP is what a shard caching the buyer reads next).
  */
 import { channelIds } from '../catalog.ts';
 import type { DeliveredEvent } from '../runner.ts';
@@ -10,6 +11,7 @@ import { Bus } from './bus.ts';
 import { channelInfo, shardOfChannel, type ChannelInfo } from './channel-map.ts';
 import { Directory, type ShardInfo } from './directory.ts';
 import { PushRouter } from './push-router.ts';
+import { WriteNotes } from './write-notes.ts';
 
 export type ShardView = { info: ShardInfo | null; up: boolean }[];
 
@@ -49,6 +51,7 @@ export interface ClusterViewConfig {
 export class ClusterView {
   readonly directory: Directory;
   readonly router: PushRouter;
+  readonly notes: WriteNotes;
   private readonly bus: Bus;
   private view: ShardView = [];
   private timer: NodeJS.Timeout | null = null;
@@ -58,6 +61,7 @@ export class ClusterView {
     this.directory = new Directory(cfg.redisUrl || 'redis://127.0.0.1:6379', cfg.clusterPrefix, 1);
     this.bus = new Bus(this.directory.redis, cfg.clusterPrefix);
     this.router = new PushRouter(this.directory, this.bus, -1);
+    this.notes = new WriteNotes(this.bus, 'web');
     this.channels = channelIds(cfg.channelsPerPlace);
   }
 
@@ -80,6 +84,12 @@ export class ClusterView {
   readonly onEvents = (events: DeliveredEvent[]): void => {
     for (const e of events) if ('player' in e.target) this.router.route(e.target.player, e.name, e.body);
   };
+
+  /**
+   * The runner's onWritten (after commit, PostgreSQL): name the written players to every shard; the
+   * request answers once the note is out, so its client reads the write on any shard next.
+   */
+  readonly wrote = (players: number[]): Promise<void> => this.notes.note(players);
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -91,7 +91,7 @@ export async function runBatch(runner: AsyncCommandRunner, items: readonly Batch
         const o = outcomes![k];
         if (o.ok) {
           o.eventIds.forEach((id, j) => (s.w.events[j].id = id));
-          runner.published(s.w, s.unit, true);
+          void runner.published(s.w, s.unit, true); // write notes of a shard go out without holding the answers
           local.push(s.w);
           out[s.i] = { ok: true, value: s.result };
         } else if (o.error instanceof StoreConflict) again.push(s);

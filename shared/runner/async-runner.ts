@@ -62,6 +62,12 @@ export interface AsyncRunnerOptions {
   realtime: RealtimeMode;
   persistEvents: boolean;
   onEvents?: (events: DeliveredEvent[]) => void;
+  /**
+   * After a commit: the existing players it wrote (not those it created: nobody caches them yet).
+   * A promise it returns is awaited before the command answers when the command runs alone (the web
+   * tier: the shards hear of its writes before its client does); a group commit does not wait.
+   */
+  onWritten?: (players: number[]) => Promise<void> | void;
   /** channel.list's rows (the game server's own counts); default: counted by the store. */
   channelListing?: () => ChannelInfo[];
   cache?: VersionedCache;
@@ -271,7 +277,8 @@ export class AsyncCommandRunner {
         await backoff(attempt);
         continue;
       }
-      this.published(w, unit);
+      const told = this.published(w, unit);
+      if (told) await told;
       return result;
     }
   }
@@ -329,11 +336,19 @@ export class AsyncCommandRunner {
     };
   }
 
-  /** After commit: the cache learns the new states and versions, the events go to their sink. */
-  published(w: UnitOfWork, unit: CommitUnit, holdEvents = false): void {
+  /**
+   * After commit: the cache learns the new states and versions, the events go to their sink, and
+   * onWritten hears which players were written (its promise, if any, is returned).
+   */
+  published(w: UnitOfWork, unit: CommitUnit, holdEvents = false): Promise<void> | void {
     const cache = this.opts.cache;
     if (cache) for (const p of unit.players) cache.setVersioned(p.state, p.version === null ? 1 : p.version + 1);
     if (!holdEvents) this.deliver(w);
+    const onWritten = this.opts.onWritten;
+    if (!onWritten) return;
+    const written: number[] = [];
+    for (const p of unit.players) if (p.version !== null) written.push(p.state.id);
+    return written.length ? onWritten(written) : undefined;
   }
 
   /** What a unit of work reads through: this attempt's loads, then the batch's overlay, then the cache. */

@@ -214,6 +214,12 @@ export function clusterSuite(store: ClusterStore, only?: readonly Case[]): void 
       await giver.call('item.give', { itemId: 'potion_small', qty: 1, to: (await taker.call('player.get', {})).name });
       expect(await got).toMatchObject({ from: giver.playerId, item: 'potion_small', qty: 1 });
       expect(metric(await fx.metrics(0), 'shard_pushes_routed_total')).toBeGreaterThanOrEqual(1);
+      expect(potions(await taker.call('inventory.get', {}))).toBe(4); // 3 to start + 1 given
+      // PostgreSQL: shard 0 wrote a player it does not hold, so it also named it in a write note.
+      if (fx.store === 'postgres') {
+        await until(async () => metric(await fx.metrics(0), 'shard_write_notes_sent_total') >= 1, 5000, 'a write note from shard 0');
+        await until(async () => metric(await fx.metrics(1), 'shard_write_notes_in_total') >= 1, 5000, 'the note heard on shard 1');
+      }
     });
 
     it('web-give', 'a web-side item.give to a player online on a shard is stored and arrives as a push', async () => {
@@ -241,18 +247,31 @@ export function clusterSuite(store: ClusterStore, only?: readonly Case[]): void 
       expect((await there.resume(token)).name).toBe(giverName);
     });
 
-    it('web-buy', 'a web-side purchase by a player online on a shard (no push) is not lost under the shard\'s cached copy', async () => {
+    it('web-buy', 'a web-side purchase by a player online on a shard (no push) is what the shard reads next, and not lost under its next write', async () => {
       const name = uniqueName('b');
       const player = await on(2, name);
       await player.call('inventory.get', {}); // the shard has the player cached
       const token = await webLogin(fx.cluster.web!.start.url, name);
+      await player.call('player.get', {}); // cached again after the login's write
+      const notedBefore = metric(await fx.metrics(2), 'shard_write_notes_stale_total');
       const r = await fetch(`${fx.cluster.web!.start.url}/v1/shop/potion_small/buy`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ qty: 2 }),
       });
-      expect(r.ok).toBe(true); // stored: 5 potions, 80 gold; nothing tells the shard
-      await player.call('shop.buy', { itemId: 'potion_small', qty: 1 }); // the shard writes on its cached copy
+      expect(r.ok).toBe(true); // stored: 5 potions, 80 gold; no push for the buyer
+      // Read at once on the shard: on PostgreSQL the web tier named the buyer in a write note before
+      // it answered, so the shard's cached copy is already stale; on SQLite every read takes the row.
+      const seen = await player.call('inventory.get', {});
+      expect(seen.gold).toBe(80);
+      expect(potions(seen)).toBe(5);
+      expect((await player.call('player.get', {})).gold).toBe(80);
+      if (fx.store === 'postgres') {
+        expect(metric(await fx.metrics(2), 'shard_write_notes_stale_total')).toBeGreaterThan(notedBefore);
+        const webMetrics = await (await fetch(`${fx.cluster.web!.start.url}/metrics`)).text();
+        expect(metric(webMetrics, 'web_write_notes_published_total')).toBeGreaterThanOrEqual(1);
+      }
+      await player.call('shop.buy', { itemId: 'potion_small', qty: 1 }); // the shard writes on its copy
       const inv = await player.call('inventory.get', {});
       expect(inv.gold).toBe(70);
       expect(potions(inv)).toBe(6);

@@ -84,6 +84,16 @@ describe('Redis restarted empty under three shards', () => {
       10_000,
       'every shard subscribed to its inbox again',
     );
+    // Write notes published while Redis was away are lost: every shard, subscribed again, counts the
+    // gap (and on PostgreSQL marks every cached player stale).
+    await until(
+      async () => {
+        for (let i = 0; i < SHARDS; i++) if (metric(await f.metrics(i), 'shard_write_notes_gaps_total') < 1) return false;
+        return true;
+      },
+      5000,
+      'every shard to count the gap in its write notes',
+    );
 
     // The player of shard 0 logs in again on shard 2: the first session is kicked.
     const kicked = new Promise<boolean>((resolve) => {
