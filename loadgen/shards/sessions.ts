@@ -131,7 +131,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * RSS of a shard once it has settled: a full GC asked of it (admin /gc: every worker and the main
  * thread, the shards run with --expose-gc), then the smallest of `samples` readings `everyMs` apart.
  */
-async function settledRss(pid: number, gc: () => Promise<boolean>, samples: number, everyMs: number): Promise<{ rss: number; anon: number; gc: boolean }> {
+async function settledRss(
+  pid: number, gc: () => Promise<boolean>, samples: number, everyMs: number,
+): Promise<{ rss: number; anon: number; gc: boolean }> {
   const collected = await gc().catch(() => false);
   let rss = Infinity;
   let anon = Infinity;
