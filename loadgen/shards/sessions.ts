@@ -13,6 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../game-server/shard/launch.ts';
 import { Directory } from '../../shared/cluster/directory.ts';
+import { sampleProc } from '../procs/child.ts';
 import { raiseNofile } from '../procs/nofile.ts';
 import type { CrowdJob, CrowdReport } from './crowd-child.ts';
 
@@ -76,6 +77,12 @@ export interface ShardSessionsResult {
   failures: string[];
   connectSeconds: number;
   connectRate: number;
+  /**
+   * CPU seconds (user + system) spent while the sessions were opened, per shard process and per load
+   * process: divided by the connect time, how much of a core each used; by the sessions, the CPU
+   * cost of one login on each side.
+   */
+  connectCpu: { shardsS: number[]; loadS: number[] };
   /** Sessions open at the end, as the load processes count them (Σ perShard.loadSideOpen). */
   held: number;
   /** Σ perShard.sessions: must equal `held`. */
@@ -236,15 +243,31 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
     let before;
     let warmCounts;
     let connectMs = 0;
+    // CPU spent while the crowd logs in, per process (the login path's cost, and who runs out first).
+    const cpuOf = () => ({
+      shards: cluster.shards.map((sh) => sampleProc(sh!.proc.pid!).cpuMs),
+      load: procs.map((c) => sampleProc(c.pid!).cpuMs),
+    });
+    const cpu0 = cpuOf();
+    let cpuWarm = cpu0;
+    let cpuEnd = cpu0;
     try {
       const w = await open(0);
       connectMs += performance.now() - t0;
+      cpuWarm = cpuOf();
       warmCounts = await Promise.all(cluster.shards.map((_, i) => healthz(i)));
       before = await Promise.all(cluster.shards.map((s, i) => settledRss(s!.proc.pid!, gcOf(i), 5, 400)));
       log(`warm-up: ${warmCounts.join(' / ')} sessions per shard; RSS read`);
       const t1 = performance.now();
+      const cpu1 = cpuOf();
       const rest = await open(1);
       connectMs += performance.now() - t1;
+      const c2 = cpuOf();
+      // The RSS reading between the phases is not login work: leave its CPU out.
+      cpuEnd = {
+        shards: c2.shards.map((v, i) => v - cpu1.shards[i] + cpuWarm.shards[i]),
+        load: c2.load.map((v, i) => v - cpu1.load[i] + cpuWarm.load[i]),
+      };
       // A process's "opened" is cumulative (clients it holds); failures are per phase.
       openReports = rest.map((r, i) => ({ ...r, failed: r.failed + w[i].failed, failures: [...w[i].failures, ...r.failures] }));
     } finally {
@@ -273,6 +296,10 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
       failures: openReports.flatMap((r) => r.failures).slice(0, 5),
       connectSeconds,
       connectRate: total / connectSeconds,
+      connectCpu: {
+        shardsS: cpuEnd.shards.map((v, i) => (v - cpu0.shards[i]) / 1000),
+        loadS: cpuEnd.load.map((v, i) => (v - cpu0.load[i]) / 1000),
+      },
       held: loadSide.reduce((a, b) => a + b, 0),
       heldByShards: counts.reduce((a, b) => a + b, 0),
       perShard: counts.map((n, i) => ({
@@ -321,7 +348,12 @@ export function formatShardSessions(r: ShardSessionsResult): string {
   const lines = [
     `sessions: ${r.opened} of ${r.asked} opened on ${r.shards} shards (io ${r.io}, ${r.procs} load processes), ${r.failed} failed; ` +
       `${r.held} held at the end`,
-    `connect rate: ${Math.round(r.connectRate)} sessions/s (${r.connectSeconds.toFixed(1)} s)`,
+    `connect rate: ${Math.round(r.connectRate)} sessions/s (${r.connectSeconds.toFixed(1)} s); CPU while connecting: shards ` +
+      `${r.connectCpu.shardsS.map((x) => `${((100 * x) / r.connectSeconds).toFixed(0)}%`).join(' / ')} of a core ` +
+      `(${((1e6 * r.connectCpu.shardsS.reduce((a, b) => a + b, 0)) / Math.max(1, r.opened)).toFixed(0)} µs per login, all shards), ` +
+      `load processes ${r.connectCpu.loadS.map((x) => `${((100 * x) / r.connectSeconds).toFixed(0)}%`).join(' / ')} ` +
+      `(${((1e6 * r.connectCpu.loadS.reduce((a, b) => a + b, 0)) / Math.max(1, r.opened)).toFixed(0)} µs per login); ` +
+      `${os.cpus().length} cores = ${100 * os.cpus().length}%`,
     ...r.perShard.map(
       (s) => `shard ${s.shard}: ${s.sessions} sessions (load side: ${s.loadSideOpen}), RSS ${(s.rssBeforeBytes / 2 ** 20).toFixed(1)} MiB at ${s.warmSessions} → ` +
         `${(s.rssAfterBytes / 2 ** 20).toFixed(1)} MiB, ${kb(s.rssPerSessionBytes)} per session (anonymous memory: ${kb(s.anonPerSessionBytes)}); accepted ${c(s).accepted}, ` +
