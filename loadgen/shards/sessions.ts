@@ -27,6 +27,8 @@ export interface ShardSessionsOptions {
   holdS: number;
   /** Part of the sessions opened before the "before" RSS reading (default 0.1). */
   warmFraction: number;
+  /** Longest wait for a shard's RSS to settle before a reading, seconds (default 60). */
+  settleS: number;
   io: string;
   redisUrl: string;
   log?: (line: string) => void;
@@ -135,22 +137,31 @@ export function metricSum(text: string, name: string): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * RSS of a shard once it has settled: a full GC asked of it (admin /gc: every worker and the main
- * thread, the shards run with --expose-gc), then the smallest of `samples` readings `everyMs` apart.
+ * RSS of a shard once it has settled. A freshly started shard sheds tens of MiB by itself in its
+ * first tens of seconds (V8's memory reducer, in its threads and in the module loader's), and a
+ * full GC does not bring that forward: so the shard is read once a second, after a full GC every
+ * fifth reading (admin /gc: every worker and the main thread; the shards run with --expose-gc),
+ * until its RSS stopped falling (no new low by more than 1 MiB in the last 12 readings), at most
+ * `maxS` seconds. The figure is the lowest reading.
  */
 async function settledRss(
-  pid: number, gc: () => Promise<boolean>, samples: number, everyMs: number,
-): Promise<{ rss: number; anon: number; gc: boolean }> {
-  const collected = await gc().catch(() => false);
+  pid: number, gc: () => Promise<boolean>, maxS: number,
+): Promise<{ rss: number; anon: number; gc: boolean; waitedS: number }> {
+  let collected = true;
   let rss = Infinity;
   let anon = Infinity;
-  for (let i = 0; i < samples; i++) {
-    await sleep(everyMs);
+  let lowAt = 0;
+  let i = 0;
+  for (; i < maxS; i++) {
+    if (i % 5 === 0) collected = (await gc().catch(() => false)) && collected;
+    await sleep(1000);
     const m = procMemory(pid);
+    if (m.rss < rss - 1024 * 1024) lowAt = i;
     rss = Math.min(rss, m.rss);
     anon = Math.min(anon, m.anon);
+    if (i - lowAt >= 12) break;
   }
-  return { rss, anon, gc: collected };
+  return { rss, anon, gc: collected, waitedS: i + 1 };
 }
 
 /**
@@ -166,8 +177,9 @@ export function procMemory(pid: number): { rss: number; anon: number } {
 export const RSS_METHOD =
   'per shard: (RSS after − RSS before) / (sessions at the end − sessions at "before"); "before" is read once a warm-up tenth of ' +
   'the sessions is open (the first logins\' one-time costs stay out), "after" after the hold with every session open and ' +
-  'heartbeating; each reading is the smallest of 5, 400 ms apart, after a full GC of the shard (admin /gc, node --expose-gc); ' +
-  'the shard\'s own process (VmRSS, and RssAnon without mapped code)';
+  'heartbeating; each reading is the lowest of readings 1 s apart, a full GC of the shard every 5 s (admin /gc, node ' +
+  '--expose-gc), taken until RSS stopped falling (12 s without a new low by 1 MiB; a new shard sheds tens of MiB by itself in ' +
+  'its first seconds); the shard\'s own process (VmRSS, and RssAnon without mapped code)';
 
 export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSessionsResult> {
   const log = o.log ?? (() => {});
@@ -256,8 +268,8 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
       connectMs += performance.now() - t0;
       cpuWarm = cpuOf();
       warmCounts = await Promise.all(cluster.shards.map((_, i) => healthz(i)));
-      before = await Promise.all(cluster.shards.map((s, i) => settledRss(s!.proc.pid!, gcOf(i), 5, 400)));
-      log(`warm-up: ${warmCounts.join(' / ')} sessions per shard; RSS read`);
+      before = await Promise.all(cluster.shards.map((s, i) => settledRss(s!.proc.pid!, gcOf(i), o.settleS)));
+      log(`warm-up: ${warmCounts.join(' / ')} sessions per shard; RSS read after ${before.map((b) => b.waitedS).join(' / ')} s`);
       const t1 = performance.now();
       const cpu1 = cpuOf();
       const rest = await open(1);
@@ -279,7 +291,7 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
     for (const c of procs) c.send({ type: 'hold', holdS: o.holdS, shards: o.shards });
     const held = await Promise.all(procs.map((c) => awaitReport(c, 'held', (o.holdS + 30) * 1000)));
     // Sessions stay open (heartbeats go on) while the shards settle and are read.
-    const after = await Promise.all(cluster.shards.map((s, i) => settledRss(s!.proc.pid!, gcOf(i), 5, 400)));
+    const after = await Promise.all(cluster.shards.map((s, i) => settledRss(s!.proc.pid!, gcOf(i), o.settleS)));
     const counts = await Promise.all(cluster.shards.map((_, i) => healthz(i)));
     const metrics = await Promise.all(cluster.shards.map(async (_, i) => (await admin(i, '/metrics')).text()));
     const pings = held.flatMap((h) => h.pings).sort((a, b) => a - b);
@@ -384,6 +396,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     heartbeatS: { type: 'number', default: 10, help: 'heartbeat (ping) interval per session, seconds' },
     holdS: { type: 'number', default: 10, help: 'hold every session open this long, pinging' },
     warmFraction: { type: 'number', default: 0.1, help: 'part of the sessions opened before the "before" RSS reading' },
+    settleS: { type: 'number', default: 60, help: 'longest wait for a shard\'s RSS to settle before a reading, seconds' },
     io: { type: 'string', default: 'auto', help: 'completion-port backend of the shards' },
     redisUrl: { type: 'string', default: 'redis://127.0.0.1:6379', env: 'REDIS_URL', help: 'Redis of the cluster' },
     json: { type: 'boolean', default: false, help: 'print the result as JSON' },
