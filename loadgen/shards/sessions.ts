@@ -60,6 +60,8 @@ export interface ShardFigures {
   rssAfterBytes: number;
   /** Sessions the shard held at the "before" reading (the warm-up phase). */
   warmSessions: number;
+  /** Both readings settled (RSS stopped falling within --settle-s); if not, the per-session figures are no measurement. */
+  rssSettled: boolean;
   /** (rssAfter − rssBefore) / (sessions − warmSessions). */
   rssPerSessionBytes: number;
   /** The same for the anonymous part of RSS (heap, buffers; not the mapped files of code). */
@@ -146,7 +148,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function settledRss(
   pid: number, gc: () => Promise<boolean>, maxS: number,
-): Promise<{ rss: number; anon: number; gc: boolean; waitedS: number }> {
+): Promise<{ rss: number; anon: number; gc: boolean; waitedS: number; settled: boolean }> {
   let collected = true;
   let rss = Infinity;
   let anon = Infinity;
@@ -159,9 +161,9 @@ async function settledRss(
     if (m.rss < rss - 1024 * 1024) lowAt = i;
     rss = Math.min(rss, m.rss);
     anon = Math.min(anon, m.anon);
-    if (i - lowAt >= 12) break;
+    if (i - lowAt >= 12) return { rss, anon, gc: collected, waitedS: i + 1, settled: true };
   }
-  return { rss, anon, gc: collected, waitedS: i + 1 };
+  return { rss, anon, gc: collected, waitedS: i, settled: false };
 }
 
 /**
@@ -321,6 +323,7 @@ export async function runShardSessions(o: ShardSessionsOptions): Promise<ShardSe
         rssBeforeBytes: before[i].rss,
         rssAfterBytes: after[i].rss,
         warmSessions: warmCounts[i],
+        rssSettled: before[i].settled && after[i].settled,
         rssPerSessionBytes: n > warmCounts[i] ? (after[i].rss - before[i].rss) / (n - warmCounts[i]) : 0,
         anonBeforeBytes: before[i].anon,
         anonAfterBytes: after[i].anon,
@@ -368,7 +371,8 @@ export function formatShardSessions(r: ShardSessionsResult): string {
       `${os.cpus().length} cores = ${100 * os.cpus().length}%`,
     ...r.perShard.map(
       (s) => `shard ${s.shard}: ${s.sessions} sessions (load side: ${s.loadSideOpen}), RSS ${(s.rssBeforeBytes / 2 ** 20).toFixed(1)} MiB at ${s.warmSessions} → ` +
-        `${(s.rssAfterBytes / 2 ** 20).toFixed(1)} MiB, ${kb(s.rssPerSessionBytes)} per session (anonymous memory: ${kb(s.anonPerSessionBytes)}); accepted ${c(s).accepted}, ` +
+        `${(s.rssAfterBytes / 2 ** 20).toFixed(1)} MiB, ${kb(s.rssPerSessionBytes)} per session (anonymous memory: ${kb(s.anonPerSessionBytes)})` +
+        `${s.rssSettled ? '' : ' [RSS NOT SETTLED within --settle-s: no figure]'}; accepted ${c(s).accepted}, ` +
         `idle-closed ${c(s).idleDisconnects}, slow-closed ${c(s).slowDisconnects}, full ${c(s).serverFull}, kicks in ${c(s).kicksIn}, ` +
         `lease lost ${c(s).leaseLost}`,
     ),

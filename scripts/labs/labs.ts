@@ -444,7 +444,8 @@ export const LAB_COMMANDS: LabCommand[] = [
         pingP99Ms: number; pingP50Ms: number; loadAvg: number[]; dropped: number;
         droppedBy?: Record<string, number>;
         perShard: {
-          shard: number; sessions: number; loadSideOpen?: number; rssPerSessionBytes: number; counters?: Record<string, number>;
+          shard: number; sessions: number; loadSideOpen?: number; rssPerSessionBytes: number; rssSettled?: boolean;
+          counters?: Record<string, number>;
         }[];
       };
       const perLogin = (xs: number[] | undefined) => (xs ? r1((1e6 * xs.reduce((a, b) => a + b, 0)) / Math.max(1, d.opened), 0) : null);
@@ -463,7 +464,9 @@ export const LAB_COMMANDS: LabCommand[] = [
         pingP50Ms: r1(d.pingP50Ms, 2),
         pingP99Ms: r1(d.pingP99Ms, 2),
         perShard: d.perShard.map((s) => ({
-          shard: s.shard, sessions: s.sessions, loadSideOpen: s.loadSideOpen ?? null, rssPerSessionBytes: r1(s.rssPerSessionBytes, 0),
+          shard: s.shard, sessions: s.sessions, loadSideOpen: s.loadSideOpen ?? null,
+          // A reading that had not settled within --settle-s is no figure.
+          rssPerSessionBytes: s.rssSettled === false ? null : r1(s.rssPerSessionBytes, 0),
           idleClosed: s.counters?.idleDisconnects ?? null,
         })),
         loadAvgAtEnd: d.loadAvg,
