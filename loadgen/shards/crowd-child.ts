@@ -11,6 +11,7 @@
 import type { GameClient } from '../../game-server/client/client.ts';
 import { connectLoadClient, failureText } from '../drivers/tcp-connect.ts';
 import { raiseNofile } from '../procs/nofile.ts';
+import { HeartbeatPacer } from './pacing.ts';
 
 export interface CrowdJob {
   from: number;
@@ -78,23 +79,16 @@ function watch(c: GameClient): void {
 
 /**
  * Heartbeats for every open session, from the moment the first one opens (opening 50,000 sessions
- * takes minutes, longer than the servers' idle limit). Paced by the clock, not by the tick count:
- * each tick sends as many pings as the elapsed time owes (sessions × elapsed / interval), so a tick
- * that fires late — a process busy with logins on a loaded machine — sends more, and every session
- * still hears from us once per interval. A cursor walks the (growing) array round-robin.
+ * takes minutes, longer than the servers' idle limit), paced by the clock (pacing.ts). A cursor
+ * walks the (growing) array round-robin.
  */
 function startHeartbeats(heartbeatS: number): void {
-  const periodMs = heartbeatS * 1000;
+  const pacer = new HeartbeatPacer(heartbeatS * 1000, performance.now());
   let cursor = 0;
-  let owed = 0;
-  let last = performance.now();
   setInterval(() => {
     const now = performance.now();
     const n = clients.length;
-    owed += ((now - last) / periodMs) * n;
-    last = now;
-    const due = Math.min(n, Math.floor(owed));
-    owed -= due;
+    const due = pacer.due(now, n);
     for (let k = 0; k < due; k++, cursor = (cursor + 1) % n) {
       const c = clients[cursor];
       if (c.closed) continue;
