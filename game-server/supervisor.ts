@@ -149,6 +149,23 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
         );
         return;
       }
+      if (url === '/gc') {
+        // A full collection in every worker and here (only when node runs with --expose-gc): what
+        // RSS readings after it count is live memory, not garbage the collector has not reached yet.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        Promise.all(handles.map((h) => ask<{ collected: boolean }>(h, { type: 'gc', reqId: reqSeq++ }, 10_000))).then(
+          (ws) => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ collected: !!gc && ws.every((w) => w.collected) }));
+          },
+          (e) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(String(e));
+          },
+        );
+        return;
+      }
       if (url === '/trace') {
         Promise.all(handles.map((h) => ask<{ events: TraceEvent[] }>(h, { type: 'trace', reqId: reqSeq++ }))).then(
           (ts) => {
@@ -163,7 +180,7 @@ export async function startServer(cfg: GameConfig): Promise<RunningServer> {
         return;
       }
       res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /metrics, /healthz, /trace\n');
+      res.end('not found: try /metrics, /healthz, /trace, /gc\n');
     });
     await new Promise<void>((resolve, reject) => {
       admin!.once('error', reject);

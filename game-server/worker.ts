@@ -28,6 +28,8 @@ export type ToWorker =
   | { type: 'peers'; addresses: unknown[] }
   | { type: 'metrics'; reqId: number }
   | { type: 'trace'; reqId: number }
+  /** Collect garbage now (node --expose-gc): the admin port's /gc, for RSS-per-session readings. */
+  | { type: 'gc'; reqId: number }
   | { type: 'shutdown'; waitMs: number };
 
 const { cfg, index, shared, serverName, loads } = workerData as WorkerData;
@@ -71,6 +73,12 @@ try {
       case 'trace':
         port.postMessage({ type: 'trace', reqId: m.reqId, events: transport.drainTrace() });
         return;
+      case 'gc': {
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        port.postMessage({ type: 'gc', reqId: m.reqId, collected: !!gc });
+        return;
+      }
       case 'shutdown':
         core
           .shutdown(m.waitMs)

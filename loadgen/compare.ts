@@ -72,7 +72,7 @@ if (f.shards > 0) {
   const { runShardSessions, formatShardSessions } = await import('./shards/sessions.ts');
   const r = await runShardSessions({
     shards: f.shards, sessions: f.sessions, perProc: 15_000, concurrency: f.sessionConcurrency * 2, heartbeatS: f.heartbeatS,
-    holdS: f.holdS, io: f.io, redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379', log: say,
+    holdS: f.holdS, warmFraction: 0.1, settleS: f.settleS, io: f.io, redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379', log: say,
   });
   if (f.json) writeFileSync(f.json, JSON.stringify(r, null, 2));
   process.stdout.write(`${formatShardSessions(r)}

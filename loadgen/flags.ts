@@ -60,6 +60,10 @@ export const compareFlags = {
     help: 'sessions: run the game as K shard processes (Redis directory) and spread the sessions over them (loadgen/shards/sessions.ts)'
   },
   holdS: { type: 'number', default: 3, env: 'LG_HOLD_S', help: 'sessions: hold every session open this long before reading RSS' },
+  settleS: {
+    type: 'number', default: 60, env: 'LG_SETTLE_S',
+    help: 'sessions with --shards: longest wait for a shard\'s RSS to stop falling before each reading (a quick check: 5)'
+  },
   store: {
     type: 'string', default: 'sqlite', choices: ['sqlite', 'memory', 'postgres'], env: 'LG_STORE',
     help: 'store kind of both servers (sqlite: a temp file each; postgres: a database each on --db-url\'s server, dropped after the run)'

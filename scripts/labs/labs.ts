@@ -434,22 +434,41 @@ export const LAB_COMMANDS: LabCommand[] = [
     id: 'lab12-sessions',
     page: '12-more-dining-rooms.md',
     cmd: 'npm run compare -- --workload sessions --sessions 50000 --shards 3 --hold-s 10 --json labs-out/12-sessions.json',
-    smoke: '--sessions 300 --hold-s 1',
+    smoke: '--sessions 300 --hold-s 1 --settle-s 3',
     timeoutS: 600,
     smokeTimeoutS: 150,
     figures(_s, dir) {
       const d = json(dir, '12-sessions.json') as {
-        opened: number; asked: number; failed: number; connectRate: number; pingP99Ms: number; pingP50Ms: number; loadAvg: number[];
-        perShard: { shard: number; sessions: number; rssPerSessionBytes: number }[];
+        opened: number; asked: number; failed: number; held?: number; heldByShards?: number; io?: string; connectRate: number;
+        connectCpu?: { shardsS: number[]; loadS: number[] }; connectSeconds: number;
+        pingP99Ms: number; pingP50Ms: number; loadAvg: number[]; dropped: number;
+        droppedBy?: Record<string, number>;
+        perShard: {
+          shard: number; sessions: number; loadSideOpen?: number; rssPerSessionBytes: number; rssSettled?: boolean;
+          counters?: Record<string, number>;
+        }[];
       };
+      const perLogin = (xs: number[] | undefined) => (xs ? r1((1e6 * xs.reduce((a, b) => a + b, 0)) / Math.max(1, d.opened), 0) : null);
       return {
+        io: d.io ?? null,
         opened: d.opened,
         asked: d.asked,
         failed: d.failed,
+        held: d.held ?? null,
+        heldByShards: d.heldByShards ?? d.perShard.reduce((a, s) => a + s.sessions, 0),
+        dropped: d.dropped,
+        droppedBy: d.droppedBy ?? {},
         connectRate: r1(d.connectRate, 0),
+        shardCpuUsPerLogin: perLogin(d.connectCpu?.shardsS),
+        loadCpuUsPerLogin: perLogin(d.connectCpu?.loadS),
         pingP50Ms: r1(d.pingP50Ms, 2),
         pingP99Ms: r1(d.pingP99Ms, 2),
-        perShard: d.perShard.map((s) => ({ shard: s.shard, sessions: s.sessions, rssPerSessionBytes: r1(s.rssPerSessionBytes, 0) })),
+        perShard: d.perShard.map((s) => ({
+          shard: s.shard, sessions: s.sessions, loadSideOpen: s.loadSideOpen ?? null,
+          // A reading that had not settled within --settle-s is no figure.
+          rssPerSessionBytes: s.rssSettled === false ? null : r1(s.rssPerSessionBytes, 0),
+          idleClosed: s.counters?.idleDisconnects ?? null,
+        })),
         loadAvgAtEnd: d.loadAvg,
       };
     },

@@ -594,9 +594,12 @@ export const QUESTIONS: Question[] = [
     wrong: '"the player can log in again at once" — not while another shard may still hold a live session of it.',
   },
   {
-    page: '12-more-dining-rooms.md', n: 5, cmd: 'lab12-sessions', needs: ['perShard.*.rssPerSessionBytes', 'connectRate', 'pingP99Ms'],
+    page: '12-more-dining-rooms.md', n: 5, cmd: 'lab12-sessions',
+    needs: ['perShard.*.sessions', 'heldByShards', 'dropped', 'perShard.*.rssPerSessionBytes', 'connectRate', 'pingP99Ms'],
     answer:
-      'Each shard holds about a third of the sessions at {{perShard.*.rssPerSessionBytes}} bytes of RSS each; the connect rate ' +
+      'The shards hold {{perShard.*.sessions}} sessions ({{heldByShards}} in all; {{dropped}} dropped — first check that every ' +
+      'session is still there: a session whose heartbeats stop for the shards\' idle limit is closed) at ' +
+      '{{perShard.*.rssPerSessionBytes}} bytes of RSS per session; the connect rate ' +
       '({{connectRate}}/s) includes a Redis claim and a store fence per login; the ping through the crowd has p99 ' +
       '{{pingP99Ms}} ms. Max concurrent users is now shards × the per-shard limit, and the per-process file limit (20,000 here) ' +
       'caps each factor — also on the load generator, which needs several processes.',

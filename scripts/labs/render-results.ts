@@ -198,13 +198,17 @@ function body(e: ResultEntry): string[] {
     }
     case 'lab12-sessions': {
       const shards = f.perShard as Figs[];
+      const dropped = Object.entries((f.droppedBy ?? {}) as Record<string, number>).map(([k, v]) => `${n(v)} ${k}`).join('; ');
       return [
-        `Opened ${n(f.opened)} of ${n(f.asked)} sessions, ${n(f.failed)} failed, at ${n(f.connectRate)} sessions/s; a ping through the ` +
-          `crowd: p50 ${n(f.pingP50Ms)} ms, p99 ${n(f.pingP99Ms)} ms. Load average at the end: ${(f.loadAvgAtEnd as number[]).join(' ')}.`,
+        `Opened ${n(f.opened)} of ${n(f.asked)} sessions (io ${String(f.io ?? '?')}), ${n(f.failed)} failed, at ${n(f.connectRate)} ` +
+          `sessions/s (CPU per login: ${n(f.shardCpuUsPerLogin)} µs in the shards, ${n(f.loadCpuUsPerLogin)} µs in the load processes); ` +
+          `${n(f.held)} held at the end (the shards count ${n(f.heldByShards)}), ${n(f.dropped)} dropped${dropped ? ` (${dropped})` : ''}; ` +
+          `a ping through the crowd: p50 ${n(f.pingP50Ms)} ms, p99 ${n(f.pingP99Ms)} ms. Load average at the end: ` +
+          `${(f.loadAvgAtEnd as number[]).join(' ')}.`,
         '',
-        '| shard | sessions (its own count at the end) | RSS per session, bytes |',
-        '|---|---|---|',
-        ...shards.map((x) => `| ${String(x.shard)} | ${n(x.sessions)} | ${n(x.rssPerSessionBytes)} |`),
+        '| shard | sessions (its own count at the end) | held by the load processes | closed idle | RSS per session, bytes |',
+        '|---|---|---|---|---|',
+        ...shards.map((x) => `| ${String(x.shard)} | ${n(x.sessions)} | ${n(x.loadSideOpen)} | ${n(x.idleClosed)} | ${n(x.rssPerSessionBytes)} |`),
         '',
       ];
     }

@@ -19,6 +19,7 @@
  * epoch; release deletes only the caller's own entry; reassert (after a lost lease or a Redis
  * restart) puts an entry back only when nobody newer holds the player.
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 /**
@@ -98,6 +99,17 @@ local n = tonumber(redis.call('GET', KEYS[2]) or '0')
 if n < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
 return 1`;
 
+/** A Lua script and its SHA-1: sent by hash (EVALSHA), its text only when Redis does not know it yet. */
+interface Script {
+  lua: string;
+  sha: string;
+}
+const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
+const S_CLAIM = script(CLAIM);
+const S_LOOKUP = script(LOOKUP);
+const S_RELEASE = script(RELEASE);
+const S_REASSERT = script(REASSERT);
+
 export class Directory {
   readonly redis: Redis;
 
@@ -108,12 +120,27 @@ export class Directory {
   ) {
     // Commands fail fast while Redis is away (a login is refused rather than left hanging);
     // ioredis keeps reconnecting in the background.
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    // Auto-pipelining: the claims of one event-loop turn (a batch of logins) go out in one write.
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, enableAutoPipelining: true });
     this.redis.on('error', () => {});
   }
 
   connect(): Promise<void> {
     return this.redis.connect();
+  }
+
+  /**
+   * Run a script by its hash: a login sends ~60 bytes instead of the script's text, and Redis does
+   * not hash the text again. A Redis that does not know the script (first use, after a restart)
+   * answers NOSCRIPT, and the text goes once.
+   */
+  private async run(sc: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await this.redis.evalsha(sc.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e as Error).message?.startsWith('NOSCRIPT')) throw e;
+      return this.redis.eval(sc.lua, keys.length, ...keys, ...args);
+    }
   }
 
   private key(kind: string, id: number | string): string {
@@ -137,12 +164,12 @@ export class Directory {
 
   /** A shard going away cleanly: drop its lease so its entries die now rather than at expiry. */
   async resign(shard: number, incarnation: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key('lease', shard), incarnation);
+    await this.run(S_RELEASE, [this.key('lease', shard)], [incarnation]);
   }
 
   /** Take player `id` for (shard, incarnation) with an epoch larger than any before and at least minEpoch. */
   async claim(id: number, shard: number, incarnation: string, minEpoch: number): Promise<ClaimResult> {
-    const r = (await this.redis.eval(CLAIM, 2, this.key('player', id), this.key('epoch', id), shard, incarnation, minEpoch, this.leasePrefix)) as [
+    const r = (await this.run(S_CLAIM, [this.key('player', id), this.key('epoch', id)], [shard, incarnation, minEpoch, this.leasePrefix])) as [
       number,
       string,
     ];
@@ -151,19 +178,19 @@ export class Directory {
 
   /** The live owner of player `id`, or null (offline, or its shard's lease is gone). */
   async lookup(id: number): Promise<Owner | null> {
-    return parseOwner((await this.redis.eval(LOOKUP, 1, this.key('player', id), this.leasePrefix)) as string);
+    return parseOwner((await this.run(S_LOOKUP, [this.key('player', id)], [this.leasePrefix])) as string);
   }
 
   /** Logout / grace expiry / moved away: delete the entry only if it is still this exact claim. */
   async release(id: number, owner: Owner): Promise<boolean> {
     const v = `${owner.shard}:${owner.incarnation}:${owner.epoch}`;
-    return (await this.redis.eval(RELEASE, 1, this.key('player', id), v)) === 1;
+    return (await this.run(S_RELEASE, [this.key('player', id)], [v])) === 1;
   }
 
   /** After a lost lease or a Redis restart: put our entry back unless a newer epoch holds the player. */
   async reassert(id: number, owner: Owner): Promise<boolean> {
     const v = `${owner.shard}:${owner.incarnation}:${owner.epoch}`;
-    return (await this.redis.eval(REASSERT, 2, this.key('player', id), this.key('epoch', id), v, owner.epoch, this.leasePrefix)) === 1;
+    return (await this.run(S_REASSERT, [this.key('player', id), this.key('epoch', id)], [v, owner.epoch, this.leasePrefix])) === 1;
   }
 
   /** Every shard's info and whether its lease is live (index = shard number). */

@@ -23,10 +23,17 @@ describe('lab 12, smoke', () => {
     const f = (await runSmoke('lab12-sessions')).figures as {
       opened: number;
       failed: number;
-      perShard: { sessions: number }[];
+      held: number;
+      heldByShards: number;
+      dropped: number;
+      perShard: { sessions: number; loadSideOpen: number }[];
     };
     expect(f.opened).toBe(300);
     expect(f.failed).toBe(0);
+    expect(f.dropped).toBe(0);
+    // The shards' own counts and the load processes' agree, and add up to what is held.
     expect(f.perShard.map((s) => s.sessions)).toEqual([100, 100, 100]);
+    expect(f.perShard.map((s) => s.loadSideOpen)).toEqual([100, 100, 100]);
+    expect([f.held, f.heldByShards]).toEqual([300, 300]);
   });
 });

@@ -41,6 +41,15 @@ afterAll(async () => {
 });
 
 describe('directory: claims and fencing', () => {
+  it('runs its scripts by hash, and sends their text again when Redis has forgotten them (SCRIPT FLUSH, a restart)', async () => {
+    const a = await dir.claim(9001, 0, 'inc-s', 1);
+    // Every script cache of this Redis is dropped: the next claim gets NOSCRIPT and must load it again.
+    await dir.redis.script('FLUSH');
+    const b = await dir.claim(9001, 1, 'inc-s', 1);
+    expect(b.epoch).toBe(a.epoch + 1);
+    expect(await dir.release(9001, { shard: 1, incarnation: 'inc-s', epoch: b.epoch })).toBe(true);
+  });
+
   it('orders claims by epoch; the stale owner can neither release nor re-take the player', async () => {
     await dir.heartbeat(info(0, 'a0'));
     await dir.heartbeat(info(1, 'b0'));

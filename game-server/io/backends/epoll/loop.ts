@@ -34,8 +34,6 @@ export interface EDev {
   accepts: number;
   recvPending: boolean;
   sendQ: SendReq[];
-  /** The port-owned recv buffer (socket); completions hand out views of it. */
-  recvBuf: Uint8Array | null;
   /** On the loop's run list already. */
   queued: boolean;
 }
@@ -47,6 +45,49 @@ export interface LoopHost {
   push(c: Completion): void;
   /** A freshly accepted descriptor becomes a device of the port (registered, not yet associated). */
   adopt(fd: number): DeviceId;
+  /** Where the next recv writes: port-owned memory shared by every device (see RecvArena). */
+  recvSpace(): Uint8Array;
+  /** The last recvSpace() got `n` bytes, now handed out in a completion: keep them until the batch returns. */
+  recvTaken(n: number): void;
+}
+
+/**
+ * Receive memory shared by every device of a port: readiness means a recv runs only when data is
+ * there, so no device needs a buffer of its own while it waits (an idle session pins none). Each
+ * recv writes at the arena's fill mark and the completion hands out a view of the bytes it got;
+ * the mark goes back to 0 once every completion is delivered (views are valid only until their
+ * batch returns). When the rest of the arena is smaller than one recv, a fresh arena is started
+ * and the old one lives on only through the views still queued.
+ */
+export class RecvArena {
+  private buf: Uint8Array;
+  private off = 0;
+
+  constructor(
+    private readonly arenaBytes: number,
+    /** Most bytes one recv asks for. */
+    private readonly recvBytes: number,
+  ) {
+    this.buf = new Uint8Array(arenaBytes);
+  }
+
+  space(): Uint8Array {
+    if (this.buf.length - this.off < this.recvBytes) {
+      this.buf = new Uint8Array(this.arenaBytes);
+      this.off = 0;
+    }
+    return this.buf.subarray(this.off, this.off + this.recvBytes);
+  }
+
+  /** `n` bytes of the last space() are handed out (kept 8-aligned). */
+  taken(n: number): void {
+    this.off += (n + 7) & ~7;
+  }
+
+  /** Every view handed out is dead (the completion queue is empty): start again at 0. */
+  reset(): void {
+    this.off = 0;
+  }
 }
 
 const TWO24 = 1 << 24;
@@ -115,15 +156,18 @@ function acceptReady(h: LoopHost, d: EDev): void {
 
 function recvReady(h: LoopHost, d: EDev): void {
   const m = h.stats.m;
-  const buf = d.recvBuf!;
   while (d.recvPending && d.readable) {
+    const buf = h.recvSpace();
     const n = h.e.recv(d.fd, buf, buf.length, 0);
     if (n >= 0) {
       d.recvPending = false;
       m.inFlight--;
       m.bytesIn += n;
       const c: Completion = { key: d.key, op: Op.Recv, bytes: n, status: Status.Ok, device: d.id };
-      if (n > 0) c.data = buf.subarray(0, n);
+      if (n > 0) {
+        c.data = buf.subarray(0, n);
+        h.recvTaken(n);
+      }
       h.push(c);
       return;
     }

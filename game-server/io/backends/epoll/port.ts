@@ -30,7 +30,7 @@ import {
   EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EVENT_SIZE, IPPROTO_TCP,
   TCP_NODELAY, counter, epoll, oneEvent, type Epoll,
 } from './ffi.ts';
-import { WAKE_DATA, dataDevice, devData, noteReadiness, service, waitEvents, type EDev, type LoopHost } from './loop.ts';
+import { RecvArena, WAKE_DATA, dataDevice, devData, noteReadiness, service, waitEvents, type EDev, type LoopHost } from './loop.ts';
 
 
 export interface EpollPortOptions extends PortOptions {
@@ -40,6 +40,8 @@ export interface EpollPortOptions extends PortOptions {
 
 const MAX_EVENTS = 256;
 const RECV_DEFAULT = 16 * 1024;
+/** The shared receive arena (loop.ts RecvArena): many recvs of a busy turn before a fresh one is needed. */
+const ARENA_BYTES = 1024 * 1024;
 
 /** Throws (with the reason) when epoll cannot run here. */
 export function probeEpoll(): void {
@@ -62,7 +64,7 @@ export class EpollPort implements CompletionPort, LoopHost {
   private readonly evs = new Uint8Array(MAX_EVENTS * EVENT_SIZE);
   private readonly drainBuf = new Uint8Array(8);
   private readonly maxBatch: number;
-  private readonly recvBytes: number;
+  private readonly arena: RecvArena;
   private readonly maxWaitMs: number;
   private runnable: EDev[] = [];
   private onBatch: BatchHandler | null = null;
@@ -75,7 +77,8 @@ export class EpollPort implements CompletionPort, LoopHost {
     }
     this.e = epoll();
     this.maxBatch = Math.max(1, opts.maxBatch ?? 128);
-    this.recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_DEFAULT);
+    const recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_DEFAULT);
+    this.arena = new RecvArena(Math.max(ARENA_BYTES, 4 * recvBytes), recvBytes);
     this.maxWaitMs = Math.max(0, Math.round(opts.maxWaitMs ?? 2));
     this.stats = new PortStats('epoll', opts.trace);
     this.q = new CompletionQueue(this.stats, this.devs);
@@ -96,7 +99,7 @@ export class EpollPort implements CompletionPort, LoopHost {
   private register(kind: EDev['kind'], fd: number, key: number): EDev {
     const dev: EDev = {
       kind, id: -1, gen: 0, fd, key, closing: false, readable: true, writable: kind === 'socket', accepts: 0, recvPending: false,
-      sendQ: [], recvBuf: kind === 'socket' ? new Uint8Array(this.recvBytes) : null, queued: false,
+      sendQ: [], queued: false,
     };
     dev.id = this.devs.add(dev);
     dev.gen = this.devs.gen(dev.id);
@@ -207,6 +210,14 @@ export class EpollPort implements CompletionPort, LoopHost {
     this.q.push(c);
   }
 
+  recvSpace(): Uint8Array {
+    return this.arena.space();
+  }
+
+  recvTaken(n: number): void {
+    this.arena.taken(n);
+  }
+
   // ---------------------------------------------------------------- post
 
   post(key: number, bytes: number, payload?: unknown): void {
@@ -266,6 +277,8 @@ export class EpollPort implements CompletionPort, LoopHost {
       if (this.q.length === 0) this.stats.batch(0);
       let n = 0;
       while (this.q.length > 0 && n++ < 64 && !this.stopped) this.q.deliver(this.maxBatch, this.onBatch!);
+      // Every completion handed out: no view of the receive arena is alive any more.
+      if (this.q.length === 0) this.arena.reset();
     } finally {
       // A throwing handler surfaces as an uncaught exception, but the port keeps running.
       if (!this.stopped) setImmediate(this.slice);

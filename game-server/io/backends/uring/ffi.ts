@@ -46,6 +46,11 @@ export const IORING_OP_CLOSE = 19;
 export const IORING_OP_SEND = 26;
 export const IORING_OP_RECV = 27;
 
+export const IOSQE_BUFFER_SELECT = 1 << 5;
+export const IORING_CQE_F_BUFFER = 1 << 0;
+export const IORING_REGISTER_PBUF_RING = 22;
+export const ENOBUFS = 105;
+
 export const IORING_ASYNC_CANCEL_ALL = 1 << 0;
 export const IORING_ASYNC_CANCEL_FD = 1 << 1;
 
@@ -256,15 +261,17 @@ export const io = {
 };
 
 /**
- * Fill SQE slot `tail` (opcode, fd, addr, len, op flags; user_data as two u32 halves; everything
- * else 0). The caller publishes the new tail.
+ * Fill SQE slot `tail` (opcode, fd, addr, len, op flags; user_data as two u32 halves; SQE flags and
+ * buf_group for a recv that picks its buffer from a provided-buffer ring; everything else 0). The
+ * caller publishes the new tail.
  */
 export function writeSqe(
   r: Ring, tail: number, op: number, fd: number, addr: number, len: number, opFlags: number, userLo: number, userHi: number,
+  sqeFlags = 0, bufGroup = 0,
 ): void {
   const i = (tail & r.sqMask) * 16;
   const s = r.sqes32;
-  s[i] = op; // opcode, flags 0, ioprio 0
+  s[i] = op | (sqeFlags << 8); // opcode, flags, ioprio 0
   s[i + 1] = fd;
   s[i + 2] = 0; // off / addr2
   s[i + 3] = 0;
@@ -274,5 +281,96 @@ export function writeSqe(
   s[i + 7] = opFlags;
   s[i + 8] = userLo;
   s[i + 9] = userHi;
-  s.fill(0, i + 10, i + 16);
+  s[i + 10] = bufGroup; // buf_group (u16), personality 0
+  s.fill(0, i + 11, i + 16);
+}
+
+/**
+ * A provided-buffer ring (IORING_REGISTER_PBUF_RING, Linux 5.19+): `count` buffers of `size` bytes
+ * in one mapping, handed to the kernel through a ring of io_uring_buf entries (16 B: addr u64, len
+ * u32, bid u16, resv u16; the ring's tail is the u16 at byte 14, over bufs[0].resv). A recv issued
+ * with IOSQE_BUFFER_SELECT takes a buffer only when data arrives, so a waiting socket holds none;
+ * its CQE names the buffer (flags >> 16), which goes back to the ring once its data is consumed.
+ */
+export class BufferRing {
+  readonly size: number;
+  readonly count: number;
+  /** The buffers, one mapping. */
+  readonly bufs: NativeBlock;
+  private readonly ring: NativeBlock;
+  private readonly entries32: Uint32Array;
+  private readonly tail16: Uint16Array;
+  private tail = 0;
+  /** Buffers the kernel may pick now. */
+  available = 0;
+
+  private constructor(ringFd: number, readonly group: number, size: number, count: number) {
+    this.size = size;
+    this.count = count;
+    this.ring = mapAnon(count * 16);
+    try {
+      this.bufs = mapAnon(size * count);
+    } catch (e) {
+      unmap(this.ring);
+      throw e;
+    }
+    this.entries32 = new Uint32Array(this.ring.bytes.buffer, this.ring.bytes.byteOffset, count * 4);
+    this.tail16 = new Uint16Array(this.ring.bytes.buffer, this.ring.bytes.byteOffset, count * 8);
+    // io_uring_buf_reg (40 B): ring_addr u64, ring_entries u32, bgid u16, flags u16, resv u64[3]
+    const reg = mapAnon(64);
+    const c = libc();
+    try {
+      const r32 = new Uint32Array(reg.bytes.buffer, reg.bytes.byteOffset, 16);
+      r32[0] = this.ring.addr % 4294967296;
+      r32[1] = Math.floor(this.ring.addr / 4294967296);
+      r32[2] = count;
+      r32[3] = group;
+      const r = c.syscall(SYS_io_uring_register, ringFd, IORING_REGISTER_PBUF_RING, reg.addr, 1, 0, 0);
+      if (r < 0) throw errnoError('io_uring_register(PBUF_RING)', c.errno());
+    } catch (e) {
+      unmap(this.bufs);
+      unmap(this.ring);
+      throw e;
+    } finally {
+      unmap(reg);
+    }
+    for (let bid = 0; bid < count; bid++) this.give(bid);
+  }
+
+  /** Register `count` (a power of two) buffers of `size` bytes as group `group` of ring `ringFd`; throws when the kernel cannot. */
+  static register(ringFd: number, group: number, size: number, count: number): BufferRing {
+    return new BufferRing(ringFd, group, size, count);
+  }
+
+  /** Buffer `bid`'s bytes. */
+  view(bid: number, bytes: number): Uint8Array {
+    return this.bufs.bytes.subarray(bid * this.size, bid * this.size + bytes);
+  }
+
+  /** The buffer a view of view() lies in (-1: not one of ours). */
+  bidOf(v: Uint8Array): number {
+    if (v.buffer !== this.bufs.bytes.buffer) return -1;
+    return Math.floor((v.byteOffset - this.bufs.bytes.byteOffset) / this.size);
+  }
+
+  /** Hand buffer `bid` (back) to the kernel. */
+  give(bid: number): void {
+    const i = (this.tail & (this.count - 1)) * 4;
+    const addr = this.bufs.addr + bid * this.size;
+    const e = this.entries32;
+    e[i] = addr % 4294967296;
+    e[i + 1] = Math.floor(addr / 4294967296);
+    e[i + 2] = this.size;
+    // bid in the low u16 of word 3; the high u16 of entry 0's word 3 is the ring's tail: keep it.
+    e[i + 3] = i === 0 ? (e[3] & 0xffff0000) | bid : bid;
+    this.tail = (this.tail + 1) & 0xffff;
+    Atomics.store(this.tail16, 7, this.tail); // publish: the kernel reads the tail, then the entries before it
+    this.available++;
+  }
+
+  /** After the ring fd is gone (its registration with it). */
+  free(): void {
+    unmap(this.bufs);
+    unmap(this.ring);
+  }
 }

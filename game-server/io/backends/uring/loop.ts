@@ -8,7 +8,7 @@
  */
 import { Op, Status, type BatchHandler, type Completion } from '../../completion-port.ts';
 import { errnoError } from '../../native/libc.ts';
-import { EINTR, ETIME, IORING_ENTER_EXT_ARG, IORING_ENTER_GETEVENTS, io } from './ffi.ts';
+import { EINTR, ENOBUFS, ETIME, IORING_CQE_F_BUFFER, IORING_ENTER_EXT_ARG, IORING_ENTER_GETEVENTS, io } from './ffi.ts';
 import { K_ACCEPT, K_CANCEL, K_RECV, K_SEND, K_WAKE, type UDev, type UringCore } from './port.ts';
 import { translate } from './status.ts';
 
@@ -40,6 +40,15 @@ export class UringLoop {
     setImmediate(this.slice);
   }
 
+  /** One batch to the owner; then the ring buffers its recvs lent go back (their views die with the callback). */
+  private readonly handOut = (batch: readonly Completion[]): void => {
+    try {
+      this.onBatch!(batch);
+    } finally {
+      this.core.recycle(batch);
+    }
+  };
+
   private readonly slice = (): void => {
     const core = this.core;
     if (core.stopped) return;
@@ -59,7 +68,7 @@ export class UringLoop {
         }
         // Hand out what this wait returned, maxBatch at a time (GetQueuedCompletionStatusEx calls).
         let n = 0;
-        while (core.q.length > 0 && n++ < 64 && !core.stopped) core.q.deliver(this.maxBatch, this.onBatch!);
+        while (core.q.length > 0 && n++ < 64 && !core.stopped) core.q.deliver(this.maxBatch, this.handOut);
       }
     } finally {
       // A throwing handler surfaces as an uncaught exception, but the port keeps running.
@@ -91,16 +100,17 @@ export class UringLoop {
       const lo = r.cqes32[i];
       const hi = r.cqes32[i + 1];
       const res = r.cqesI32[i + 2];
+      const flags = r.cqes32[i + 3];
       head = (head + 1) >>> 0;
       n++;
-      this.decode(lo, hi >>> 16, hi & 0xffff, res);
+      this.decode(lo, hi >>> 16, hi & 0xffff, res, flags);
     }
     Atomics.store(r.cqHead, 0, head);
     return n;
   }
 
   /** One CQE: user_data = (kind << 48) | (generation << 32) | device, and its result. */
-  private decode(id: number, kind: number, gen: number, res: number): void {
+  private decode(id: number, kind: number, gen: number, res: number, flags: number): void {
     const core = this.core;
     if (kind === K_WAKE) {
       core.wakeArmed = false;
@@ -109,11 +119,17 @@ export class UringLoop {
       return;
     }
     if (kind === K_CANCEL) return;
+    // A recv that took a ring buffer: the CQE names it (its data, if any, is handed out; else it goes back now).
+    const bid = kind === K_RECV && core.buffers !== null && (flags & IORING_CQE_F_BUFFER) !== 0 ? flags >>> 16 : -1;
+    if (bid >= 0) core.buffers!.available--;
     const dev = core.devs.get(id);
-    if (dev === undefined || (core.devs.gen(id) & 0xffff) !== gen) return; // stale: an earlier occupant's op
+    if (dev === undefined || (core.devs.gen(id) & 0xffff) !== gen) {
+      if (bid >= 0) core.buffers!.give(bid);
+      return; // stale: an earlier occupant's op
+    }
     dev.inKernel--;
     if (kind === K_ACCEPT) this.accepted(dev, res);
-    else if (kind === K_RECV) this.received(dev, res);
+    else if (kind === K_RECV) this.received(dev, res, bid);
     else if (kind === K_SEND) this.sent(dev, res);
     if (dev.closing && dev.inKernel === 0) core.finishClose(dev);
   }
@@ -135,16 +151,24 @@ export class UringLoop {
     core.q.push(c);
   }
 
-  private received(dev: UDev, res: number): void {
+  private received(dev: UDev, res: number, bid: number): void {
     const core = this.core;
+    if (res === -ENOBUFS && !dev.closing && core.buffers !== null) {
+      core.starve(dev); // every buffer is out: the recv is issued again when some come back
+      return;
+    }
     dev.recvPending = false;
     core.stats.m.inFlight--;
+    if (bid >= 0 && (res <= 0 || dev.closing)) {
+      core.buffers!.give(bid);
+      bid = -1;
+    }
     if (dev.closing) {
       core.q.push({ key: dev.key, op: Op.Recv, bytes: 0, status: Status.Cancelled, device: dev.id, error: 'device closed' });
     } else if (res >= 0) {
       core.stats.m.bytesIn += res;
       const c: Completion = { key: dev.key, op: Op.Recv, bytes: res, status: Status.Ok, device: dev.id };
-      if (res > 0) c.data = core.recvView(dev.id, res);
+      if (res > 0) c.data = bid >= 0 ? core.buffers!.view(bid, res) : core.recvView(dev.id, res);
       core.q.push(c);
     } else {
       const st = translate(res);

@@ -8,10 +8,14 @@
  * delivered, and Close is emitted only after every operation the kernel held has completed (after
  * ASYNC_CANCEL), so a buffer is never reused while the kernel may write it.
  *
- * Buffers are native (mmap), never move: per device a recv buffer and a small send slot (one page
- * together) in slabs of 64 devices; larger or concurrent sends use blocks of the BlockPool. Recv
- * completions hand out views of the recv buffer (no copy), valid until the batch callback returns
- * or recv is issued again.
+ * Buffers are native (mmap), never move. Recv picks its buffer from a provided-buffer ring
+ * (IORING_REGISTER_PBUF_RING, ffi.ts BufferRing) only when data arrives, so a waiting socket holds
+ * none: an idle session pins no receive memory. Recv completions hand out views of that buffer (no
+ * copy), valid until the batch callback returns; then the buffer goes back to the ring. When every
+ * buffer is out (-ENOBUFS), the recv waits here and is issued again once buffers come back. On a
+ * kernel without buffer rings (< 5.19) each device gets a recv buffer of its own in slabs of 64.
+ * Sends of up to 1 KiB go through small chunks shared by all devices (taken per send, given back
+ * on its completion); larger ones through blocks of the BlockPool.
  *
  * Cross-thread post: a SharedArrayBuffer MPSC queue plus an eventfd with a READ armed in the ring;
  * a poster appends, then writes the eventfd (once per wake), and the owner's wait returns.
@@ -29,8 +33,9 @@ import {
 import { PortStats } from '../../port-stats.ts';
 import { PostQueue } from '../../post-queue.ts';
 import {
-  EINTR, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_READ, IORING_OP_RECV,
-  IORING_OP_SEND, MSG_NOSIGNAL, createRing, destroyRing, io, mapAnon, probeUring, unmap, writeSqe, type NativeBlock, type Ring,
+  BufferRing, EINTR, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
+  IORING_OP_RECV, IORING_OP_SEND, IOSQE_BUFFER_SELECT, MSG_NOSIGNAL, createRing, destroyRing, io, mapAnon, probeUring, unmap,
+  writeSqe, type NativeBlock, type Ring,
 } from './ffi.ts';
 import { UringLoop } from './loop.ts';
 
@@ -45,20 +50,26 @@ export const K_CANCEL = 4;
 export const K_WAKE = 5;
 
 const SLAB_DEVICES = 64;
-/**
- * Per device, a 3 KiB recv buffer and a 1 KiB send slot: one page, the memory an idle session pins
- * (the kernel touches what it writes). Bigger requests arrive in several recvs (the frame decoder
- * reassembles); bigger or concurrent sends use pooled blocks.
- */
+/** Sends up to this size are copied into a shared small chunk; bigger ones into pooled blocks. */
 const SEND_SLOT = 1024;
-const RECV_DEFAULT = 3 * 1024;
+/**
+ * One recv's buffer: bigger requests arrive in several recvs (the frame decoder reassembles). With
+ * the buffer ring the buffers are shared by all devices, RING_BUFFERS of them (a fixed 2 MiB).
+ */
+const RECV_DEFAULT = 4 * 1024;
+const RING_BUFFERS = 512;
+const BUFFER_GROUP = 0;
+/** Without a buffer ring: per device, a recv buffer in slabs of 64 devices (3 KiB: with the old send slot, one page). */
+const RECV_SLAB_DEFAULT = 3 * 1024;
 const NO_DEVICE = 0xffffffff;
 /** Bytes kept in free send blocks. */
 const POOL_KEEP_BYTES = 64 * 1024 * 1024;
 
 export interface SendReq {
-  /** Pooled block, or null when the data sits in the device's send slot. */
+  /** Pooled block, or null when the data sits in a small chunk. */
   block: NativeBlock | null;
+  /** The small chunk (SmallChunks), or -1. */
+  chunk: number;
   addr: number;
   len: number;
   off: number;
@@ -77,7 +88,45 @@ export interface UDev {
   recvPending: boolean;
   sendQ: SendReq[];
   sendInKernel: boolean;
-  slotBusy: boolean;
+  /** A recv that found no free buffer (-ENOBUFS) waits here for buffers to come back. */
+  starved: boolean;
+}
+
+/** Small native chunks shared by every device for small sends, taken per send and given back on completion. */
+class SmallChunks {
+  private readonly slabs: NativeBlock[] = [];
+  /** Free chunk numbers, a stack: the chunks (and pages) used last are reused first. */
+  private readonly free: number[] = [];
+  private static readonly PER_SLAB = 64;
+
+  constructor(readonly size: number) {}
+
+  take(): number {
+    if (this.free.length === 0) {
+      const base = this.slabs.length * SmallChunks.PER_SLAB;
+      this.slabs.push(mapAnon(SmallChunks.PER_SLAB * this.size));
+      for (let i = SmallChunks.PER_SLAB - 1; i >= 0; i--) this.free.push(base + i);
+    }
+    return this.free.pop()!;
+  }
+
+  give(chunk: number): void {
+    this.free.push(chunk);
+  }
+
+  addr(chunk: number): number {
+    return this.slabs[(chunk / SmallChunks.PER_SLAB) | 0].addr + (chunk % SmallChunks.PER_SLAB) * this.size;
+  }
+
+  bytes(chunk: number): Uint8Array {
+    const off = (chunk % SmallChunks.PER_SLAB) * this.size;
+    return this.slabs[(chunk / SmallChunks.PER_SLAB) | 0].bytes.subarray(off, off + this.size);
+  }
+
+  destroy(): void {
+    for (const s of this.slabs) unmap(s);
+    this.slabs.length = 0;
+  }
 }
 
 /** What loop.ts works on: the port's ring and device state, shared the way libuv's files share uv_loop_t. */
@@ -98,8 +147,14 @@ export interface UringCore {
   armWake(): void;
   /** A device for a socket accept returned. */
   newSocket(fd: number): DeviceId;
-  /** The first `bytes` of the device's recv buffer. */
+  /** The provided-buffer ring recvs pick from (null: per-device buffers). */
+  readonly buffers: BufferRing | null;
+  /** The first `bytes` of the device's own recv buffer (no buffer ring). */
   recvView(id: DeviceId, bytes: number): Uint8Array;
+  /** A recv found every ring buffer out: issue it again when buffers come back. */
+  starve(d: UDev): void;
+  /** After a batch's handler returned: give its recvs' ring buffers back, issue starved recvs again. */
+  recycle(batch: readonly Completion[]): void;
   submitSend(d: UDev): void;
   freeSend(d: UDev, req: SendReq): void;
   finishClose(d: UDev): void;
@@ -110,6 +165,10 @@ export interface UringPortOptions extends PortOptions {
   maxWaitMs?: number;
   /** SQ ring entries (default 1024; CQ gets 4×). */
   entries?: number;
+  /** Recv into a provided-buffer ring shared by all devices (default true when the kernel has it). */
+  bufferRing?: boolean;
+  /** Buffers in that ring, a power of two (default 512). */
+  ringBuffers?: number;
 }
 
 export class UringPort implements CompletionPort, UringCore {
@@ -125,9 +184,13 @@ export class UringPort implements CompletionPort, UringCore {
   readonly ctl32: Int32Array;
   stopped = false;
   wakeArmed = false;
+  readonly buffers: BufferRing | null = null;
   private readonly recvBytes: number;
-  private readonly slotBytes = SEND_SLOT;
   private readonly slabs: NativeBlock[] = [];
+  private readonly small = new SmallChunks(SEND_SLOT);
+  private starved: UDev[] = [];
+  /** Recvs that found every ring buffer out and waited for one (a ring too small for the load). */
+  starves = 0;
   private readonly pool = new BlockPool<NativeBlock>(
     { alloc: mapAnon, free: unmap },
     { classOf: (n) => Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(n))), keepBytes: POOL_KEEP_BYTES },
@@ -143,11 +206,20 @@ export class UringPort implements CompletionPort, UringCore {
       throw new Error(`uring port: concurrency ${opts.concurrency} not supported (a ring has one owner thread; run one port per worker)`);
     }
     this.c = libc();
-    this.recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_DEFAULT);
     this.stats = new PortStats('uring', opts.trace);
     this.q = new CompletionQueue(this.stats, this.devs);
     const entries = opts.entries ?? 1024;
     this.ring = createRing(entries, entries * 4);
+    let recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_DEFAULT);
+    if (opts.bufferRing !== false) {
+      try {
+        this.buffers = BufferRing.register(this.ring.fd, BUFFER_GROUP, recvBytes, opts.ringBuffers ?? RING_BUFFERS);
+      } catch {
+        // Kernel < 5.19: per-device buffers.
+        recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_SLAB_DEFAULT);
+      }
+    } else recvBytes = Math.max(1024, opts.recvBufferBytes ?? RECV_SLAB_DEFAULT);
+    this.recvBytes = recvBytes;
     try {
       this.ctl = mapAnon(4096);
       this.ctl32 = new Int32Array(this.ctl.bytes.buffer, this.ctl.bytes.byteOffset, 1024);
@@ -164,11 +236,13 @@ export class UringPort implements CompletionPort, UringCore {
 
   // ---------------------------------------------------------------- SQ
 
-  private sqe(op: number, fd: number, addr: number, len: number, opFlags: number, kind: number, id: number, gen: number): void {
+  private sqe(
+    op: number, fd: number, addr: number, len: number, opFlags: number, kind: number, id: number, gen: number, sqeFlags = 0, bufGroup = 0,
+  ): void {
     if (this.ringGone) throw new Error('uring port: shut down');
     const r = this.ring;
     if (((this.sqTail - Atomics.load(r.sqHead, 0)) >>> 0) >= r.sqEntries) this.submitNow();
-    writeSqe(r, this.sqTail, op, fd, addr, len, opFlags, id, (kind << 16) | gen);
+    writeSqe(r, this.sqTail, op, fd, addr, len, opFlags, id, (kind << 16) | gen, sqeFlags, bufGroup);
     this.sqTail = (this.sqTail + 1) >>> 0;
     Atomics.store(r.sqTail, 0, this.sqTail);
   }
@@ -187,9 +261,9 @@ export class UringPort implements CompletionPort, UringCore {
 
   // ---------------------------------------------------------------- devices & buffers
 
-  /** Byte offset of a device's recv buffer in its slab (the send slot follows it). */
+  /** Byte offset of a device's recv buffer in its slab (no buffer ring). */
   private slabOffset(id: DeviceId): number {
-    return (id % SLAB_DEVICES) * (this.recvBytes + this.slotBytes);
+    return (id % SLAB_DEVICES) * this.recvBytes;
   }
 
   private slab(id: DeviceId): NativeBlock {
@@ -204,13 +278,15 @@ export class UringPort implements CompletionPort, UringCore {
   private addDevice(kind: UDev['kind'], fd: number, key: number): DeviceId {
     const dev: UDev = {
       kind, id: -1, gen: 0, fd, key, closing: false, inKernel: 0, accepts: 0,
-      recvPending: false, sendQ: [], sendInKernel: false, slotBusy: false,
+      recvPending: false, sendQ: [], sendInKernel: false, starved: false,
     };
     const id = this.devs.add(dev);
     dev.id = id;
     dev.gen = this.devs.gen(id) & 0xffff;
-    const k = (id / SLAB_DEVICES) | 0;
-    while (this.slabs.length <= k) this.slabs.push(mapAnon(SLAB_DEVICES * (this.recvBytes + this.slotBytes)));
+    if (this.buffers === null) {
+      const k = (id / SLAB_DEVICES) | 0;
+      while (this.slabs.length <= k) this.slabs.push(mapAnon(SLAB_DEVICES * this.recvBytes));
+    }
     this.stats.m.devices = this.devs.count;
     return id;
   }
@@ -265,24 +341,61 @@ export class UringPort implements CompletionPort, UringCore {
     if (d === null) return;
     if (d.recvPending) throw new Error(`uring port: recv already pending on device ${device}`);
     d.recvPending = true;
+    this.issueRecv(d);
+  }
+
+  private issueRecv(d: UDev): void {
     d.inKernel++;
-    this.sqe(IORING_OP_RECV, d.fd, this.slab(device).addr + this.slabOffset(device), this.recvBytes, 0, K_RECV, device, d.gen);
+    if (this.buffers !== null) {
+      this.sqe(IORING_OP_RECV, d.fd, 0, this.buffers.size, 0, K_RECV, d.id, d.gen, IOSQE_BUFFER_SELECT, BUFFER_GROUP);
+    } else {
+      this.sqe(IORING_OP_RECV, d.fd, this.slab(d.id).addr + this.slabOffset(d.id), this.recvBytes, 0, K_RECV, d.id, d.gen);
+    }
+  }
+
+  starve(d: UDev): void {
+    this.starves++;
+    d.starved = true;
+    this.starved.push(d);
+  }
+
+  /**
+   * A batch was handed out and its handler has returned: the ring buffers its recv completions
+   * lent are given back, and recvs that found none are issued again.
+   */
+  recycle(batch: readonly Completion[]): void {
+    const b = this.buffers;
+    if (b === null) return;
+    for (let i = 0; i < batch.length; i++) {
+      const c = batch[i];
+      if (c.op === Op.Recv && c.data !== undefined) {
+        const bid = b.bidOf(c.data);
+        if (bid >= 0) b.give(bid);
+      }
+    }
+    if (this.starved.length > 0 && b.available > 0 && !this.stopped) {
+      const waiting = this.starved;
+      this.starved = [];
+      for (const d of waiting) {
+        if (!d.starved) continue; // closed meanwhile
+        d.starved = false;
+        this.issueRecv(d);
+      }
+    }
   }
 
   send(device: DeviceId, data: Uint8Array): void {
     const d = this.begin(Op.Send, device, 'socket');
     if (d === null) return;
     let req: SendReq;
-    if (data.length <= this.slotBytes && !d.slotBusy) {
-      const slab = this.slab(device);
-      const off = this.slabOffset(device) + this.recvBytes;
-      slab.bytes.set(data, off);
-      d.slotBusy = true;
-      req = { block: null, addr: slab.addr + off, len: data.length, off: 0 };
+    if (data.length <= this.small.size) {
+      const chunk = this.small.take();
+      this.small.bytes(chunk).set(data, 0);
+      req = { block: null, chunk, addr: this.small.addr(chunk), len: data.length, off: 0 };
     } else {
       const b = this.pool.take(data.length);
       b.bytes.set(data, 0);
-      req = { block: b, addr: b.addr, len: data.length, off: 0 };
+      req = { block: b, chunk: -1, addr: b.addr, len: data.length, off: 0 };
     }
     d.sendQ.push(req);
     if (!d.sendInKernel) this.submitSend(d);
@@ -295,8 +408,8 @@ export class UringPort implements CompletionPort, UringCore {
     this.sqe(IORING_OP_SEND, d.fd, req.addr + req.off, req.len - req.off, MSG_NOSIGNAL, K_SEND, d.id, d.gen);
   }
 
-  freeSend(d: UDev, req: SendReq): void {
-    if (req.block === null) d.slotBusy = false;
+  freeSend(_d: UDev, req: SendReq): void {
+    if (req.block === null) this.small.give(req.chunk);
     else this.pool.give(req.block);
   }
 
@@ -314,6 +427,13 @@ export class UringPort implements CompletionPort, UringCore {
       this.freeSend(d, req);
       this.stats.m.inFlight--;
       this.q.push({ key: d.key, op: Op.Send, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
+    }
+    if (d.starved) {
+      // Its recv waits here for a ring buffer, not in the kernel: it completes now, cancelled.
+      d.starved = false;
+      d.recvPending = false;
+      this.stats.m.inFlight--;
+      this.q.push({ key: d.key, op: Op.Recv, bytes: 0, status: Status.Cancelled, device, error: 'device closed' });
     }
     if (d.inKernel > 0) this.cancelAll(d.fd);
     else this.finishClose(d);
@@ -376,6 +496,8 @@ export class UringPort implements CompletionPort, UringCore {
       // Nothing is in the kernel's hands any more: the memory can go.
       this.freed = true;
       for (const s of this.slabs) unmap(s);
+      this.buffers?.free();
+      this.small.destroy();
       this.pool.destroy(true);
       unmap(this.ctl);
     }
