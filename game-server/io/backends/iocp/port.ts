@@ -21,7 +21,8 @@
  * 0, WSABUF at 32, flags/bytes words at 48/52, data from 64). Blocks never move; a block goes back
  * to the pool only when the operation's completion packet has been dequeued (for a recv: after the
  * batch callback returned, since Completion.data is a view of the block), and a block is given back
- * exactly once (a double release throws).
+ * exactly once (a double release throws). In zero-byte mode a recv's block is the header alone; its
+ * data is a view of the port's arena (arena.ts), valid until the batch callback returns.
  */
 import { threadId } from 'node:worker_threads';
 import {
