@@ -28,7 +28,7 @@ const only = flags.only ? new Set(flags.only.split(',')) : null;
 const wants = (step: string) => !only || only.has(step);
 
 /** Fewest node:test cases iocp.wine.mjs must report (contracts twice, IOCP-specific, waiters, the port lab server). */
-const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 55);
+const MIN_IOCP_TESTS = Number(process.env.WINE_MIN_TESTS || 75);
 /** The game suites run against the Wine-hosted server. */
 const WINE_GAME_SUITES = ['protocol', 'commands', 'sessions', 'workers', 'handoff'].map((n) => `test/game/${n}.test.ts`);
 const RESULTS = process.env.WINE_RESULTS || path.join(REPO_ROOT, 'out/wine-results.json');

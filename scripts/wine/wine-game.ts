@@ -15,22 +15,31 @@ export interface WineGame {
   /** The backend the start line names (io …). */
   io: string;
   port: number;
+  /** The admin port (/metrics, /gc), when started with `admin: true`. */
+  adminPort: number | null;
   logs(): string;
   /** SIGINT and wait; resolves with the exit code ('timeout' when it did not exit in time). */
   stop(ms?: number): Promise<number | null | 'timeout'>;
   kill(): void;
 }
 
-/** Starts the server with `args` (+ host/port/admin flags) and waits for its start line; `base` names the log files. */
-export async function startWineGame(args: string[], base: string): Promise<WineGame> {
+/**
+ * Starts the server with `args` (+ host/port/admin flags) and waits for its start line; `base` names the log files.
+ * `nodeFlags` go to Windows node before the script (e.g. --expose-gc); `admin`: an admin port (else none).
+ */
+export async function startWineGame(
+  args: string[], base: string, opts: { nodeFlags?: string[]; admin?: boolean } = {},
+): Promise<WineGame> {
   const { WINE, NODE_EXE, STAGE } = process.env;
   if (!WINE || !NODE_EXE || !STAGE) throw new Error('run through scripts/wine/run-tests.ts (needs WINE, NODE_EXE, STAGE)');
   const read = (f: string) => readFileSync(f, 'utf8');
   const logs = () => `--- stdout ---\n${read(`${base}.stdout`)}--- stderr ---\n${read(`${base}.stderr`)}`;
   const launch = () => {
     const fds = [openSync(`${base}.stdout`, 'w'), openSync(`${base}.stderr`, 'w')];
-    const flags = [...args, '--host', '127.0.0.1', '--port', '0', '--admin-port', '-1'];
-    const c = spawn(WINE, [NODE_EXE, path.join(STAGE, 'game', 'server.mjs'), ...flags], { stdio: ['ignore', fds[0], fds[1]] });
+    const flags = [...args, '--host', '127.0.0.1', '--port', '0', '--admin-port', opts.admin ? '0' : '-1'];
+    const c = spawn(WINE, [NODE_EXE, ...(opts.nodeFlags ?? []), path.join(STAGE, 'game', 'server.mjs'), ...flags], {
+      stdio: ['ignore', fds[0], fds[1]],
+    });
     for (const fd of fds) closeSync(fd);
     return c;
   };
@@ -72,5 +81,6 @@ export async function startWineGame(args: string[], base: string): Promise<WineG
       c.kill('SIGINT');
     });
   };
-  return { child, line, io: m[3], port: Number(m[2]), logs, stop, kill };
+  const admin = /admin http:\/\/[^:]+:(\d+)/.exec(line);
+  return { child, line, io: m[3], port: Number(m[2]), adminPort: admin ? Number(admin[1]) : null, logs, stop, kill };
 }

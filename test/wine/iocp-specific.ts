@@ -190,6 +190,40 @@ export function describeIocpSpecific(): void {
       expect(sends.reduce((a, c) => a + c.bytes, 0)).toBe(all.length);
     });
 
+    it('zero-byte recv: an idle device pins no buffer; 40 KiB then FIN arrive whole, then one EOF', async () => {
+      // The per-buffer path for comparison: its pending recv holds a whole recvBufferBytes block.
+      const old = open({ zeroByteRecv: false });
+      const o = await acceptOne(old);
+      old.port.recv(o.dev);
+      const h = open();
+      const { dev, s } = await acceptOne(h);
+      h.port.recv(dev);
+      await sleep(300); // idle: the 0-byte WSARecv stays pending, no wake-and-re-arm spin
+      expect(h.port.iocpStats().zeroByteRecv).toBe(1);
+      expect(h.port.pendingRecvBytes()).toBeLessThanOrEqual(64);
+      expect(old.port.pendingRecvBytes()).toBeGreaterThanOrEqual(16 * 1024);
+      expect(h.port.iocpStats().emptyWakes).toBeLessThanOrEqual(2);
+      expect(h.seen.some((c) => c.op === Op.Recv)).toBe(false);
+      const got: Buffer[] = [];
+      h.react.fn = (c) => {
+        if (c.op === Op.Recv && c.status === Status.Ok && c.bytes > 0) {
+          expect(c.data!.length).toBe(c.bytes);
+          got.push(Buffer.from(c.data!));
+          h.port.recv(dev);
+        }
+      };
+      const payload = Buffer.alloc(40 * 1024);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 3) & 0xff;
+      s.end(payload);
+      await until(() => h.seen.some((c) => c.op === Op.Recv && c.bytes === 0), 'EOF');
+      const recvs = h.seen.filter((c) => c.op === Op.Recv);
+      expect(Buffer.concat(got).equals(payload)).toBe(true);
+      expect(recvs.length).toBeGreaterThanOrEqual(4); // ≥ 3 reads of at most 16 KiB, then the EOF
+      expect(recvs.every((c) => c.status === Status.Ok && c.device === dev && c.key === 77)).toBe(true);
+      expect(recvs.filter((c) => c.bytes === 0)).toHaveLength(1); // only the last: the FIN
+      expect(recvs[recvs.length - 1].bytes).toBe(0);
+    });
+
     it('an accepted device closed before it was associated still gets exactly one Close', async () => {
       const h = open();
       const { device: listener, port } = await h.port.listen({ host: HOST, port: 0 }, 1);

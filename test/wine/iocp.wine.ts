@@ -16,15 +16,17 @@ if (process.platform !== 'win32') throw new Error('iocp.wine.ts runs under Windo
 
 // Both completion paths: with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (the default: an operation that
 // succeeds at once is reported without a packet) and without it (every completion through the queue).
-function contracts(skipOnSuccess: boolean): void {
-  describeCompletionPort('iocp', (opts) => new IocpPort({ ...opts, skipOnSuccess }), {
+// Both receive paths: zero-byte recvs reading into the port's arena (the default) and a buffer per recv.
+function contracts(skipOnSuccess: boolean, zeroByteRecv = true): void {
+  describeCompletionPort('iocp', (opts) => new IocpPort({ ...opts, skipOnSuccess, zeroByteRecv }), {
     // The backend bundled on its own next to this bundle (a worker thread imports it to post).
     postToModule: new URL('./iocp-port.mjs', import.meta.url).href,
     maxConcurrency: MAX_CONCURRENCY,
   });
-  describePortTransport('iocp', () => new IocpPort({ skipOnSuccess }), checkedPostTo('iocp', postTo));
+  describePortTransport('iocp', () => new IocpPort({ skipOnSuccess, zeroByteRecv }), checkedPostTo('iocp', postTo));
 }
 describe('iocp, skip-on-success (default)', () => contracts(true));
 describe('iocp, every completion through the queue (skipOnSuccess: false)', () => contracts(false));
+describe('iocp, a buffer per pending recv (zeroByteRecv: false)', () => contracts(true, false));
 
 describeIocpSpecific();

@@ -29,6 +29,8 @@ export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
 export const SOMAXCONN = 0x7fffffff;
 export const SD_SEND = 1;
+/** ioctlsocket: _IOW('f', 126, u_long), non-blocking mode on/off. */
+export const FIONBIO = 0x8004667e;
 export const FILE_SKIP_COMPLETION_PORT_ON_SUCCESS = 0x1;
 export const FILE_SKIP_SET_EVENT_ON_HANDLE = 0x2;
 
@@ -38,6 +40,7 @@ export const WSA_IO_PENDING = 997;
 export const WAIT_TIMEOUT = 258;
 export const ERROR_ABANDONED_WAIT_0 = 735;
 export const ERROR_NOT_FOUND = 1168;
+export const WSAEWOULDBLOCK = 10035;
 export const WSAECONNRESET = 10054;
 export const WSAECONNABORTED = 10053;
 export const WSAENOTCONN = 10057;
@@ -102,6 +105,9 @@ export interface Win32 {
   setsockopt(s: number, level: number, name: number, val: number, len: number): number;
   shutdown(s: number, how: number): number;
   closesocket(s: number): number;
+  ioctlsocket(s: number, cmd: number, argp: number): number;
+  /** Plain recv: used non-blocking (FIONBIO) after a zero-byte WSARecv said the socket is readable. */
+  recv(s: number, buf: number, len: number, flags: number): number;
   WSAIoctl(
     s: number, code: number, inBuf: number, inLen: number, outBuf: number, outLen: number, pBytes: number, ov: number, routine: number,
   ): number;
@@ -174,6 +180,9 @@ export function win32(): Win32 {
     setsockopt: f(ws2, 'setsockopt', 'int', [H, 'int', 'int', P, 'int']),
     shutdown: f(ws2, 'shutdown', 'int', [H, 'int']),
     closesocket: f(ws2, 'closesocket', 'int', [H]),
+    // cmd is a LONG; FIONBIO has the top bit set, so it is passed as its 32-bit pattern.
+    ioctlsocket: f(ws2, 'ioctlsocket', 'int', [H, 'uint32_t', P]),
+    recv: f(ws2, 'recv', 'int', [H, P, 'int', 'int']),
     WSAIoctl: f(ws2, 'WSAIoctl', 'int', [H, 'uint32_t', P, 'uint32_t', P, 'uint32_t', P, P, P]),
     WSARecv: f(ws2, 'WSARecv', 'int', [H, P, 'uint32_t', P, P, P, P]),
     WSASend: f(ws2, 'WSASend', 'int', [H, P, 'uint32_t', P, 'uint32_t', P, P]),

@@ -18,7 +18,8 @@ import {
   allocBlock, freeBlock, type NativeBlock,
 } from './ffi.ts';
 import { OFF_DATA, type Dev, type IocpCore, type OpRec } from './port.ts';
-import { hex, translate } from './status.ts';
+import { hex, ntStatusOfWsa, translate } from './status.ts';
+import { WSAEWOULDBLOCK } from './ffi.ts';
 
 // lpOverlapped values of packets that no I/O produced (I/O packets carry 16-byte aligned block addresses).
 /** Payload in the port's local FIFO. */
@@ -52,6 +53,8 @@ export class IocpLoop {
   private inline: { r: OpRec; bytes: number }[] = [];
   /** Operations completed inline so far. */
   inlineCount = 0;
+  /** Zero-byte mode: 0-byte recvs that completed but found nothing to read (re-armed, not delivered). */
+  emptyWakes = 0;
 
   constructor(
     private readonly core: IocpCore,
@@ -225,7 +228,8 @@ export class IocpLoop {
   }
 
   /** An I/O packet for `r` was dequeued. Appends 0..2 completions (the op's, then Close if it was the last pending). */
-  private complete(r: OpRec, bytes: number, batch: Completion[]): void {
+  private complete(r: OpRec, bytesIn: number, batch: Completion[]): void {
+    let bytes = bytesIn;
     const core = this.core;
     const d = core.devs.get(r.device)!;
     let st = translate(r.blk.dv.getUint32(0, true), r.op, d.closing);
@@ -247,6 +251,25 @@ export class IocpLoop {
       st = { status: Status.Cancelled, error: 'cancelled (closed locally)' };
     }
 
+    // Zero-byte mode: a successful 0-byte WSARecv only says "readable" (data, EOF or an error is there).
+    let data: Uint8Array | null = null;
+    if (r.op === Op.Recv && core.arena && st.status === Status.Ok && !d.closing) {
+      const got = core.readNow(d);
+      if (got.n === -WSAEWOULDBLOCK) {
+        // Nothing there after all: wait again, deliver nothing (the caller's one recv is still pending).
+        this.emptyWakes++;
+        core.issueRecv(r, d);
+        return;
+      }
+      if (got.n < 0) {
+        st = translate(ntStatusOfWsa(-got.n), Op.Recv, false);
+        bytes = 0;
+      } else {
+        bytes = got.n; // 0: the peer's FIN (EOF), told apart from the 0-byte wake by this read
+        data = got.data;
+      }
+    }
+
     core.ops.delete(r.blk.addr);
     d.pending--;
     const c: Completion = { key: d.key, op: r.op, bytes, status: st.status, device: r.device };
@@ -254,7 +277,12 @@ export class IocpLoop {
 
     switch (r.op) {
       case Op.Recv:
-        if (st.status === Status.Ok) {
+        if (st.status === Status.Ok && data !== null) {
+          // Zero-byte mode: the data is a view of the port's arena (reset after the batch); the block held no data.
+          core.stats.m.bytesIn += bytes;
+          c.data = data;
+          core.blocks.give(r.blk);
+        } else if (st.status === Status.Ok) {
           core.stats.m.bytesIn += bytes;
           c.data = r.blk.u8.subarray(OFF_DATA, OFF_DATA + bytes);
           this.afterBatch.push(r); // data is a view of the block: release after the callback
@@ -303,6 +331,7 @@ export class IocpLoop {
     const rel = this.afterBatch;
     this.afterBatch = [];
     for (const r of rel) this.core.blocks.give(r.blk);
+    this.core.arena?.reset(); // no view of the arena outlives its batch callback
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -7,7 +7,11 @@
  *  - listen / associate → WSASocketW(WSA_FLAG_OVERLAPPED) + CreateIoCompletionPort(sock, port, key, 0) (use 2)
  *  - accept  → AcceptEx (pointer from WSAIoctl SIO_GET_EXTENSION_FUNCTION_POINTER), then
  *              SO_UPDATE_ACCEPT_CONTEXT on the accepted socket
- *  - recv / send → WSARecv / WSASend with an OVERLAPPED + WSABUF + buffer in one native block
+ *  - recv    → (default, zero-byte mode) a 0-byte WSARecv: no buffer pinned while the device waits;
+ *              its completion means "readable", and the loop then reads with a non-blocking recv
+ *              (FIONBIO, set at associate) into the port's shared arena (arena.ts). `zeroByteRecv:
+ *              false` (env IOCP_ZERO_BYTE_RECV=0): a WSARecv into the operation's own buffer
+ *  - send    → WSASend with an OVERLAPPED + WSABUF + buffer in one native block
  *  - close   → CancelIoEx + closesocket; the cancelled operations' packets arrive with an error
  *              NTSTATUS (reported as Status.Cancelled), then one Close completion
  *  - post    → PostQueuedCompletionStatus (also from other threads: postTo + PostQueue)
@@ -17,7 +21,8 @@
  * 0, WSABUF at 32, flags/bytes words at 48/52, data from 64). Blocks never move; a block goes back
  * to the pool only when the operation's completion packet has been dequeued (for a recv: after the
  * batch callback returned, since Completion.data is a view of the block), and a block is given back
- * exactly once (a double release throws).
+ * exactly once (a double release throws). In zero-byte mode a recv's block is the header alone; its
+ * data is a view of the port's arena (arena.ts), valid until the batch callback returns.
  */
 import { threadId } from 'node:worker_threads';
 import {
@@ -30,9 +35,10 @@ import { DeviceTable, noDevice } from '../../device-table.ts';
 import { PortStats } from '../../port-stats.ts';
 import { PostQueue } from '../../post-queue.ts';
 import {
-  ACCEPT_ADDR_SLOT, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, FILE_SKIP_SET_EVENT_ON_HANDLE, ERROR_IO_PENDING, INVALID_HANDLE_VALUE,
+  ACCEPT_ADDR_SLOT, FIONBIO, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, FILE_SKIP_SET_EVENT_ON_HANDLE, ERROR_IO_PENDING, INVALID_HANDLE_VALUE,
   INVALID_SOCKET, allocBlock, freeBlock, listenSocket, openSocket, win32, type NativeBlock, type Win32,
 } from './ffi.ts';
+import { NativeRecvArena } from './arena.ts';
 import { IocpLoop, TAG_CLOSE_BASE, TAG_LOCAL_POST, TAG_XPOST } from './loop.ts';
 import { ntStatusOfWsa } from './status.ts';
 
@@ -50,6 +56,8 @@ export const MAX_CONCURRENCY = 1;
 const SEND_CLASSES = [4096, 16384, 65536] as const;
 /** Free blocks kept per size class. */
 const POOL_KEEP = 256;
+/** The zero-byte mode's shared receive arena: many recvs of one batch before a fresh block is needed. */
+const ARENA_BYTES = 1024 * 1024;
 
 export interface Dev {
   sock: number;
@@ -88,8 +96,17 @@ export interface IocpCore {
   /** Payloads of this thread's posts, in the order of their packets in the port. */
   readonly localPosts: Fifo<unknown>;
   readonly ring: PostQueue;
+  /** Zero-byte mode: recvs post 0-byte WSARecvs and read through `readNow` (null: per-operation buffers). */
+  readonly arena: NativeRecvArena | null;
   /** (Re)issue WSASend for the unsent rest of `r`. */
   issueSend(r: OpRec, d: Dev): void;
+  /** (Re)issue the WSARecv of `r` (zero-byte mode: again after a wake that found nothing to read). */
+  issueRecv(r: OpRec, d: Dev): void;
+  /**
+   * Zero-byte mode: one non-blocking recv into the arena. n > 0: bytes (the view is valid until the
+   * batch returns), n = 0: EOF, n < 0: WSA error -n (WSAEWOULDBLOCK: nothing there after all).
+   */
+  readNow(d: Dev): { n: number; data: Uint8Array | null };
   /** Forget an operation whose completion will not be delivered (shutdown). */
   dropOp(r: OpRec): void;
 }
@@ -101,6 +118,12 @@ export interface IocpPortOptions extends PortOptions {
    * port's queue. Default true; env IOCP_SKIP_ON_SUCCESS=0 turns it off.
    */
   skipOnSuccess?: boolean;
+  /**
+   * The zero-byte-recv idiom: a waiting device has a 0-byte WSARecv posted (no buffer of its own); when
+   * it completes, the data is read with a non-blocking recv into one arena per port. Default true; env
+   * IOCP_ZERO_BYTE_RECV=0 (or false here) gives every pending recv its own recvBufferBytes block.
+   */
+  zeroByteRecv?: boolean;
 }
 
 /** Throws with the reason when IOCP cannot be used here (select-backend calls it). */
@@ -128,6 +151,7 @@ export class IocpPort implements CompletionPort, IocpCore {
   readonly scratch: NativeBlock;
   readonly localPosts = new Fifo<unknown>();
   readonly ring: PostQueue;
+  readonly arena: NativeRecvArena | null;
   private readonly recvBytes: number;
   private readonly loop: IocpLoop;
   private readonly skipOnSuccess: boolean;
@@ -145,8 +169,10 @@ export class IocpPort implements CompletionPort, IocpCore {
           `(NumberOfConcurrentThreads must be 1..${MAX_CONCURRENCY}: one owner thread dequeues each port)`,
       );
     }
-    // 16 KiB like the uring backend: every connection keeps one recv (and its buffer) pending.
+    // Per-buffer mode: every connection keeps one recv (and its buffer) pending. Zero-byte mode: the
+    // most one read takes from the shared arena.
     this.recvBytes = Math.max(256, opts.recvBufferBytes ?? 16 * 1024);
+    const zero = opts.zeroByteRecv ?? process.env.IOCP_ZERO_BYTE_RECV !== '0';
     this.stats = new PortStats('iocp', opts.trace);
     this.skipOnSuccess = opts.skipOnSuccess ?? process.env.IOCP_SKIP_ON_SUCCESS !== '0';
     // CreateIoCompletionPort, use 1: a new port with NumberOfConcurrentThreads = concurrency.
@@ -154,8 +180,10 @@ export class IocpPort implements CompletionPort, IocpCore {
     if (h === 0) throw new Error(`CreateIoCompletionPort failed: error ${this.w.GetLastError()}`);
     this.handle = h;
     this.scratch = allocBlock(256);
-    // Size classes: an accept's address slots, the send classes, a recv buffer (each after the header).
-    const classes = [2 * ACCEPT_ADDR_SLOT, ...SEND_CLASSES, this.recvBytes].map((c) => OFF_DATA + c).sort((a, b) => a - b);
+    // Size classes: an accept's address slots, the send classes, a recv buffer (each after the header);
+    // in zero-byte mode a recv is the header alone.
+    const classes = [2 * ACCEPT_ADDR_SLOT, ...SEND_CLASSES, zero ? 0 : this.recvBytes].map((c) => OFF_DATA + c).sort((a, b) => a - b);
+    this.arena = zero ? new NativeRecvArena(Math.max(ARENA_BYTES, 4 * this.recvBytes), this.recvBytes) : null;
     this.blocks = new BlockPool(
       { alloc: allocBlock, free: freeBlock },
       { classOf: (n) => classes.find((c) => c >= n) ?? null, keepPerClass: POOL_KEEP },
@@ -247,6 +275,14 @@ export class IocpPort implements CompletionPort, IocpCore {
     if (r === 0) throw new Error(`CreateIoCompletionPort(associate) failed: error ${this.w.GetLastError()}`);
     d.key = key;
     d.associated = true;
+    if (this.arena && d.kind === 'conn') {
+      // The follow-up read after a 0-byte completion must not block when the wake was spurious.
+      // Overlapped WSARecv/WSASend still pend on a non-blocking socket.
+      this.scratch.dv.setUint32(0, 1, true);
+      if (this.w.ioctlsocket(d.sock, FIONBIO, this.scratch.addr) !== 0) {
+        throw new Error(`ioctlsocket(FIONBIO) failed: WSA error ${this.w.WSAGetLastError()}`);
+      }
+    }
     if (this.skipOnSuccess) {
       const modes = FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE;
       d.skip = this.w.SetFileCompletionNotificationModes(d.sock, modes) !== 0;
@@ -294,13 +330,28 @@ export class IocpPort implements CompletionPort, IocpCore {
   recv(device: DeviceId): void {
     const d = this.dev(device, 'recv');
     if (!d.associated) throw new Error(`iocp port: recv on device ${device} before associate`);
-    const r = this.newOp(Op.Recv, d, device, OFF_DATA + this.recvBytes);
+    const r = this.newOp(Op.Recv, d, device, OFF_DATA + (this.arena ? 0 : this.recvBytes));
     if (d.closing) return this.failNow(r, d, 0);
+    this.issueRecv(r, d);
+  }
+
+  issueRecv(r: OpRec, d: Dev): void {
     const b = r.blk;
-    b.dv.setUint32(OFF_WSABUF, this.recvBytes, true);
+    b.u8.fill(0, 0, OFF_DATA); // a fresh OVERLAPPED (also when re-armed after an empty wake)
+    // Zero-byte mode: a 0-length WSABUF (the pointer is valid, nothing is written through it).
+    b.dv.setUint32(OFF_WSABUF, this.arena ? 0 : this.recvBytes, true);
     b.dv.setBigUint64(OFF_WSABUF + 8, BigInt(b.addr + OFF_DATA), true);
     b.dv.setUint32(OFF_FLAGS, 0, true);
     this.called(this.w.WSARecv(d.sock, b.addr + OFF_WSABUF, 1, b.addr + OFF_BYTES, b.addr + OFF_FLAGS, b.addr, 0) === 0, r, d);
+  }
+
+  readNow(d: Dev): { n: number; data: Uint8Array | null } {
+    const a = this.arena!;
+    const at = a.space();
+    const n = this.w.recv(d.sock, at.addr, a.recvBytes, 0);
+    if (n < 0) return { n: -this.w.WSAGetLastError(), data: null };
+    a.taken(n);
+    return { n, data: at.u8.subarray(0, n) };
   }
 
   send(device: DeviceId, data: Uint8Array): void {
@@ -374,6 +425,7 @@ export class IocpPort implements CompletionPort, IocpCore {
     for (const [id] of this.devs.entries()) this.devs.release(id);
     this.stats.m.devices = 0;
     freeBlock(this.scratch);
+    this.arena?.destroy();
     this.w.CloseHandle(this.handle);
     if (leaked > 0) {
       process.emitWarning(`iocp port: ${leaked} operations never completed during shutdown; their buffers were leaked, not freed`);
@@ -392,12 +444,22 @@ export class IocpPort implements CompletionPort, IocpCore {
   }
 
   /** IOCP-only counters: operations completed at once without a packet (skip-on-success), and sockets in that mode. */
-  iocpStats(): { inlineCompletions: number; skipOnSuccessDevices: number } {
-    return { inlineCompletions: this.loop.inlineCount, skipOnSuccessDevices: this.skipDevices };
+  iocpStats(): { inlineCompletions: number; skipOnSuccessDevices: number; zeroByteRecv: number; emptyWakes: number } {
+    return {
+      inlineCompletions: this.loop.inlineCount, skipOnSuccessDevices: this.skipDevices,
+      zeroByteRecv: this.arena ? 1 : 0, emptyWakes: this.loop.emptyWakes,
+    };
   }
 
   backendStats(): Record<string, number> {
     return this.iocpStats();
+  }
+
+  /** Test hook: native bytes held by pending recvs (zero-byte mode: headers only; else header + buffer each). */
+  pendingRecvBytes(): number {
+    let n = 0;
+    for (const r of this.ops.values()) if (r.op === Op.Recv) n += r.blk.size;
+    return n;
   }
 
   /** Test hook: native blocks currently owned by in-flight operations or pending release (0 when all freed). */
