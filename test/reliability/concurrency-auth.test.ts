@@ -150,6 +150,15 @@ describe('auth', () => {
   afterAll(async () => {
     await Promise.all([webA?.stop(), webB?.stop(), gameA?.stop()]);
   });
+  /** A login that, when the server is gone, says how it ended (once seen in CI: ECONNREFUSED from web B). */
+  const loginOn = async (c: Child, name: string) => {
+    try {
+      return await webLogin(c.httpBase, name);
+    } catch (e) {
+      const end = c.alive ? 'still running' : `exited ${JSON.stringify(await c.exited)}`;
+      throw new Error(`${(e as Error).message} (${(e as Error).cause ?? ''}); the server (pid ${c.pid}) ${end}; its stderr:\n${c.stderr()}`);
+    }
+  };
 
   it('no command can act as another player: identity comes only from the token, never from the input', async () => {
     const a = await webLogin(webA.httpBase, 'authalice');
@@ -211,8 +220,8 @@ describe('auth', () => {
   }, 180_000);
 
   it('no configured secret: a random one is generated on first start and kept in the file; two starts on one file accept each other’s tokens, another file’s are refused', async () => {
-    const a = await webLogin(webA.httpBase, 'secretkeeper');
-    const b = await webLogin(webB.httpBase, 'secretkeeper');
+    const a = await loginOn(webA, 'secretkeeper');
+    const b = await loginOn(webB, 'secretkeeper');
     const secretOf = (f: string) => {
       const d = new Database(f, { readonly: true });
       const v = (d.prepare(`SELECT value FROM meta WHERE key = 'token_secret'`).get() as { value: string }).value;
