@@ -55,4 +55,6 @@ export interface Transport {
   close(): Promise<void>;
   metrics(): PortMetrics;
   drainTrace(): TraceEvent[];
+  /** The port's libuv wake state, where the backend has one (CompletionPort.uvWake). */
+  readonly uvWake?: string;
 }

@@ -60,7 +60,10 @@ try {
   if (handoff && index > 0) transport.serve(core);
   else ({ port: bound } = await transport.listen({ host: cfg.host, port: cfg.port, reusePort: cfg.workers > 1 && !handoff }, core));
   if (shard) await shard.start(`${cfg.advertiseHost || cfg.host}:${bound}`);
-  port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason: sel.reason });
+  // The native Linux ports find libuv's epoll fd a few loop turns after starting: say on the start line whether they did.
+  for (let i = 0; i < 50 && transport.uvWake === 'pending'; i++) await new Promise((r) => setTimeout(r, 2));
+  const reason = transport.uvWake === undefined ? sel.reason : `${sel.reason}; libuv wake ${transport.uvWake}`;
+  port.postMessage({ type: 'listening', port: bound, address: transport.address(), backend: sel.backend, reason });
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'peers':

@@ -233,6 +233,11 @@ export interface CompletionPort {
   drainTrace(): TraceEvent[];
   /** Counters only this backend has (iocp: inline completions), for benchmarks; absent elsewhere. */
   backendStats?(): Record<string, number>;
+  /**
+   * uring / epoll: whether the wait also wakes when this thread's libuv loop has I/O ready
+   * ('pending' | 'on (libuv epoll fd N)' | 'off: why'); absent where the question does not arise.
+   */
+  readonly uvWake?: string;
 
   /**
    * Hand-off between ports (iocp: Windows has no SO_REUSEPORT to spread connections over workers). `detach`

@@ -187,6 +187,10 @@ export class PortTransport implements Transport {
     return this.port.metrics();
   }
 
+  get uvWake(): string | undefined {
+    return this.port.uvWake;
+  }
+
   drainTrace(): TraceEvent[] {
     return this.port.drainTrace();
   }

@@ -93,6 +93,8 @@ export class RecvArena {
 const TWO24 = 1 << 24;
 /** The epoll data of the port's own doorbell (the cross-thread post eventfd). */
 export const WAKE_DATA = 2 ** 48;
+/** The epoll data of the thread's libuv epoll fd, nested in the port's set (the libuv wake). */
+export const UV_DATA = 2 ** 48 + 1;
 
 export function devData(d: EDev): number {
   return d.gen * TWO24 + d.id;

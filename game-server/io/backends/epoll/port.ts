@@ -11,6 +11,10 @@
  * to Node's event loop with setImmediate. Cross-thread post: the same SharedArrayBuffer queue + eventfd
  * doorbell as the uring backend (the eventfd is registered in the epoll set, level-triggered).
  *
+ * libuv wake: the owner thread's libuv loop (Redis, PostgreSQL, HTTP sockets) has an epoll fd of its
+ * own; it is added to this port's set (EPOLLIN, level-triggered: epoll sets nest), so the wait returns as
+ * soon as libuv has I/O ready and the slice yields to Node, whose poll phase then reads it.
+ *
  * One epoll instance can also be shared by several threads each blocked in epoll_wait (LIFO wake-up, no
  * concurrency limit): see ../../waiters/real. A CompletionPort keeps one owner (its session state lives in
  * one JS isolate), so this port accepts concurrency 1 only.
@@ -30,12 +34,19 @@ import {
   EFD_CLOEXEC, EFD_NONBLOCK, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EVENT_SIZE, IPPROTO_TCP,
   TCP_NODELAY, counter, epoll, oneEvent, type Epoll,
 } from './ffi.ts';
-import { RecvArena, WAKE_DATA, dataDevice, devData, noteReadiness, service, waitEvents, type EDev, type LoopHost } from './loop.ts';
+import { findUvEpoll } from '../../native/uv-epoll.ts';
+import { RecvArena, UV_DATA, WAKE_DATA, dataDevice, devData, noteReadiness, service, waitEvents, type EDev, type LoopHost } from './loop.ts';
 
 
 export interface EpollPortOptions extends PortOptions {
   /** Longest single blocking wait, in ms: bounds how late timers and worker messages run (default 2). */
   maxWaitMs?: number;
+  /**
+   * Wake the wait when the thread's libuv loop has I/O ready (default true): Node's own sockets are
+   * then served at once, not when maxWaitMs runs out. Where libuv's epoll fd cannot be found, the
+   * port keeps the bounded wait; `uvWake` says which.
+   */
+  uvWake?: boolean;
 }
 
 const MAX_EVENTS = 256;
@@ -69,6 +80,14 @@ export class EpollPort implements CompletionPort, LoopHost {
   private runnable: EDev[] = [];
   private onBatch: BatchHandler | null = null;
   private stopped = false;
+  /** libuv wake: its state for logs and stats ('pending' until the fd is found; 'off: why' when not). */
+  uvWake: string;
+  private readonly uvWanted: boolean;
+  private uvOn = false;
+  /** The last wait ended by the libuv wake: the next one does not block (see slice). */
+  private afterUv = false;
+  /** Waits the libuv wake ended. */
+  uvWakes = 0;
 
   constructor(opts: EpollPortOptions = {}) {
     if (opts.concurrency !== undefined && opts.concurrency !== 1) {
@@ -92,6 +111,8 @@ export class EpollPort implements CompletionPort, LoopHost {
       throw new Error(`epoll port: doorbell eventfd failed: errno ${errno}`);
     }
     this.queue = new PostQueue(PostQueue.create());
+    this.uvWanted = opts.uvWake !== false;
+    this.uvWake = this.uvWanted ? 'pending' : 'off: disabled';
   }
 
   // ---------------------------------------------------------------- devices
@@ -240,6 +261,29 @@ export class EpollPort implements CompletionPort, LoopHost {
     if (this.stopped) throw new Error('epoll port: shut down');
     this.onBatch = onBatch;
     setImmediate(this.slice);
+    this.startUvWake();
+  }
+
+  /** Find this thread's libuv epoll fd (a few loop turns) and add it to the set; until then the wait is only bounded. */
+  private startUvWake(): void {
+    if (!this.uvWanted) return;
+    void findUvEpoll().then((r) => {
+      if (this.stopped) return;
+      if (r.fd === null) {
+        this.uvWake = `off: ${r.why}`;
+        return;
+      }
+      if (this.e.epoll_ctl(this.epfd, EPOLL_CTL_ADD, r.fd, oneEvent(EPOLLIN, UV_DATA)) !== 0) {
+        this.uvWake = `off: epoll_ctl(ADD libuv epoll fd ${r.fd}) failed: errno ${this.e.errno()}`;
+        return;
+      }
+      this.uvOn = true;
+      this.uvWake = `on (libuv epoll fd ${r.fd})`;
+    });
+  }
+
+  backendStats(): Record<string, number> {
+    return { uvWake: this.uvOn ? 1 : 0, uvWakes: this.uvWakes };
   }
 
   private runReady(): void {
@@ -254,6 +298,12 @@ export class EpollPort implements CompletionPort, LoopHost {
   }
 
   private readonly onEvent = (data: number, mask: number): void => {
+    if (data === UV_DATA) {
+      // libuv has I/O ready: nothing to do here; the slice ends and Node's poll phase reads it.
+      this.uvWakes++;
+      this.afterUv = true;
+      return;
+    }
     if (data === WAKE_DATA) {
       this.e.read(this.eventfd, this.drainBuf, 8); // level-triggered: reset the counter, then take what was posted
       this.takePosts();
@@ -272,7 +322,12 @@ export class EpollPort implements CompletionPort, LoopHost {
       if (this.queue.pending) this.takePosts();
       this.runReady();
       if (this.stats.tracing) this.stats.event('wait');
-      waitEvents(this.e, this.epfd, this.evs, MAX_EVENTS, this.q.length > 0 ? 0 : this.maxWaitMs, this.onEvent);
+      // After a libuv wake this wait does not block: the callbacks libuv ran meanwhile may have started
+      // watchers (a new connection's reads), which libuv adds to its epoll set only in its next poll
+      // phase; a blocking wait now would not wake for them.
+      const block = this.q.length === 0 && !this.afterUv;
+      this.afterUv = false;
+      waitEvents(this.e, this.epfd, this.evs, MAX_EVENTS, block ? this.maxWaitMs : 0, this.onEvent);
       this.runReady();
       if (this.q.length === 0) this.stats.batch(0);
       let n = 0;

@@ -40,6 +40,7 @@ export const IORING_ENTER_EXT_ARG = 1 << 3;
 
 export const IORING_OP_NOP = 0;
 export const IORING_OP_READ = 22;
+export const IORING_OP_POLL_ADD = 6;
 export const IORING_OP_ACCEPT = 13;
 export const IORING_OP_ASYNC_CANCEL = 14;
 export const IORING_OP_CLOSE = 19;

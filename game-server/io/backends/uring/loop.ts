@@ -9,7 +9,7 @@
 import { Op, Status, type BatchHandler, type Completion } from '../../completion-port.ts';
 import { errnoError } from '../../native/libc.ts';
 import { EINTR, ENOBUFS, ETIME, IORING_CQE_F_BUFFER, IORING_ENTER_EXT_ARG, IORING_ENTER_GETEVENTS, io } from './ffi.ts';
-import { K_ACCEPT, K_CANCEL, K_RECV, K_SEND, K_WAKE, type UDev, type UringCore } from './port.ts';
+import { K_ACCEPT, K_CANCEL, K_RECV, K_SEND, K_UV, K_WAKE, type UDev, type UringCore } from './port.ts';
 import { translate } from './status.ts';
 
 const TWO32 = 4294967296;
@@ -54,12 +54,17 @@ export class UringLoop {
     if (core.stopped) return;
     try {
       if (core.queue.pending) core.takePosts();
+      // Node's loop has run since the libuv wake fired (this slice came by setImmediate): arm it again.
+      // This slice does not block: the callbacks libuv just ran may have started watchers (a new
+      // connection's reads), and libuv adds those to its epoll set only in its next poll phase; a
+      // wait now would not wake for them.
+      const afterUv = core.rearmUv();
       // One blocking wait, then (while the handlers keep issuing operations) a few non-blocking
       // submit+reap rounds in the same slice: a send issued by a handler usually completes inline,
       // and delivering it now saves an event-loop turn per round trip.
       for (let round = 0; round < 4 && !core.stopped; round++) {
         if (round > 0 && core.toSubmit() === 0) break;
-        const idle = core.q.length === 0;
+        const idle = core.q.length === 0 && !afterUv;
         if (core.stats.tracing) core.stats.event('wait');
         this.enter(round === 0 && idle ? this.maxWaitNs : 0);
         if (core.q.length === 0) {
@@ -119,6 +124,10 @@ export class UringLoop {
       return;
     }
     if (kind === K_CANCEL) return;
+    if (kind === K_UV) {
+      core.uvFired(res);
+      return;
+    }
     // A recv that took a ring buffer: the CQE names it (its data, if any, is handed out; else it goes back now).
     const bid = kind === K_RECV && core.buffers !== null && (flags & IORING_CQE_F_BUFFER) !== 0 ? flags >>> 16 : -1;
     if (bid >= 0) core.buffers!.available--;
@@ -206,7 +215,7 @@ export class UringLoop {
   async drain(ms: number): Promise<boolean> {
     const core = this.core;
     const deadline = Date.now() + ms;
-    const busy = (): boolean => core.wakeArmed || [...core.devs.entries()].some(([, d]) => d.inKernel > 0);
+    const busy = (): boolean => core.wakeArmed || core.uvArmed || [...core.devs.entries()].some(([, d]) => d.inKernel > 0);
     while (busy() && Date.now() < deadline) {
       this.enter(5e6);
       if (busy()) await new Promise((r) => setImmediate(r));

@@ -19,6 +19,11 @@
  *
  * Cross-thread post: a SharedArrayBuffer MPSC queue plus an eventfd with a READ armed in the ring;
  * a poster appends, then writes the eventfd (once per wake), and the owner's wait returns.
+ *
+ * libuv wake: the owner thread's libuv loop has an epoll fd of its own (Redis, PostgreSQL, HTTP
+ * sockets). A one-shot POLL_ADD (POLLIN) on it is kept armed in the ring, so the wait returns as soon
+ * as libuv has I/O ready; the slice then yields (setImmediate) and libuv's poll phase reads it. It is
+ * re-armed only at the next slice, after libuv has run, or it would fire again at once.
  */
 import {
   Op, OpName, Status, type BatchHandler, type Completion, type CompletionPort, type DeviceId, type ListenOptions, type OpCode,
@@ -33,11 +38,13 @@ import {
 import { PortStats } from '../../port-stats.ts';
 import { PostQueue } from '../../post-queue.ts';
 import {
-  BufferRing, EINTR, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
+  BufferRing, ECANCELED, EINTR, IORING_ASYNC_CANCEL_ALL, IORING_ASYNC_CANCEL_FD, IORING_OP_ACCEPT, IORING_OP_ASYNC_CANCEL,
+  IORING_OP_POLL_ADD, IORING_OP_READ,
   IORING_OP_RECV, IORING_OP_SEND, IOSQE_BUFFER_SELECT, MSG_NOSIGNAL, createRing, destroyRing, io, mapAnon, probeUring, unmap,
   writeSqe, type NativeBlock, type Ring,
 } from './ffi.ts';
 import { UringLoop } from './loop.ts';
+import { findUvEpoll } from '../../native/uv-epoll.ts';
 
 export { probeUring };
 export type { UringAddress };
@@ -48,6 +55,9 @@ export const K_RECV = 2;
 export const K_SEND = 3;
 export const K_CANCEL = 4;
 export const K_WAKE = 5;
+/** The poll on libuv's epoll fd (the libuv wake). */
+export const K_UV = 6;
+const POLLIN = 1;
 
 const SLAB_DEVICES = 64;
 /** Sends up to this size are copied into a shared small chunk; bigger ones into pooled blocks. */
@@ -142,6 +152,12 @@ export interface UringCore {
   readonly ctl32: Int32Array;
   readonly stopped: boolean;
   wakeArmed: boolean;
+  /** The libuv wake's poll is in the kernel. */
+  readonly uvArmed: boolean;
+  /** Re-arm the libuv wake if it fired (call after Node's loop has had its turn); returns whether it had. */
+  rearmUv(): boolean;
+  /** A CQE of the libuv wake's poll. */
+  uvFired(res: number): void;
   toSubmit(): number;
   takePosts(): void;
   armWake(): void;
@@ -169,6 +185,12 @@ export interface UringPortOptions extends PortOptions {
   bufferRing?: boolean;
   /** Buffers in that ring, a power of two (default 512). */
   ringBuffers?: number;
+  /**
+   * Wake the wait when the thread's libuv loop has I/O ready (default true): Node's own sockets are
+   * then served at once, not when maxWaitMs runs out. Where libuv's epoll fd cannot be found, the
+   * port keeps the bounded wait; `uvWake` says which.
+   */
+  uvWake?: boolean;
 }
 
 export class UringPort implements CompletionPort, UringCore {
@@ -200,6 +222,14 @@ export class UringPort implements CompletionPort, UringCore {
   private sqTail = 0;
   private freed = false;
   private ringGone = false;
+  /** libuv wake: its state for logs and stats ('pending' until the fd is found; 'off: why' when not). */
+  uvWake: string;
+  private uvFd = -1;
+  uvArmed = false;
+  private uvDue = false;
+  /** Waits the libuv wake ended. */
+  uvWakes = 0;
+  private readonly uvWanted: boolean;
 
   constructor(opts: UringPortOptions = {}) {
     if (opts.concurrency !== undefined && opts.concurrency !== 1) {
@@ -232,6 +262,8 @@ export class UringPort implements CompletionPort, UringCore {
     this.loop = new UringLoop(this, Math.max(1, opts.maxBatch ?? 128), Math.round((opts.maxWaitMs ?? 2) * 1e6));
     this.queue = new PostQueue(PostQueue.create());
     this.armWake();
+    this.uvWanted = opts.uvWake !== false;
+    this.uvWake = this.uvWanted ? 'pending' : 'off: disabled';
   }
 
   // ---------------------------------------------------------------- SQ
@@ -468,12 +500,60 @@ export class UringPort implements CompletionPort, UringCore {
     return { backend: 'uring', eventfd: this.eventfd, queue: this.queue.sab };
   }
 
+  // ---------------------------------------------------------------- libuv wake
+
+  /** Find this thread's libuv epoll fd (a few loop turns); until then the wait is only bounded. */
+  private startUvWake(): void {
+    if (!this.uvWanted) return;
+    void findUvEpoll().then((r) => {
+      if (this.stopped) return;
+      if (r.fd === null) {
+        this.uvWake = `off: ${r.why}`;
+        return;
+      }
+      this.uvFd = r.fd;
+      this.uvWake = `on (libuv epoll fd ${r.fd})`;
+      this.armUv();
+    });
+  }
+
+  private armUv(): void {
+    this.uvDue = false;
+    if (this.uvArmed || this.uvFd < 0 || this.stopped) return;
+    this.uvArmed = true;
+    this.sqe(IORING_OP_POLL_ADD, this.uvFd, 0, 0, POLLIN, K_UV, NO_DEVICE, 0);
+  }
+
+  rearmUv(): boolean {
+    if (!this.uvDue) return false;
+    this.armUv();
+    return true;
+  }
+
+  uvFired(res: number): void {
+    this.uvArmed = false;
+    if (this.stopped || res === -ECANCELED) return;
+    if (res < 0) {
+      // Not a poll this kernel can keep on that fd: back to the bounded wait, and say why.
+      this.uvWake = `off: poll on libuv epoll fd failed (errno ${-res})`;
+      this.uvFd = -1;
+      return;
+    }
+    this.uvWakes++;
+    this.uvDue = true; // re-armed at the next slice, once libuv's poll phase has read what is ready
+  }
+
+  backendStats(): Record<string, number> {
+    return { uvWake: this.uvFd >= 0 ? 1 : 0, uvWakes: this.uvWakes };
+  }
+
   // ---------------------------------------------------------------- loop
 
   start(onBatch: BatchHandler): void {
     if (this.loop.started) throw new Error('uring port: already started');
     if (this.stopped) throw new Error('uring port: shut down');
     this.loop.start(onBatch);
+    this.startUvWake();
   }
 
   async shutdown(): Promise<void> {
@@ -482,6 +562,7 @@ export class UringPort implements CompletionPort, UringCore {
     // Cancel everything the kernel holds, then wait (bounded) until it has let go of our buffers.
     for (const [, d] of this.devs.entries()) if (d.inKernel > 0 && d.fd >= 0) this.cancelAll(d.fd);
     if (this.wakeArmed) this.cancelAll(this.eventfd);
+    if (this.uvArmed) this.cancelAll(this.uvFd);
     const clean = await this.loop.drain(1000);
     for (const [, d] of this.devs.entries()) if (d.fd >= 0) this.c.close(d.fd);
     // Posters stop ringing (PostQueue.close); one that already decided to ring gets a grace period
