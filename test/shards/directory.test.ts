@@ -14,6 +14,7 @@ import { shardOfChannel } from '../../shared/cluster/channel-map.ts';
 import { Directory, INFO_TTL_LEASES, type ShardInfo } from '../../shared/cluster/directory.ts';
 import { SqliteStore } from '../../shared/store/sqlite-store.ts';
 import { FenceTable, fencedStore } from '../../game-server/shard/fence.ts';
+import { startOwnRedis } from '../../loadgen/cluster/redis-server.ts';
 import { purge, REDIS_URL, uniquePrefix } from './redis-prefix.ts';
 
 const prefix = uniquePrefix('dir');
@@ -42,12 +43,22 @@ afterAll(async () => {
 
 describe('directory: claims and fencing', () => {
   it('runs its scripts by hash, and sends their text again when Redis has forgotten them (SCRIPT FLUSH, a restart)', async () => {
-    const a = await dir.claim(9001, 0, 'inc-s', 1);
-    // Every script cache of this Redis is dropped: the next claim gets NOSCRIPT and must load it again.
-    await dir.redis.script('FLUSH');
-    const b = await dir.claim(9001, 1, 'inc-s', 1);
-    expect(b.epoch).toBe(a.epoch + 1);
-    expect(await dir.release(9001, { shard: 1, incarnation: 'inc-s', epoch: b.epoch })).toBe(true);
+    // A redis-server of this test's own: SCRIPT FLUSH empties the whole server's script cache, which on
+    // the shared Redis would pull it from under every other test file running meanwhile.
+    const own = await startOwnRedis();
+    const d = new Directory(own.url, prefix, 400);
+    try {
+      await d.connect();
+      const a = await d.claim(9001, 0, 'inc-s', 1);
+      // Every script cache of this Redis is dropped: the next claim gets NOSCRIPT and must load it again.
+      await d.redis.script('FLUSH');
+      const b = await d.claim(9001, 1, 'inc-s', 1);
+      expect(b.epoch).toBe(a.epoch + 1);
+      expect(await d.release(9001, { shard: 1, incarnation: 'inc-s', epoch: b.epoch })).toBe(true);
+    } finally {
+      await d.close().catch(() => {});
+      await own.stop();
+    }
   });
 
   it('orders claims by epoch; the stale owner can neither release nor re-take the player', async () => {
