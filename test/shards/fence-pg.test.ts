@@ -8,11 +8,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fencedAsyncStore } from '../../game-server/shard/fence.ts';
 import { DomainError } from '../../shared/errors.ts';
-import type { PlayerState } from '../../shared/model.ts';
 import type { CommitUnit } from '../../shared/store/async-store.ts';
 import { PgStore } from '../../shared/store/pg/pg-store.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.ts';
+import { newPlayer as newPlayerIn, unit } from './pg-units.ts';
 
+const newPlayer = (name: string) => newPlayerIn(store, name);
 let db: TestDatabase;
 let store: PgStore;
 
@@ -25,17 +26,6 @@ afterAll(async () => {
   await db?.drop();
 }, 30_000);
 
-const unit = (players: CommitUnit['players']): CommitUnit => ({ players, ledger: [], idempotency: null, events: [], channels: [] });
-
-async function newPlayer(name: string): Promise<number> {
-  const id = await store.newPlayerId();
-  const st: PlayerState = {
-    ...{ id, name, level: 1, xp: 0, hp: 10, maxHp: 10, gold: 5 },
-    ...{ inventory: [], quests: {}, channel: null, x: 1, y: 1, hunts: 0 },
-  };
-  await store.commit(unit([{ state: st, version: null, passHash: 'x' }]), Date.now());
-  return id;
-}
 
 /** A unit setting a player's gold, on the version read now. */
 async function goldUnit(id: number, gold: number): Promise<CommitUnit> {
