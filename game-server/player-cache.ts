@@ -19,6 +19,7 @@ import type { PlayerState } from '../shared/model.ts';
 import type { PlayerCache } from '../shared/runner.ts';
 import type { Store } from '../shared/store/store.ts';
 import { GEN_SLOTS } from './cross-worker-counters.ts';
+import { overrideMethods } from './override-methods.ts';
 
 const slot = (id: number) => id & (GEN_SLOTS - 1);
 
@@ -36,20 +37,7 @@ export class GenStore {
     private readonly gen: Int32Array,
   ) {
     const { transaction, savePlayer } = this;
-    const bound = new Map<PropertyKey, unknown>();
-    // A Proxy keeps every other Store method as is (the interface belongs to shared/).
-    this.store = new Proxy(inner, {
-      get(target, prop, recv) {
-        if (prop === 'transaction') return transaction;
-        if (prop === 'savePlayer') return savePlayer;
-        let f = bound.get(prop);
-        if (f !== undefined) return f;
-        const v = Reflect.get(target, prop, recv);
-        if (typeof v !== 'function') return v;
-        bound.set(prop, (f = v.bind(target)));
-        return f;
-      },
-    });
+    this.store = overrideMethods(inner, { transaction, savePlayer });
   }
 
   readonly transaction = <T>(fn: () => T): T => {

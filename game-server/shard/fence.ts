@@ -11,6 +11,7 @@ import { DomainError } from '../../shared/errors.ts';
 import type { PlayerState } from '../../shared/model.ts';
 import type { AsyncStore, CommitUnit, UnitOutcome } from '../../shared/store/async-store.ts';
 import type { Store } from '../../shared/store/store.ts';
+import { overrideMethods } from '../override-methods.ts';
 
 /** The fence as a claim uses it: synchronous on SQLite, a round trip on PostgreSQL. */
 export interface Fences {
@@ -86,18 +87,7 @@ export function fencedStore(
     }
     inner.savePlayer(state, at);
   };
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(inner, {
-    get(target, prop, recv) {
-      if (prop === 'savePlayer') return savePlayer;
-      let f = bound.get(prop);
-      if (f !== undefined) return f;
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function') return v;
-      bound.set(prop, (f = v.bind(target)));
-      return f;
-    },
-  });
+  return overrideMethods(inner, { savePlayer });
 }
 
 /** What takeout_fence_check (migration 004) says when it refuses a unit: the player and the newer epoch. */
@@ -147,17 +137,5 @@ export function fencedAsyncStore(
     for (const o of outs) if (!o.ok) refused(o.error);
     return outs;
   };
-  const bound = new Map<PropertyKey, unknown>();
-  return new Proxy(inner, {
-    get(target, prop, recv) {
-      if (prop === 'commit') return commit;
-      if (prop === 'commitBatch') return commitBatch;
-      let f = bound.get(prop);
-      if (f !== undefined) return f;
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function') return v;
-      bound.set(prop, (f = v.bind(target)));
-      return f;
-    },
-  });
+  return overrideMethods(inner, { commit, commitBatch });
 }
