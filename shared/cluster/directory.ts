@@ -215,14 +215,22 @@ export class Directory {
 
   /** Delete every key under the prefix (tests, labs). */
   async purge(): Promise<number> {
-    let n = 0;
+    // Every key first, then one MULTI deleting them all: deleted batch by batch while scanning, a
+    // shard re-registering meanwhile could see its lease gone, re-assert its players, and have those
+    // new entries deleted by a later batch while its new lease stayed — a directory no restart leaves.
+    const keys = new Set<string>();
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 500);
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 500);
       cursor = next;
-      if (keys.length) n += await this.redis.del(...keys);
+      for (const k of found) keys.add(k);
     } while (cursor !== '0');
-    return n;
+    if (!keys.size) return 0;
+    const all = [...keys];
+    const tx = this.redis.multi();
+    for (let i = 0; i < all.length; i += 1000) tx.del(...all.slice(i, i + 1000));
+    const res = (await tx.exec()) ?? [];
+    return res.reduce((n, [err, v]) => n + (err ? 0 : Number(v)), 0);
   }
 
   async close(): Promise<void> {
