@@ -113,6 +113,8 @@ export class ShardLink implements ShardHooks {
   private beat: NodeJS.Timeout | null = null;
   private beating = false;
   private reasserting = false;
+  /** Held players must be re-asserted (lease lost, or a re-assert failed): done at the next heartbeat. */
+  private reassertDue = false;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly channels: string[];
   private readonly ownerOf = new Map<string, number>();
@@ -324,11 +326,14 @@ export class ShardLink implements ShardHooks {
         // Our lease lapsed (Redis restarted, or we stalled past it): our entries read as dead meanwhile.
         this.c.leaseLost++;
         this.log(`shard ${this.shard}: lease was lost; re-registering ${this.owned.size} players`);
-        // Not awaited: the heartbeats go on (the lease must not lapse again while thousands re-assert).
-        if (!this.reasserting) {
-          this.reasserting = true;
-          void this.reassertAll().finally(() => (this.reasserting = false));
-        }
+        this.reassertDue = true;
+      }
+      // Not awaited: the heartbeats go on (the lease must not lapse again while thousands re-assert). A loss
+      // during a re-assert, or a re-assert that failed (Redis went away again), runs it again next beat.
+      if (this.reassertDue && !this.reasserting) {
+        this.reasserting = true;
+        this.reassertDue = false;
+        void this.reassertAll().finally(() => (this.reasserting = false));
       }
       this.view = await this.directory.shards(this.cfg.shards);
     } catch (e) {
@@ -344,7 +349,10 @@ export class ShardLink implements ShardHooks {
     for (let i = 0; i < all.length; i += 256) {
       await Promise.all(
         all.slice(i, i + 256).map(async ([pid, epoch]) => {
-          const ok = await this.directory.reassert(pid, { shard: this.shard, incarnation: this.incarnation, epoch }).catch(() => true);
+          const ok = await this.directory.reassert(pid, { shard: this.shard, incarnation: this.incarnation, epoch }).catch(() => {
+            this.reassertDue = true; // not re-asserted: tried again at the next heartbeat
+            return true;
+          });
           if (!ok) this.kickStale(pid, epoch + 1, 'replaced by a newer login while the directory was away');
         }),
       );
