@@ -85,9 +85,12 @@ describe('compare: quests, realtime, sessions', () => {
     expect(c.latency.p50Us).toBeGreaterThan(0);
     expect(c.clientCpuShare).toBeGreaterThan(0);
     expect(c.serverCpuUsPerOp).toBeGreaterThan(0);
-    // the kernel's share of the server's CPU (pushes are mostly socket sends)
-    expect(c.serverSysShare).toBeGreaterThan(0);
+    // the kernel's share of the server's CPU (pushes are mostly socket sends). /proc counts CPU in clock
+    // ticks (10 ms): a short smoke run's kernel time can round to 0 ticks, so a share above 0 is only
+    // required once the server has used enough CPU for the ticks to mean something.
+    expect(c.serverSysShare).toBeGreaterThanOrEqual(0);
     expect(c.serverSysShare).toBeLessThanOrEqual(1);
+    if ((c.serverCpuMs ?? 0) >= 500) expect(c.serverSysShare).toBeGreaterThan(0);
     expect(c.errors).toBe(0);
   });
 
